@@ -1,0 +1,36 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11:
+#   make demo   -- the offline demo (builds .venv on first use)
+#   make test   -- the test suite (builds .venv on first use)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+export HAYSTACK_TELEMETRY_ENABLED ?= False
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+# torch first and pinned: it takes the local CPU build; an unpinned torch pulls GBs of CUDA wheels.
+# pyserini 0.13.0 is installed without its dependencies: only the question files in its wheel are used.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps pyserini==0.13.0
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m dpr_components demo
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q tests
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py --quick
+
+clean:
+	rm -rf $(VENV) demo_store .pytest_cache

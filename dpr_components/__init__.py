@@ -1,0 +1,10 @@
+"""dpr-components: Dense Passage Retrieval as Haystack 1.x pipeline nodes.
+
+Importing this package registers every node with Haystack, so YAML pipelines can name them.
+"""
+import os
+
+# Before Haystack is imported: its telemetry writes ~/.haystack and calls a remote host at exit.
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+
+__version__ = "0.1.0"

@@ -1,0 +1,28 @@
+"""Exceptions users can act on. Every message names the problem and the fix.
+
+The CLI prints any :class:`DPRComponentsError` as one line, without a traceback.
+"""
+
+
+class DPRComponentsError(Exception):
+    """Base class for errors caused by input or configuration that the user can fix."""
+
+
+class ConfigurationError(DPRComponentsError, ValueError):
+    """A parameter has an invalid value (unknown mode, bad weights, wrong type...)."""
+
+
+class ModelLoadError(DPRComponentsError, OSError):
+    """A model could not be found or is not the kind of model the node expects."""
+
+
+class StoreError(DPRComponentsError):
+    """The document store refused an operation; nothing already stored was changed."""
+
+
+class EmbeddingDimensionError(StoreError, ValueError):
+    """Vectors whose size differs from the store's embedding dimension."""
+
+
+class StoreCorruptedError(StoreError):
+    """Store files are missing, unreadable or written by an incompatible version."""

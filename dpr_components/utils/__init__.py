@@ -1,0 +1,1 @@
+"""Small helpers shared by the nodes: config enums, model loading, torch runtime settings."""

@@ -1,0 +1,32 @@
+"""String enums for YAML/CLI parameters, with errors that list the valid values."""
+from enum import Enum
+from typing import Type, TypeVar, Union
+
+from dpr_components.errors import ConfigurationError
+
+E = TypeVar("E", bound="Choice")
+
+
+class Choice(str, Enum):
+    """A parameter that takes one of a fixed set of strings (``precision: bf16``)."""
+
+    @classmethod
+    def from_str(cls: Type[E], value: Union[str, E]) -> E:
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            valid = ", ".join(repr(member.value) for member in cls)
+            raise ConfigurationError(f"Unknown {cls.__name__} {value!r}. Valid values: {valid}.") from None
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Precision(Choice):
+    """Numeric precision of a transformer's forward pass on CPU."""
+
+    FP32 = "fp32"
+    BF16 = "bf16"
+    INT8 = "int8"
