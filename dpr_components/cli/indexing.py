@@ -10,7 +10,7 @@ Usage::
     from dpr_components.cli.indexing import index_corpus
 
     summary = index_corpus("psgs_w100.tsv", pipeline="indexing", store="wiki_store",
-                           params=["Retriever.precision=bf16"])
+                           params=["Retriever.batch_size=32"])
     print(summary["documents_indexed"], summary["passages_in_store"])
 """
 import math
