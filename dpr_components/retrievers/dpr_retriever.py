@@ -27,13 +27,12 @@ class DPRRetriever(DenseRetriever):
     Scores are raw dot products by default (``scale_score: false``), unlike Haystack's retrievers, because
     score fusion (HybridFusion) needs the raw values; ``scale_score: true`` gives Haystack's expit(s/100).
 
-    ``precision``: fp32 (exact), bf16 (weights cast to bfloat16) or int8 (dynamic quantisation of the Linear
-    layers); vectors are always returned as float32. Cosine to the fp32 vectors, measured on the real
-    all-MiniLM-L6-v2 (mean pooling + normalize) over 50 Wikipedia sentences / 100 passages of 100 words:
-    bf16 mean 0.99996 (min 0.99993) / 0.99995 (min 0.99994); int8 mean 0.945 (min 0.899) / 0.934 (min 0.842),
-    enough to reorder close candidates. Speed depends on the CPU: bf16 pays off only with native bf16
-    (AVX-512-BF16 or AMX). On a 2-core AVX2-only EPYC, shared with other jobs, bf16 ran at 0.1x and int8 at
-    0.7x the fp32 passages/s of this small model, so keep fp32 there.
+    ``precision``: fp32 (exact), bf16 (weights cast to bfloat16) or int8 (per-channel dynamic quantisation
+    of the Linear layers, feed-forward output projections kept in fp32); vectors are always float32. Cosine to
+    the fp32 vectors on the real all-MiniLM-L6-v2 (mean pooling + normalize), 100 Wikipedia passages of 100
+    words: bf16 mean 0.99995 (min 0.99994); int8 about 0.99 (0.991-0.993). Speed depends on the CPU: bf16
+    pays off only with native bf16 (AVX-512-BF16 or AMX) and is emulated, several times slower than fp32, on
+    AVX2-only CPUs (a warning says so); docs/performance.md has the measured speeds.
 
     Store checks (duck-typed): a store exposing ``embedding_dim`` must match this retriever's size
     (:class:`EmbeddingDimensionError` otherwise, raised before any encoding); a store with
