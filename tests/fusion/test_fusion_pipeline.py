@@ -6,6 +6,7 @@ import yaml
 from haystack import Document, Pipeline
 from haystack.document_stores import InMemoryDocumentStore
 from haystack.nodes import BM25Retriever, JoinDocuments
+from haystack.pipelines.config import validate_config
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.fusion.hybrid_fusion import HybridFusion
@@ -127,3 +128,30 @@ def test_yaml_with_an_unknown_mode_names_the_valid_ones(tmp_path):
         Pipeline.load_from_yaml(path, pipeline_name="query")
     assert isinstance(raised.value.__cause__, ConfigurationError)
     assert "Valid values: 'linear', 'rrf', 'dbsf'" in str(raised.value.__cause__)
+
+
+def test_bm25_and_dpr_fused_in_a_yaml_pipeline(tiny_question_encoder, tiny_context_encoder):
+    config = yaml.safe_load(YAML_PATH.with_name("bm25_dpr_fusion.yml").read_text())
+    validate_config(config, strict_version_check=True)
+    params = {c["name"]: c["params"] for c in config["components"]}
+    params["Store"]["embedding_dim"] = 32
+    params["DPR"].update(query_embedding_model=tiny_question_encoder, passage_embedding_model=tiny_context_encoder)
+    pipeline = Pipeline.load_from_config(config, pipeline_name="query")
+    bm25_node, dpr = pipeline.get_node("BM25"), pipeline.get_node("DPR")
+    store = dpr.document_store
+    assert bm25_node.document_store is store
+    store.write_documents(DOCUMENTS)
+    store.update_embeddings(dpr)
+
+    query = "capital of France"
+    fused = pipeline.run(query=query)["documents"]
+    dense = ranked(dpr, query)
+    reference = fuse([ranked(bm25_node, query), dense], "linear", [1.2, 1.0], "centered")
+    assert [(d.id, pytest.approx(d.score)) for d in fused] == reference
+    assert len(fused) > 5  # the union of two top-5 lists that differ
+    # DPR's scores reach the fusion raw: the dot products of its own embeddings
+    question = dpr.embed_queries([query])[0]
+    passages = dict(zip([d.id for d in DOCUMENTS], dpr.embed_documents(DOCUMENTS)))
+    for doc in fused:
+        if "DPR" in doc.meta["fusion"]:
+            assert doc.meta["fusion"]["DPR"]["score"] == pytest.approx(float(question @ passages[doc.id]), rel=1e-5)

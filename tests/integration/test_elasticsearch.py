@@ -103,7 +103,7 @@ def es_config(tiny_question_encoder, tiny_context_encoder):
     component(config, "Fusion")["params"]["top_k_join"] = None
     yield config
     pipeline = Pipeline.load_from_config(config, pipeline_name="query")
-    pipeline.get_node("DocumentStore").delete_index(index)
+    pipeline.get_node("DPR").document_store.delete_index(index)
 
 
 DOCUMENTS = [
@@ -117,7 +117,8 @@ DOCUMENTS = [
 @pytest.mark.elasticsearch
 def test_hybrid_query_pipeline_on_elasticsearch(es_config):
     pipeline = Pipeline.load_from_config(es_config, pipeline_name="query")
-    store, bm25, dpr = (pipeline.get_node(name) for name in ("DocumentStore", "BM25", "DPR"))
+    bm25, dpr = pipeline.get_node("BM25"), pipeline.get_node("DPR")
+    store = dpr.document_store
     store.write_documents(DOCUMENTS)
     store.update_embeddings(dpr)
     assert store.get_embedding_count() == len(DOCUMENTS)
