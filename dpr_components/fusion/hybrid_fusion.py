@@ -33,8 +33,9 @@ class HybridFusion(JoinNode):
 
     **Raw scores.** ``linear`` and ``dbsf`` need the retrievers' raw scores: set ``scale_score: false`` on
     every retriever feeding this node. Haystack's BM25Retriever scales by default (``expit(s / 8)``), which
-    squashes BM25 into (0.5, 1) and distorts the sum; normalisation cannot undo it. The node logs a warning
-    (once per input) when a list's scores all lie in (0, 1) in these modes. ``rrf`` uses ranks only.
+    squashes BM25 into [0.5, 1) and distorts the sum; normalisation cannot undo it. The node logs a warning
+    (once per input) when a list's scores all lie in [0.5, 1) -- where Haystack's scaling puts BM25 scores
+    and positive dot products -- in these modes. ``rrf`` uses ranks only.
 
     **Weights** are one per input, default all 1.0. They follow ``source_names`` when it is given (the names
     of the upstream nodes; each input is matched by the node that produced it, whatever order Haystack
@@ -206,12 +207,12 @@ class HybridFusion(JoinNode):
                     f"{self.mode.value!r} needs a finite score for every document. Use mode 'rrf' (ranks only) or a "
                     "retriever that scores its documents."
                 )
-        if len(docs) > 1 and name not in self._warned_scaled and all(0 < doc.score < 1 for doc in docs):
+        if len(docs) > 1 and name not in self._warned_scaled and all(0.5 <= doc.score < 1 for doc in docs):
             self._warned_scaled.add(name)
             logger.warning(
-                "%s: every score from input '%s' lies in (0, 1). If that retriever scales its scores "
+                "%s: every score from input '%s' lies in [0.5, 1). If that retriever scales its scores "
                 "(Haystack's default scale_score=True squashes BM25 to expit(s/8)), set `scale_score: false` on it: "
-                "mode '%s' fuses raw scores. Ignore this if its raw scores really lie in (0, 1) (e.g. cosine).",
+                "mode '%s' fuses raw scores. Ignore this if its raw scores really lie there (e.g. cosine).",
                 self._label(),
                 name,
                 self.mode.value,

@@ -103,6 +103,7 @@ def test_scaled_scores_are_reported_once_per_input(caplog):
         run(node, ("BM25", scaled), ("DPR", DPR_DOCS))
         run(node, ("BM25", scaled), ("DPR", DPR_DOCS))
         run(HybridFusion(mode="rrf"), ("BM25", scaled), ("DPR", DPR_DOCS))
+        run(HybridFusion(mode="linear"), ("cosine", docs(("a", 0.62), ("b", 0.31))), ("DPR", DPR_DOCS))
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
     assert "'BM25'" in warnings[0] and "scale_score: false" in warnings[0]
