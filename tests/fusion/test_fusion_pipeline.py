@@ -6,6 +6,7 @@ import yaml
 from haystack import Document, Pipeline
 from haystack.document_stores import InMemoryDocumentStore
 from haystack.nodes import BM25Retriever, JoinDocuments
+from haystack.nodes.base import BaseComponent
 from haystack.pipelines.config import validate_config
 
 from dpr_components.errors import ConfigurationError
@@ -155,3 +156,33 @@ def test_bm25_and_dpr_fused_in_a_yaml_pipeline(tiny_question_encoder, tiny_conte
     for doc in fused:
         if "DPR" in doc.meta["fusion"]:
             assert doc.meta["fusion"]["DPR"]["score"] == pytest.approx(float(question @ passages[doc.id]), rel=1e-5)
+
+
+def test_project_hybrid_retrieval_yaml_runs(tmp_path, tiny_question_encoder, tiny_context_encoder):
+    """pipelines/hybrid_retrieval.yml (BM25 + DPRRetriever on HybridDocumentStore, fused), with tiny encoders."""
+    path = Path(__file__).resolve().parents[2] / "pipelines" / "hybrid_retrieval.yml"
+    if not path.exists() or "HybridDocumentStore" not in BaseComponent._subclasses:
+        pytest.skip("pipelines/hybrid_retrieval.yml or HybridDocumentStore is not in this checkout yet.")
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    components = {c["name"]: c for c in config["components"]}
+    by_type = {c["type"]: c for c in config["components"]}
+    by_type["HybridDocumentStore"].setdefault("params", {})["path"] = str(tmp_path / "store")
+    by_type["DPRRetriever"]["params"].update(query_embedding_model=tiny_question_encoder,
+                                             passage_embedding_model=tiny_context_encoder, progress_bar=False)
+    fusion_name = by_type["HybridFusion"]["name"]
+    nodes = {n["name"]: n["inputs"] for n in next(p for p in config["pipelines"] if p["name"] == "query")["nodes"]}
+    sources = nodes[fusion_name]
+    assert {components[name]["type"] for name in sources} == {"BM25Retriever", "DPRRetriever"}
+
+    pipeline = Pipeline.load_from_config(config, pipeline_name="query")
+    dpr = pipeline.get_node(by_type["DPRRetriever"]["name"])
+    dpr.document_store.write_documents(DOCUMENTS)
+    dpr.document_store.update_embeddings(dpr)
+
+    fusion = pipeline.get_node(fusion_name)
+    query = "capital of France"
+    documents = pipeline.run(query=query, params={fusion_name: {"top_k_join": 100}})["documents"]
+    lists = [ranked(pipeline.get_node(name), query) for name in sources]
+    expected_order = fuse(lists, fusion.mode, fusion.weights, fusion.normalization, fusion.rrf_k)
+    assert [(d.id, pytest.approx(d.score)) for d in documents] == expected_order
+    assert {name for d in documents for name in d.meta["fusion"]} == set(sources)
