@@ -114,7 +114,8 @@ def test_retrieve_ranks_by_raw_dot_product(retriever, store):
     assert [doc.id for doc in documents] == expected[:3]
     for doc in documents:
         assert doc.score == pytest.approx(float(np.dot(query, stored[doc.id])), abs=1e-4)
-    assert len(retriever.retrieve(QUESTIONS[0], document_store=store)) == len(DOCUMENTS)  # default top_k=10 > 6 documents
+    # The default top_k=10 exceeds the 6 documents: all come back.
+    assert len(retriever.retrieve(QUESTIONS[0], document_store=store)) == len(DOCUMENTS)
 
     scaled = retriever.retrieve(QUESTIONS[0], top_k=1, scale_score=True, document_store=store)[0]
     assert scaled.score == pytest.approx(float(expit(np.dot(query, stored[scaled.id]) / 100)), abs=1e-4)
@@ -286,7 +287,9 @@ def test_elasticsearch_document_store(retriever):
 
     parsed = urlparse(url)
     try:
-        store = ElasticsearchDocumentStore(host=parsed.hostname, port=parsed.port or 9200, scheme=parsed.scheme or "http",
+        store = ElasticsearchDocumentStore(host=parsed.hostname, port=parsed.port or 9200,
+                                           scheme=parsed.scheme or "http",
+                                           username=parsed.username or "", password=parsed.password or "",
                                            index="dpr_retriever_test", embedding_dim=32, similarity="dot_product",
                                            recreate_index=True)
     except Exception as error:  # connection refused, auth, product check...
