@@ -272,6 +272,8 @@ class DPRSpanReader(BaseReader):
 
         answers = []
         for rank, p in enumerate(order, start=1):
+            if len(answers) >= top_k and not self.merge_identical_answers:
+                break  # later passages can only add answers below the cut
             spans = passage_spans([w for w, _ in windows[p]], passages[p].is_continuation,
                                   self.max_answer_length, self.spans_per_passage)
             answers.extend(build_answer(docs[p], passages[p], span, float(probability[p]), float(relevance[p]), rank)
