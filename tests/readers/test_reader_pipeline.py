@@ -1,4 +1,4 @@
-"""DPRSpanReader inside real Haystack pipelines: after a BM25 retriever, built in Python and from YAML."""
+"""DPRSpanReader inside real Haystack pipelines: after BM25Retriever or DPRRetriever, in Python and from YAML."""
 from pathlib import Path
 
 from haystack import Pipeline
@@ -7,6 +7,7 @@ from haystack.nodes import BM25Retriever
 from haystack.schema import Document
 
 from dpr_components.readers.dpr_span_reader import DPRSpanReader
+from dpr_components.retrievers.dpr_retriever import DPRRetriever
 
 PASSAGES = [
     ("Paris", "Paris is the capital and largest city of France; the king was born in Paris."),
@@ -105,3 +106,66 @@ def test_no_documents_gives_no_answer(tiny_reader):
     assert result["answers"] == [] and result["no_answer"] is True
     result = pipeline.run(query=QUESTION, documents=[Document("  ")])
     assert result["answers"] == [] and result["no_answer"] is True
+
+
+def indexed_dpr_retriever(**params) -> DPRRetriever:
+    store = InMemoryDocumentStore(embedding_dim=32, similarity="dot_product")
+    store.write_documents(documents())
+    retriever = DPRRetriever(document_store=store, **params)
+    store.update_embeddings(retriever)
+    return retriever
+
+
+def test_dpr_retriever_then_reader_pipeline(tiny_question_encoder, tiny_context_encoder, tiny_reader):
+    """Query -> DPRRetriever -> DPRSpanReader: the reader reads exactly what the retriever returned."""
+    retriever = indexed_dpr_retriever(query_embedding_model=tiny_question_encoder,
+                                      passage_embedding_model=tiny_context_encoder, max_seq_len_passage=64,
+                                      top_k=3, progress_bar=False)
+    pipeline = Pipeline()
+    pipeline.add_node(retriever, name="Retriever", inputs=["Query"])
+    pipeline.add_node(DPRSpanReader(tiny_reader, max_seq_len=128, top_k=5, return_documents=True),
+                      name="Reader", inputs=["Retriever"])
+    result = pipeline.run(query=QUESTION)
+    check_result(result, top_k=5)
+    retrieved = {d.id for d in retriever.retrieve(QUESTION, top_k=3)}
+    assert {d.id for d in result["documents"]} == retrieved
+    assert {a.document_ids[0] for a in result["answers"]} <= retrieved
+
+    batch = pipeline.run_batch(queries=[QUESTION, "who was born in paris"], params={"Retriever": {"top_k": 2}})
+    assert [len(docs) for docs in batch["documents"]] == [2, 2]
+    assert all(0 < len(answers) <= 5 for answers in batch["answers"])
+
+
+def test_dpr_retriever_then_reader_from_yaml(tiny_question_encoder, tiny_context_encoder, tiny_reader, tmp_path):
+    path = tmp_path / "dpr_qa.yml"
+    path.write_text(f"""
+version: 1.26.4.post0
+components:
+  - name: Store
+    type: InMemoryDocumentStore
+    params: {{embedding_dim: 32, similarity: dot_product}}
+  - name: Retriever
+    type: DPRRetriever
+    params:
+      document_store: Store
+      query_embedding_model: {tiny_question_encoder}
+      passage_embedding_model: {tiny_context_encoder}
+      max_seq_len_passage: 64
+      top_k: 2
+      progress_bar: false
+  - name: Reader
+    type: DPRSpanReader
+    params: {{model_name_or_path: {tiny_reader}, max_seq_len: 128, top_k: 3, return_documents: true}}
+pipelines:
+  - name: query
+    nodes:
+      - {{name: Retriever, inputs: [Query]}}
+      - {{name: Reader, inputs: [Retriever]}}
+""")
+    pipeline = Pipeline.load_from_yaml(path, pipeline_name="query")
+    store = pipeline.get_document_store()
+    store.write_documents(documents())
+    store.update_embeddings(pipeline.get_node("Retriever"))
+    result = pipeline.run(query=QUESTION)
+    check_result(result, top_k=3)
+    assert len(result["documents"]) == 2
