@@ -20,6 +20,7 @@ Usage::
     python benchmarks/reader_speed.py                # 3 timed repeats (median)
     python benchmarks/reader_speed.py --quick        # 1 timed repeat
     python benchmarks/reader_speed.py --threads 1    # same torch thread count for every reader
+    python benchmarks/reader_speed.py --precisions fp32,int8
 """
 import argparse
 import bz2
@@ -166,6 +167,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="one timed repeat instead of three")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--precisions", default="fp32",
+                        help="node precisions to time, comma-separated (fp32,bf16,int8); bf16 is only fast on CPUs "
+                             "with AVX-512 BF16 or AMX")
     parser.add_argument("--passages", type=int, default=20)
     parser.add_argument("--top-k", type=int, default=10, help="answers asked of both readers")
     args = parser.parse_args()
@@ -192,7 +196,7 @@ def main():
         print(f"model card, one call      : {baseline_s * 1000:8.0f} ms")
         print(f"model card, loop/passage  : {loop_s * 1000:8.0f} ms")
 
-        for precision in ["fp32", "bf16"]:
+        for precision in args.precisions.split(","):
             node = DPRSpanReader(path, precision=precision, top_k=args.top_k)
             node.predict(QUESTION, docs)  # warm-up
             node_s, _ = timed(lambda: node.predict(QUESTION, docs), repeats)
