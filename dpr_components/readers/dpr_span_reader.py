@@ -273,7 +273,8 @@ class DPRSpanReader(BaseReader):
         return tuple(t.float().numpy() for t in (output.start_logits, output.end_logits, output.relevance_logits))
 
     def _decode(self, docs: List[Document], passages: List[TokenizedText],
-                windows: List[List[Tuple[WindowLogits, float]]], all_docs: List[Document], top_k: int) -> Dict[str, Any]:
+                windows: List[List[Tuple[WindowLogits, float]]], all_docs: List[Document],
+                top_k: int) -> Dict[str, Any]:
         """Rank one question's passages by relevance logit, choose spans, build answers (and reranked documents)."""
         relevance = np.array([max(r for _, r in passage_windows) for passage_windows in windows], dtype=np.float64)
         probability = softmax(relevance)
