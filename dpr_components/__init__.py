@@ -8,3 +8,7 @@ import os
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 __version__ = "0.1.0"
+
+from dpr_components.stores.hybrid_document_store import HybridDocumentStore  # noqa: E402
+
+__all__ = ["HybridDocumentStore"]
