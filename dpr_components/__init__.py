@@ -8,3 +8,7 @@ import os
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 __version__ = "0.1.0"
+
+from dpr_components.preprocessing.passages import DPRPassageSplitter  # noqa: E402
+
+__all__ = ["DPRPassageSplitter"]
