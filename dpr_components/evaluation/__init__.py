@@ -28,6 +28,7 @@ from dpr_components.evaluation.runner import (
     RankedDocument,
     evaluate_pipeline,
     results_table,
+    union_answer_doc_ids,
 )
 
 __all__ = [
@@ -53,4 +54,5 @@ __all__ = [
     "RankedDocument",
     "evaluate_pipeline",
     "results_table",
+    "union_answer_doc_ids",
 ]

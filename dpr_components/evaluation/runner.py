@@ -25,7 +25,7 @@ Usage::
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Set, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from dpr_components.errors import DPRComponentsError
 from dpr_components.evaluation.answers import exact_match, f1_score, has_answer
@@ -157,6 +157,10 @@ class EvaluationResult:
         """Question id -> ranked document ids (the input a fusion sweep needs from each source)."""
         return {result.question.id: [document.id for document in result.documents] for result in self.results}
 
+    def ranked_lists(self) -> List[List[Tuple[str, Optional[float]]]]:
+        """Per question, in question order: ``[(doc_id, score), ...]`` best first (a fusion sweep's input)."""
+        return [[(document.id, document.score) for document in result.documents] for result in self.results]
+
     def answer_doc_ids(self) -> Dict[str, Set[str]]:
         """Question id -> ids of the retrieved documents that have the answer."""
         return {
@@ -184,6 +188,21 @@ class EvaluationResult:
         results = [QuestionResult.from_dict(record) for record in records]
         has_reader = any("exact_match" in record or record.get("predicted_answer") is not None for record in records)
         return cls(name or path.name.split(".")[0], results, has_reader, ks)
+
+
+def union_answer_doc_ids(runs: Sequence[EvaluationResult]) -> List[Set[str]]:
+    """Per question (order of the first run): ids of answer-bearing documents retrieved by any of the runs.
+
+    A fusion of these runs only reorders the union of their lists, so this set decides every fused hit.
+    """
+    if not runs:
+        return []
+    question_ids = [result.question.id for result in runs[0].results]
+    for run in runs[1:]:
+        if [result.question.id for result in run.results] != question_ids:
+            raise ValueError(f"Runs {runs[0].name!r} and {run.name!r} cover different questions or orders.")
+    per_run = [run.answer_doc_ids() for run in runs]
+    return [set().union(*(answer_ids[question_id] for answer_ids in per_run)) for question_id in question_ids]
 
 
 def results_table(runs: Sequence[EvaluationResult], ks: Sequence[int] = TOP_KS) -> str:

@@ -7,7 +7,13 @@ from haystack.document_stores import InMemoryDocumentStore
 from haystack.nodes import BM25Retriever, Docs2Answers
 
 from dpr_components.evaluation.questions import Question
-from dpr_components.evaluation.runner import EvaluationResult, PipelineOutputError, evaluate_pipeline, results_table
+from dpr_components.evaluation.runner import (
+    EvaluationResult,
+    PipelineOutputError,
+    evaluate_pipeline,
+    results_table,
+    union_answer_doc_ids,
+)
 
 DOCUMENTS = [  # meta["answer"] is what the FAQ-style QA pipeline (Docs2Answers) answers with
     Document(id="paris", content="Paris is the capital and largest city of France.",
@@ -73,6 +79,16 @@ def test_retrieval_metrics_from_a_real_bm25_pipeline(retrieval_pipeline, tmp_pat
     assert again.name == "bm25" and again.summary() == result.summary()
     assert again.ranked_ids()["q-germany"][:2] == ["paris", "berlin"]
     assert again.answer_doc_ids()["q-germany"] == {"berlin"}
+    assert again.ranked_lists()[3][0] == ("paris", result.results[3].documents[0].score)
+
+
+def test_union_of_answer_documents_across_runs(retrieval_pipeline):
+    shallow = evaluate_pipeline(retrieval_pipeline, QUESTIONS, params={"Retriever": {"top_k": 1}}, name="top1")
+    deep = evaluate_pipeline(retrieval_pipeline, QUESTIONS, params={"Retriever": {"top_k": 3}}, name="top3")
+    assert union_answer_doc_ids([shallow, deep]) == [{"paris"}, {"thames"}, set(), {"berlin"}]
+    assert union_answer_doc_ids([shallow]) == [{"paris"}, {"thames"}, set(), set()]
+    with pytest.raises(ValueError, match="different questions"):
+        union_answer_doc_ids([shallow, EvaluationResult("other", shallow.results[:2])])
 
 
 def test_table_lists_every_k_and_mrr(retrieval_pipeline):
