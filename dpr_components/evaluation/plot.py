@@ -39,7 +39,12 @@ def plot_accuracy_vs_k(
             curve = [100 * value for value in hits_curve(run.first_hit_ranks, max_k)]
             axes.plot(ks, curve, label=f"{run.name} (n={len(run.results)})", linewidth=1.8)
         if log_x and max_k > 1:
+            from matplotlib.ticker import NullFormatter, ScalarFormatter
+
             axes.set_xscale("log")
+            axes.set_xticks([k for k in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if k <= max_k])
+            axes.xaxis.set_major_formatter(ScalarFormatter())  # 1, 5, 20, 100 rather than 10^0, 10^1
+            axes.xaxis.set_minor_formatter(NullFormatter())
         axes.set_xlim(1, max_k)
         axes.set_ylim(0, 100)
         axes.set_xlabel("k (passages retrieved)")
