@@ -77,12 +77,6 @@ def load_dpr_reader(name_or_path: str, use_auth_token: Optional[str] = None) -> 
     return model, tokenizer
 
 
-def native_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (otherwise torch emulates it, slower than fp32)."""
-    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    return any(check() for check in checks if check is not None)
-
-
 def softmax(logits: np.ndarray) -> np.ndarray:
     if not len(logits):
         return logits
@@ -154,9 +148,6 @@ class DPRSpanReader(BaseReader):
         if self.max_seq_len > max_positions:
             raise ConfigurationError(f"max_seq_len={max_seq_len} exceeds what {model_name_or_path!r} can read "
                                      f"(max_position_embeddings={max_positions}). Set max_seq_len <= {max_positions}.")
-        if self.precision is Precision.BF16 and not native_bf16():
-            logger.warning("precision=bf16 on a CPU without AVX-512 BF16 or AMX: torch emulates bf16 there, which is "
-                           "several times slower than fp32. Use precision=fp32 (or int8) on this machine.")
         self.model = prepare_for_inference(model, self.precision)
         self.inputs = ReaderInputs(tokenizer, self.max_seq_len, self.doc_stride)
 
