@@ -85,7 +85,7 @@ def index_corpus(
         bar.close()
         summary["passages_in_store"] = document_store.get_document_count()
         summary["passages_written"] = summary["passages_in_store"] - summary["passages_before"]
-        summary["store"] = getattr(document_store, "path", None)
+        summary["store"] = str(getattr(document_store, "path", "") or "") or None
     return summary
 
 
