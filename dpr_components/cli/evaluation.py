@@ -124,6 +124,9 @@ def sweep_fusion(
                          normalizations=normalizations, alpha_source=alpha_source)
     rows = sweep(runs, positives, grid)
     best = best_row(rows, metric=metric)
+    k = int(metric.strip().lower().replace("-", "_").removeprefix("top_"))  # best_row has validated it
+    fused = sorted((row for row in rows if row.setting is not None), key=lambda row: -row.accuracy[k])
+    shown = [row for row in rows if row.setting is None] + fused  # each source alone, then the best fusions
     overrides = [f"{fusion_name}.{key}={value}" for key, value in best.setting.node_params().items()]
     return {
         "questions": len(question_list),
@@ -131,6 +134,6 @@ def sweep_fusion(
         "depth": depth,
         "metric": metric,
         "rows": [row.as_dict() for row in rows],
-        "table": format_table(rows, sort_by=metric),
+        "table": format_table(shown),
         "best": {"setting": best.label, "accuracy": best.accuracy, "params": overrides},
     }

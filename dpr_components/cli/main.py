@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="index of the source the alpha weighs (default 0: the first, e.g. BM25)")
     sweep.add_argument("--normalizations", default="none,centered,minmax,zscore", help="for linear mode")
     sweep.add_argument("--metric", default="top_20", help="what the best setting maximises (default top_20)")
-    sweep.add_argument("--rows", type=int, default=15, metavar="N", help="table rows printed (default 15)")
+    sweep.add_argument("--rows", type=int, default=15, metavar="N", help="fused settings printed (default 15)")
 
     demo = commands.add_parser("demo", help="the offline demo: Wikipedia sample, MiniLM + BM25, hybrid QA")
     demo.add_argument("--store", default="demo_store", metavar="DIR", help="demo cache directory (default demo_store)")
@@ -196,10 +196,10 @@ def _sweep(args: argparse.Namespace) -> int:
         print(to_json({key: value for key, value in report.items() if key != "table"}))
         return EXIT_OK
     table = report["table"].splitlines()
+    shown = 1 + len(report["sources"]) + args.rows  # header, each source alone, the best fused settings
     print(f"{report['questions']} questions, top {report['depth']} of each source ({', '.join(report['sources'])}); "
-          f"sorted by {report['metric']}:")
-    print("\n".join(table[: args.rows + 1]) + (f"\n... ({len(table) - 1 - args.rows} more rows)"
-                                                if len(table) - 1 > args.rows else ""))
+          f"fused settings sorted by {report['metric']}:")
+    print("\n".join(table[:shown]) + (f"\n... ({len(table) - shown} more rows)" if len(table) > shown else ""))
     best = report["best"]
     print(f"\nBest {report['metric']}: {best['setting']}. Apply it with:")
     print("  " + " ".join(f"--param '{param}'" for param in best["params"]))
