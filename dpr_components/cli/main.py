@@ -38,12 +38,13 @@ def _pipeline_options(default_pipeline: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from dpr_components.cli.pipeline_config import bundled_pipelines
+
     parser = argparse.ArgumentParser(
         prog="dpr-components",
         description="Dense Passage Retrieval pipelines (Haystack 1.x nodes) from the command line.",
         epilog="Environment variables <COMPONENT>_PARAMS_<PARAM> (e.g. RETRIEVER_PARAMS_TOP_K=5) also override "
-        "parameters; --param wins over them. Bundled pipelines: indexing, dense_retrieval, hybrid_retrieval, "
-        "dense_qa, hybrid_qa, elasticsearch_hybrid.",
+        f"parameters; --param wins over them. Bundled pipelines: {', '.join(bundled_pipelines())}.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
