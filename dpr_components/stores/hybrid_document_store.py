@@ -18,7 +18,7 @@ from haystack.utils.scipy_utils import expit
 from tqdm import tqdm
 
 from dpr_components.errors import ConfigurationError, EmbeddingDimensionError, StoreCorruptedError, StoreError
-from dpr_components.stores.filters import compile_filters
+from dpr_components.stores.filters import json_condition, parse_filters
 from dpr_components.stores.index_caches import IndexCaches
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
 from dpr_components.stores.vector_index import SelectorUnsupported, Similarity, VectorIndex, exact_search
@@ -281,7 +281,7 @@ class HybridDocumentStore(KeywordDocumentStore):
 
     def _vector_hits(self, info: IndexInfo, vectors: VectorIndex, queries: np.ndarray, top_k: int,
                      filters: Optional[FilterType]) -> List[List[tuple]]:
-        allowed = self._database.row_ids(info, filters, embedding=True) if filters else None
+        allowed = self._database.matching_row_ids(info, filters) if filters else None  # vectorless ids harmless
         available = vectors.size if allowed is None else len(allowed)
         k = min(top_k, available)
         if k == 0:
@@ -320,7 +320,7 @@ class HybridDocumentStore(KeywordDocumentStore):
             return self.get_all_documents(index=name, filters=filters)[:top_k]
         info = self._database.index_info(name)
         bm25 = self._caches.bm25(name)
-        allowed = self._database.row_ids(info, filters) if (filters and info) else None
+        allowed = self._database.matching_row_ids(info, filters) if (filters and info) else None
         scores, row_ids = bm25.search(query, top_k, allowed, all_terms_must_match)
         return self._documents_with_scores(list(zip(scores.tolist(), row_ids.tolist())), False,
                                            lambda s: float(expit(s / 8)), scale_score)
@@ -396,7 +396,7 @@ class HybridDocumentStore(KeywordDocumentStore):
 
     def get_all_labels(self, index: Optional[str] = None, filters: Optional[FilterType] = None,
                        headers: Optional[Dict[str, str]] = None) -> List[Label]:
-        sql, params = compile_filters(filters, "label")
+        sql, params = json_condition(parse_filters(filters), "label")
         rows = self._database.query(f"SELECT label FROM labels WHERE index_name = ? AND {sql}",
                                     [index or self.label_index, *params])
         return [Label.from_json(label) for (label,) in rows]
@@ -407,7 +407,7 @@ class HybridDocumentStore(KeywordDocumentStore):
 
     def delete_labels(self, index: Optional[str] = None, ids: Optional[List[str]] = None,
                       filters: Optional[FilterType] = None, headers: Optional[Dict[str, str]] = None) -> None:
-        sql, params = compile_filters(filters, "label")
+        sql, params = json_condition(parse_filters(filters), "label")
         if ids is not None:
             sql, params = f"{sql} AND id IN (SELECT value FROM json_each(?))", [*params, _json(list(ids))]
         with self._database.transaction() as connection:

@@ -71,6 +71,8 @@ class IndexCaches:
                 if cached[0] != info.vector_generation:
                     self._unsaved[info.index_id] = name
                 return cached[1]
+            self._vectors.pop(info.index_id, None)
+            del cached  # the stale index must be freed before its replacement is built
             index = self._rebuild_vectors(info)
         self.save_vectors(name)  # a full build is worth keeping
         return index
@@ -113,7 +115,9 @@ class IndexCaches:
         if generation < info.vector_log_start:
             return False
         changed = self.database.changed_since(info, generation)
-        if len(changed) > max(index.size // 2, 10_000) or not index.remove(changed):
+        if len(changed) > max(index.size // 2, 10_000) or not index.can_add(len(changed)):
+            return False
+        if not index.remove(changed):
             return False
         for row_ids, vectors in self.database.vectors(info, row_ids=changed):
             index.add(row_ids, vectors)
@@ -130,7 +134,7 @@ class IndexCaches:
         logger.info("Building the %s vector index of '%s' from the documents database.", self.factory, info.name)
         sample = self._training_sample(info)
         index = VectorIndex.build(info.embedding_dim, self.factory, self.similarity,  # type: ignore[arg-type]
-                                  sample, self.database.vectors(info))
+                                  sample, self.database.vectors(info), self.database.count(info, embedding=True))
         self._vectors[info.index_id] = (info.vector_generation, index)
         self._unsaved[info.index_id] = info.name
         return index
