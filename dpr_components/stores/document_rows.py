@@ -48,7 +48,8 @@ def document_row(document: Document, dim: Optional[int], index_name: str) -> Tup
                 f"{dim}-dim vectors. Nothing was written. Embed with the encoder the index was built with, "
                 f"or write to a new index / store.")
         if not np.isfinite(vector).all():
-            raise StoreError(f"Document {document.id!r} has NaN or infinite values in its embedding. Nothing was written.")
+            raise StoreError(f"Document {document.id!r} has NaN or infinite values in its embedding. "
+                             f"Nothing was written.")
         embedding, dim = vector.tobytes(), vector.size
     id_hash_keys = json.dumps(document.id_hash_keys) if document.id_hash_keys else None
     return (str(document.id), content, document.content_type, meta_json(document.meta or {}, document.id),

@@ -143,10 +143,10 @@ def row_id_query(node: Node, index_id: int, values_table: str, documents_table: 
                 return combine("EXCEPT", [values(node.field, "1", []), matching])
             return combine("EXCEPT", [everything, matching]) if node.operator == "$nin" else matching
         parts = [render(condition) for condition in node.conditions]
+        if not parts:  # all([]) is true, any([]) is false, and $not negates any()
+            return everything if node.operator != "$or" else ("SELECT NULL AS row_id WHERE 0", [])
         if node.operator == "$not":
-            return combine("EXCEPT", [everything, combine("UNION", parts) if parts else ("SELECT NULL AS row_id WHERE 0", [])])
-        if not parts:
-            return everything if node.operator == "$and" else ("SELECT NULL AS row_id WHERE 0", [])
+            return combine("EXCEPT", [everything, combine("UNION", parts)])
         return combine("INTERSECT" if node.operator == "$and" else "UNION", parts)
 
     return render(node)

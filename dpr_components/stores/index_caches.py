@@ -20,7 +20,7 @@ import logging
 import re
 import threading
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import faiss
 import numpy as np
@@ -28,11 +28,13 @@ import numpy as np
 from dpr_components.errors import StoreCorruptedError
 from dpr_components.stores.bm25_index import BM25Index
 from dpr_components.stores.cache_files import remove, remove_leftovers
+from dpr_components.stores.filters import Filters
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
-from dpr_components.stores.vector_index import VectorIndex
+from dpr_components.stores.vector_index import SelectorUnsupported, VectorIndex, exact_search
 
 logger = logging.getLogger(__name__)
 
+EXACT_SEARCH_MAX = 2048  # filtered searches over at most this many documents are scored exactly
 TRAINING_SAMPLE_SIZE = 100_000  # ~10% of 1M vectors: enough for IVF/PQ training, little extra memory
 STAMP = re.compile(r"^(\d+)-(\d+)-([0-9a-f]+)(\.faiss)?$")
 
@@ -151,6 +153,45 @@ class IndexCaches:
     def _vector_key(self, dim: int) -> str:
         return _digest({"factory": self.factory, "similarity": self.similarity, "dim": dim,
                         "faiss": faiss.__version__})
+
+    def dense_hits(self, info: IndexInfo, queries: np.ndarray, top_k: int, filters: Filters
+                   ) -> List[List[Tuple[float, int]]]:
+        """Per query, up to ``top_k`` (score, row id) among the documents matching ``filters``, best first.
+
+        Filters act inside the search: a faiss id selector, or exact scoring of the allowed vectors when
+        they are few, when the index type takes no selector, or when an approximate index (HNSW graph,
+        unprobed IVF lists) found fewer hits than exist.
+        """
+        with self.lock:
+            vectors = self.vectors(info.name)
+            if vectors is None:
+                return [[] for _ in queries]
+            return self._dense_hits(info, vectors, queries, top_k, filters)
+
+    def _dense_hits(self, info: IndexInfo, vectors: VectorIndex, queries: np.ndarray, top_k: int,
+                    filters: Filters) -> List[List[Tuple[float, int]]]:
+        allowed = self.database.matching_row_ids(info, filters) if filters else None  # vectorless ids harmless
+        available = vectors.size if allowed is None else len(allowed)
+        k = min(top_k, available)
+        if k == 0:
+            return [[] for _ in queries]
+        exact = allowed is not None and available <= EXACT_SEARCH_MAX
+        if not exact:
+            try:
+                scores, ids = vectors.search(queries, k, allowed)
+            except SelectorUnsupported:
+                exact = True
+        short = [] if exact or allowed is None else [i for i, row in enumerate(ids) if (row >= 0).sum() < k]
+        if exact or short:
+            rows = list(range(len(queries))) if exact else short
+            exact_scores, exact_ids = exact_search(queries[rows], self.database.vectors(info, filters), k,
+                                                   self.similarity)
+            if exact:
+                scores, ids = exact_scores, exact_ids
+            else:
+                scores[short], ids[short] = exact_scores, exact_ids
+        return [[(float(s), int(i)) for s, i in zip(row_scores, row_ids) if i >= 0]
+                for row_scores, row_ids in zip(scores, ids)]
 
     # ----- BM25 ---------------------------------------------------------------------------------------------
 

@@ -218,7 +218,8 @@ class DocumentDatabase:
     def set_embeddings(self, index: IndexInfo, ids: List[str], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.connection.executemany("UPDATE documents SET embedding = ? WHERE index_id = ? AND id = ?",
-                                    [(vector.tobytes(), index.index_id, doc_id) for doc_id, vector in zip(ids, vectors)])
+                                    [(vector.tobytes(), index.index_id, doc_id)
+                                     for doc_id, vector in zip(ids, vectors)])
         self.log_changes(index, list(self._row_ids(index.index_id, ids).values()))
 
     def clear_embeddings(self, index: IndexInfo) -> None:
@@ -343,7 +344,8 @@ class DocumentDatabase:
         if row_ids is not None:
             where += " AND d.row_id IN (SELECT value FROM json_each(?))"
             params.append(json.dumps([int(row_id) for row_id in row_ids]))
-        sql = f"SELECT d.row_id, d.embedding FROM documents d WHERE {where} AND d.embedding IS NOT NULL ORDER BY d.row_id"
+        sql = (f"SELECT d.row_id, d.embedding FROM documents d WHERE {where} AND d.embedding IS NOT NULL "
+               f"ORDER BY d.row_id")
         with self.lock:
             cursor = self.connection.execute(sql, params)
             while rows := cursor.fetchmany(chunk_size):

@@ -57,8 +57,8 @@ def matching(filters, metas=METAS):
     sql, params = row_id_query(node, 1, "meta_values", "d") if node else ("SELECT row_id FROM d WHERE index_id = 1", [])
     by_table = {row_id - 100 for (row_id,) in connection.execute(sql, params)}
     sql, params = json_condition(node, "meta")
-    by_json = {row_id - 100 for (row_id,) in connection.execute(f"SELECT row_id FROM d WHERE index_id = 1 AND {sql}",
-                                                                 params)}
+    rows = connection.execute(f"SELECT row_id FROM d WHERE index_id = 1 AND {sql}", params)
+    by_json = {row_id - 100 for (row_id,) in rows}
     assert by_table == by_json
     return by_table
 
