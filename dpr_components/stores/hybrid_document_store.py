@@ -39,8 +39,9 @@ class HybridDocumentStore(KeywordDocumentStore):
     ``faiss_index_factory_str`` and ``bm25_k1`` / ``bm25_b`` may change between opens (the caches are
     rebuilt); ``embedding_dim`` is fixed by the first vectors written.
 
-    YAML::
+    YAML (a BM25 query pipeline; Haystack's own BM25Retriever works unchanged)::
 
+        version: 1.26.4.post0
         components:
           - name: Store
             type: HybridDocumentStore
@@ -48,13 +49,21 @@ class HybridDocumentStore(KeywordDocumentStore):
           - name: BM25
             type: BM25Retriever
             params: {document_store: Store, top_k: 100, scale_score: false}
+        pipelines:
+          - name: query
+            nodes: [{name: BM25, inputs: [Query]}]
 
     Python::
 
-        store = HybridDocumentStore(path="dpr_store", embedding_dim=768)
-        store.write_documents([{"content": "Paris is the capital of France.", "meta": {"name": "Paris"}}])
-        store.query("capital of France", top_k=5, filters={"name": ["Paris"]})
-        store.update_embeddings(retriever)          # e.g. a DPRRetriever
+        import numpy as np
+        from dpr_components.stores.hybrid_document_store import HybridDocumentStore
+
+        store = HybridDocumentStore(path="dpr_store")
+        store.write_documents([{"content": "Paris is the capital of France.", "meta": {"name": "Paris"},
+                                "embedding": np.ones(768, dtype=np.float32)}])
+        store.query("capital of France", top_k=5, filters={"name": ["Paris"]})       # BM25
+        store.query_by_embedding(np.ones(768, dtype=np.float32), top_k=5)            # dense
+        # Documents written without vectors: store.update_embeddings(retriever), e.g. a DPRRetriever.
     """
 
     def __init__(

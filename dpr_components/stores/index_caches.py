@@ -6,11 +6,12 @@ current generation: a vector index replays the rows logged in ``vector_changes``
 re-add), or is rebuilt from SQLite in chunks when replay is impossible (HNSW cannot remove, the log was
 pruned, the file is missing or corrupt, the result disagrees with SQLite's row ids). The BM25 index is
 rebuilt when its text generation is stale. All reads for one refresh happen in one SQLite snapshot.
+:meth:`IndexCaches.dense_hits` searches the current vector index with the filters applied inside.
 
 Example::
 
     caches = IndexCaches(Path("dpr_store"), database, "HNSW32", "dot_product", k1=0.9, b=0.4)
-    vectors = caches.vectors("document")      # current VectorIndex, or None when no vector was ever stored
+    hits = caches.dense_hits(database.index_info("document"), queries, top_k=10, filters={"genre": "news"})
     bm25 = caches.bm25("document")
     caches.save_all()                          # persist what was built or replayed in this process
 """
@@ -147,8 +148,12 @@ class IndexCaches:
         row_ids = self.database.row_ids(info, embedding=True)
         if len(row_ids) > TRAINING_SAMPLE_SIZE:
             row_ids = np.sort(np.random.default_rng(0).choice(row_ids, TRAINING_SAMPLE_SIZE, replace=False))
-        chunks = [vectors for _, vectors in self.database.vectors(info, row_ids=row_ids)]
-        return np.concatenate(chunks) if chunks else np.zeros((0, info.embedding_dim), dtype=np.float32)
+        sample = np.empty((len(row_ids), info.embedding_dim), dtype=np.float32)  # type: ignore[misc]
+        filled = 0
+        for _, vectors in self.database.vectors(info, row_ids=row_ids):
+            sample[filled:filled + len(vectors)] = vectors
+            filled += len(vectors)
+        return sample[:filled]
 
     def _vector_key(self, dim: int) -> str:
         return _digest({"factory": self.factory, "similarity": self.similarity, "dim": dim,
