@@ -44,6 +44,8 @@ def test_dict_input_table_content_and_custom_embedding_field(open_store):
     text, stored_table = store.get_all_documents(return_embedding=True)
     assert text.content == "plain text" and text.embedding.tolist() == [1, 1, 1, 1]
     assert stored_table.content_type == "table" and stored_table.content.equals(table)
+    assert store.run(documents=[{"content": "written by a pipeline"}]) == ({}, "output_1")  # indexing node
+    assert store.get_document_count() == 3
 
 
 def test_filters_in_get_count_and_delete(open_store):
