@@ -20,7 +20,7 @@ import shlex
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import List, Optional
 
 SAMPLE_QUESTIONS = [
     "Who wrote Animal Farm?",
@@ -45,25 +45,13 @@ def minilm_params() -> List[str]:
     ]
 
 
-def _article_records(articles: Iterable[Any]) -> Iterable[Dict[str, str]]:
-    for number, article in enumerate(articles):
-        if isinstance(article, dict):
-            title, text = article.get("title") or article.get("name"), article.get("text") or article.get("content")
-            source_id = article.get("id", number)
-        elif hasattr(article, "content"):  # a Haystack Document
-            title, text, source_id = article.meta.get("name"), article.content, article.meta.get("id", number)
-        else:
-            title, text = article[0], article[1]
-            source_id = number
-        yield {"id": str(source_id), "title": title, "text": text}
-
-
 def write_corpus(path: Path) -> int:
     """Write the gensim Wikipedia articles as jsonl (``id``, ``title``, ``text``); returns how many."""
     from dpr_components.data.wikipedia_mini import load_wikipedia_articles
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    records = list(_article_records(load_wikipedia_articles()))
+    # Page ids as document ids: passages become "<page id>-<block>", the mini benchmark's passage ids.
+    records = [{"id": a.page_id, "title": a.title, "text": a.text} for a in load_wikipedia_articles()]
     partial = path.with_suffix(".partial")
     with open(partial, "w", encoding="utf-8") as stream:
         for record in records:

@@ -83,9 +83,11 @@ def index_corpus(
             bar.set_postfix(skipped=summary["documents_skipped"])
     finally:
         bar.close()
+        if hasattr(document_store, "save"):  # persist derived vector indexes now rather than at exit
+            document_store.save()
         summary["passages_in_store"] = document_store.get_document_count()
         summary["passages_written"] = summary["passages_in_store"] - summary["passages_before"]
-        summary["store"] = getattr(document_store, "path", None)
+        summary["store"] = str(getattr(document_store, "path", "") or "") or None
     return summary
 
 

@@ -64,6 +64,30 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--top-k", type=int, metavar="K", help="results per question from the output node")
         command.add_argument("--filters", metavar="JSON", help='Haystack filters, e.g. \'{"name": ["Paris"]}\'')
 
+    evaluate = commands.add_parser("eval", parents=[_pipeline_options("dense_retrieval")],
+                                   help="top-k accuracy, MRR (and EM/F1 with a reader) on a question set")
+    _question_set_options(evaluate)
+    evaluate.add_argument("--top-k", type=int, metavar="K",
+                          help="results of the output node (default: 100 for retrieval pipelines)")
+    evaluate.add_argument("--name", help="run name in tables and plots (default: the pipeline's file name)")
+    evaluate.add_argument("--output", metavar="FILE.jsonl", help="write one JSON line per question")
+    evaluate.add_argument("--compare", action="append", default=[], metavar="RUN.jsonl",
+                          help="add a run written by --output to the table and plot (repeatable)")
+    evaluate.add_argument("--plot", metavar="FILE.png", help="save an accuracy-vs-k plot")
+    evaluate.add_argument("--batch-size", type=int, default=32, metavar="N", help="questions per batch")
+
+    sweep = commands.add_parser("sweep", parents=[_pipeline_options("hybrid_retrieval")],
+                                help="tune the pipeline's HybridFusion on (dev) questions")
+    _question_set_options(sweep)
+    sweep.add_argument("--depth", type=int, default=100, metavar="K", help="passages per source (default 100)")
+    sweep.add_argument("--modes", default="linear,rrf,dbsf", help="comma-separated (default linear,rrf,dbsf)")
+    sweep.add_argument("--alphas", metavar="A,B,...", help="weights tried for one source (default: a grid 0.1-3)")
+    sweep.add_argument("--alpha-source", type=int, default=0, metavar="I",
+                       help="index of the source the alpha weighs (default 0: the first, e.g. BM25)")
+    sweep.add_argument("--normalizations", default="none,centered,minmax,zscore", help="for linear mode")
+    sweep.add_argument("--metric", default="top_20", help="what the best setting maximises (default top_20)")
+    sweep.add_argument("--rows", type=int, default=15, metavar="N", help="table rows printed (default 15)")
+
     demo = commands.add_parser("demo", help="the offline demo: Wikipedia sample, MiniLM + BM25, hybrid QA")
     demo.add_argument("--store", default="demo_store", metavar="DIR", help="demo cache directory (default demo_store)")
     demo.add_argument("--question", action="append", metavar="Q", help="ask this instead of the sample questions")
@@ -71,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--top-k", type=int, default=3, metavar="K", help="passages shown per question (default 3)")
     demo.add_argument("--rebuild", action="store_true", help="delete the cached demo store first")
     return parser
+
+
+def _question_set_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--questions", required=True, metavar="FILE",
+                         help="DPR qas .tsv/.csv, .jsonl ({question, answers}) or pyserini:NAME (e.g. pyserini:nq-dev)")
+    command.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    command.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _configure_logging(debug: bool) -> None:
@@ -114,6 +145,10 @@ def run_command(args: argparse.Namespace) -> int:
                                pipeline_name=args.pipeline_name, progress_bar=not (args.no_progress or args.json))
         print(to_json(summary) if args.json else describe(summary))
         return EXIT_OK
+    if args.command == "eval":
+        return _evaluate(args)
+    if args.command == "sweep":
+        return _sweep(args)
     from dpr_components.cli.querying import run_queries
     from dpr_components.errors import ConfigurationError
 
@@ -124,6 +159,50 @@ def run_command(args: argparse.Namespace) -> int:
     results = run_queries(_questions(args), pipeline=args.pipeline, store=args.store, params=args.param,
                           top_k=args.top_k, filters=filters, pipeline_name=args.pipeline_name)
     print(to_json(results) if args.json else "\n\n".join(format_result(result) for result in results))
+    return EXIT_OK
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from dpr_components.cli.evaluation import evaluate
+    from dpr_components.cli.output import to_json
+    from dpr_components.evaluation import EvaluationResult, plot_accuracy_vs_k, results_table
+
+    result = evaluate(args.pipeline, args.questions, store=args.store, params=args.param, top_k=args.top_k,
+                      name=args.name, output=args.output, batch_size=args.batch_size, limit=args.limit,
+                      pipeline_name=args.pipeline_name, progress_bar=not (args.no_progress or args.json))
+    runs = [result] + [EvaluationResult.read_jsonl(path) for path in args.compare]
+    if args.plot:
+        plot_accuracy_vs_k(runs, args.plot)
+    if args.json:
+        print(to_json([run.summary() for run in runs]))
+    else:
+        print(results_table(runs))
+        for path in filter(None, [args.output, args.plot]):
+            print(f"Wrote {path}")
+    return EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from dpr_components.cli.evaluation import sweep_fusion
+    from dpr_components.cli.output import to_json
+
+    split = lambda text: [item.strip() for item in text.split(",") if item.strip()]  # noqa: E731
+    alphas = [float(alpha) for alpha in split(args.alphas)] if args.alphas else None
+    report = sweep_fusion(args.pipeline, args.questions, store=args.store, params=args.param, depth=args.depth,
+                          modes=split(args.modes), alphas=alphas, normalizations=split(args.normalizations),
+                          alpha_source=args.alpha_source, metric=args.metric, limit=args.limit,
+                          pipeline_name=args.pipeline_name, progress_bar=not (args.no_progress or args.json))
+    if args.json:
+        print(to_json({key: value for key, value in report.items() if key != "table"}))
+        return EXIT_OK
+    table = report["table"].splitlines()
+    print(f"{report['questions']} questions, top {report['depth']} of each source ({', '.join(report['sources'])}); "
+          f"sorted by {report['metric']}:")
+    print("\n".join(table[: args.rows + 1]) + (f"\n... ({len(table) - 1 - args.rows} more rows)"
+                                                if len(table) - 1 > args.rows else ""))
+    best = report["best"]
+    print(f"\nBest {report['metric']}: {best['setting']}. Apply it with:")
+    print("  " + " ".join(f"--param '{param}'" for param in best["params"]))
     return EXIT_OK
 
 

@@ -122,4 +122,4 @@ def format_result(result: Mapping[str, Any]) -> str:
 
 
 def to_json(payload: Any) -> str:
-    return json.dumps(_plain(payload), ensure_ascii=False, indent=2)
+    return json.dumps(_plain(payload), ensure_ascii=False, indent=2, default=str)

@@ -118,7 +118,7 @@ def _count_lines(file_path: Path, skip_blank: bool = False) -> int:
 
 
 def _document(text: str, title: str, source_id: str) -> Document:
-    return Document(content=text, meta={TITLE_FIELD: title, SOURCE_ID_FIELD: source_id})
+    return Document(content=text, id=source_id, meta={TITLE_FIELD: title, SOURCE_ID_FIELD: source_id})
 
 
 def read_dpr_tsv(file_path: Path, relative: str) -> Iterator[Document]:

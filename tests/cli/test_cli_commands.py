@@ -81,13 +81,19 @@ def test_retrieve_json_and_text(built_store, tiny, capsys):
 
 
 def test_hybrid_retrieve_shows_fused_and_per_source_scores(built_store, tiny, capsys):
-    store, _, _ = built_store
-    argv = ["retrieve", "Thames London", "--pipeline", "hybrid_retrieval", "--store", str(store), "--top-k", "1"]
+    store, _, summary = built_store
+    argv = ["retrieve", "Thames London", "--pipeline", "hybrid_retrieval", "--store", str(store),
+            "--top-k", str(summary["passages_in_store"])]
     assert main([*argv, *tiny, "--json"]) == EXIT_OK
-    document = json.loads(capsys.readouterr().out)[0]["documents"][0]
-    assert document["title"] == "Thames" and "fusion" in document["meta"]
+    documents = json.loads(capsys.readouterr().out)[0]["documents"]
+    assert len(documents) == summary["passages_in_store"]
+    assert [d["score"] for d in documents] == sorted((d["score"] for d in documents), reverse=True)
+    assert all(set(d["meta"]["fusion"]) <= {"BM25", "Retriever"} and d["meta"]["fusion"] for d in documents)
+    bm25_first = next(d for d in documents if d["meta"]["fusion"].get("BM25", {}).get("rank") == 1)
+    assert bm25_first["title"] == "Thames"  # the only passages with "Thames" or "London"
     assert main([*argv, *tiny]) == EXIT_OK
-    assert "scores: " in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "scores: BM25 " in text and "(#1) · Retriever " in text  # the Thames passage, found by both
 
 
 def test_ask_returns_answers_with_source_passages(built_store, tiny, tiny_reader_params, capsys, tmp_path):
@@ -117,12 +123,30 @@ def test_query_with_another_encoder_than_the_index_is_one_line(built_store, tiny
     assert "384" in error and "32" in error  # the two embedding sizes
 
 
-def test_model_missing_offline_says_what_to_do(built_store, tiny, capsys):
+def test_same_size_encoder_with_another_name_is_refused(built_store, tiny_question_encoder, tiny_context_encoder,
+                                                        tmp_path, capsys):
+    store, corpus, _ = built_store
+    swapped = ["-p", f"Retriever.query_embedding_model={tiny_context_encoder}",
+               "-p", f"Retriever.passage_embedding_model={tiny_question_encoder}", "-p", "Retriever.max_seq_len_passage=128"]
+    assert main(["retrieve", "capital", "--store", str(store), *swapped]) == EXIT_USAGE
+    error = capsys.readouterr().err
+    assert "different encoder" in error and error.count("\n") == 1
+    more = write_corpus(tmp_path / "more.jsonl", [{"id": "oslo", "title": "Oslo", "text": "Oslo is in Norway."}])
+    assert main(["index", str(more), "--store", str(store), *swapped]) == EXIT_USAGE
+    assert "another encoder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", [
+    "no-such-model-anywhere",
+    pytest.param("nobody/none", marks=pytest.mark.xfail(
+        strict=True, reason="dpr_components.utils.models.load_config takes 'org/name' hub ids for local paths")),
+])
+def test_model_missing_offline_says_what_to_do(built_store, tiny, capsys, model):
     store, _, _ = built_store
-    argv = ["retrieve", "capital", "--store", str(store), *tiny, "-p", "Retriever.query_embedding_model=nobody/none"]
+    argv = ["retrieve", "capital", "--store", str(store), *tiny, "-p", f"Retriever.query_embedding_model={model}"]
     assert main(argv) == EXIT_USAGE
     error = capsys.readouterr().err
-    assert "nobody/none" in error and "local directory" in error and "network" in error
+    assert model in error and "local directory" in error and "network" in error
     assert error.count("\n") == 1
 
 
