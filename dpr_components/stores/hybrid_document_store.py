@@ -5,7 +5,6 @@ BM25 indexes are caches derived from it and brought up to date before every sear
 answer from vectors or terms of documents that are gone. Every write call is one transaction: a process
 killed mid-write or mid-save leaves the last committed state, and the caches are repaired on next use.
 """
-import json
 import logging
 import weakref
 from pathlib import Path
@@ -17,16 +16,16 @@ from haystack.schema import Document, FilterType, Label
 from haystack.utils.scipy_utils import expit
 from tqdm import tqdm
 
-from dpr_components.errors import ConfigurationError, EmbeddingDimensionError, StoreCorruptedError, StoreError
-from dpr_components.stores.filters import compile_filters
+from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
+from dpr_components.stores import encoder_records as encoders
+from dpr_components.stores import label_table
 from dpr_components.stores.index_caches import IndexCaches
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
-from dpr_components.stores.vector_index import SelectorUnsupported, Similarity, VectorIndex, exact_search
+from dpr_components.stores.vector_index import Similarity, VectorIndex
 
 logger = logging.getLogger(__name__)
 
 DATABASE_FILE = "documents.sqlite"
-EXACT_SEARCH_MAX = 2048  # filtered searches over at most this many vectors are scored exactly
 DuplicatePolicy = ("overwrite", "skip", "fail")
 
 
@@ -40,8 +39,9 @@ class HybridDocumentStore(KeywordDocumentStore):
     ``faiss_index_factory_str`` and ``bm25_k1`` / ``bm25_b`` may change between opens (the caches are
     rebuilt); ``embedding_dim`` is fixed by the first vectors written.
 
-    YAML::
+    YAML (a BM25 query pipeline; Haystack's own BM25Retriever works unchanged)::
 
+        version: 1.26.4.post0
         components:
           - name: Store
             type: HybridDocumentStore
@@ -49,13 +49,21 @@ class HybridDocumentStore(KeywordDocumentStore):
           - name: BM25
             type: BM25Retriever
             params: {document_store: Store, top_k: 100, scale_score: false}
+        pipelines:
+          - name: query
+            nodes: [{name: BM25, inputs: [Query]}]
 
     Python::
 
-        store = HybridDocumentStore(path="dpr_store", embedding_dim=768)
-        store.write_documents([{"content": "Paris is the capital of France.", "meta": {"name": "Paris"}}])
-        store.query("capital of France", top_k=5, filters={"name": ["Paris"]})
-        store.update_embeddings(retriever)          # e.g. a DPRRetriever
+        import numpy as np
+        from dpr_components.stores.hybrid_document_store import HybridDocumentStore
+
+        store = HybridDocumentStore(path="dpr_store")
+        store.write_documents([{"content": "Paris is the capital of France.", "meta": {"name": "Paris"},
+                                "embedding": np.ones(768, dtype=np.float32)}])
+        store.query("capital of France", top_k=5, filters={"name": ["Paris"]})       # BM25
+        store.query_by_embedding(np.ones(768, dtype=np.float32), top_k=5)            # dense
+        # Documents written without vectors: store.update_embeddings(retriever), e.g. a DPRRetriever.
     """
 
     def __init__(
@@ -126,9 +134,7 @@ class HybridDocumentStore(KeywordDocumentStore):
             raise ConfigurationError(f"Unknown duplicate_documents {policy!r}. Valid: {', '.join(DuplicatePolicy)}.")
         field_map = self._create_document_field_map()
         documents = [Document.from_dict(d, field_map=field_map) if isinstance(d, dict) else d for d in documents]
-        # Duplicates within the call: the last copy wins when overwriting, else the first one.
-        unique = {d.id: d for d in (documents if policy == "overwrite" else reversed(documents))}
-        documents = list(unique.values()) if policy == "overwrite" else list(unique.values())[::-1]
+        documents = _unique_ids(documents, keep_last=policy == "overwrite")
         name = index or self.index
         with self._database.transaction():
             info = self._database.index_for_write(name, self._configured_dim)
@@ -154,8 +160,10 @@ class HybridDocumentStore(KeywordDocumentStore):
         if isinstance(signature, dict):
             replaces_all = update_existing_embeddings and not filters
             with self._database.transaction():
-                self._record(self._database.index_for_write(name, None), signature, replace=replaces_all)
-        row_ids = self._database.row_ids(self._info(name), filters, only_without_embedding=not update_existing_embeddings)
+                encoders.record(self._database, self._database.index_for_write(name, None), signature,
+                                replace=replaces_all)
+        row_ids = self._database.row_ids(self._info(name), filters,
+                                         only_without_embedding=not update_existing_embeddings)
         self._embedding_target = name
         try:
             with tqdm(total=len(row_ids), disable=not self.progress_bar, desc="Updating embeddings") as progress:
@@ -167,7 +175,7 @@ class HybridDocumentStore(KeywordDocumentStore):
                                          f"{len(documents)} documents; nothing of this batch was written.")
                     with self._database.transaction():
                         info = self._database.index_for_write(name, None)
-                        self._check_vector_size(info, embeddings.shape[1], "The retriever's embeddings")
+                        encoders.check_vector_size(info, embeddings.shape[1], "The retriever's embeddings")
                         if info.embedding_dim is None:
                             self._database.set_index_fields(info, embedding_dim=embeddings.shape[1])
                         self._database.set_embeddings(info, [d.id for d in documents], embeddings)
@@ -230,8 +238,8 @@ class HybridDocumentStore(KeywordDocumentStore):
         info = self._database.index_info(index or self.index)
         if info is None:
             return []
-        found = {d.id: d for d in self._database.documents(info, ids=list(ids),
-                                                          with_embedding=self._with_embedding(None))}
+        stored = self._database.documents(info, ids=list(ids), with_embedding=self._with_embedding(None))
+        found = {d.id: d for d in stored}
         return [found[i] for i in dict.fromkeys(ids) if i in found]
 
     def get_document_count(self, filters: Optional[FilterType] = None, index: Optional[str] = None,
@@ -271,39 +279,11 @@ class HybridDocumentStore(KeywordDocumentStore):
         info = self._database.index_info(name)
         if info is None or info.embedding_dim is None or top_k <= 0 or not len(queries):
             return [[] for _ in queries]
-        self._check_vector_size(info, queries.shape[-1] if queries.ndim == 2 else -1, "The query embedding")
-        with self._caches.lock:
-            vectors = self._caches.vectors(name)
-            hits = self._vector_hits(info, vectors, queries, top_k, filters)  # type: ignore[arg-type]
+        encoders.check_vector_size(info, queries.shape[-1] if queries.ndim == 2 else -1, "The query embedding")
+        hits = self._caches.dense_hits(info, queries, top_k, filters)
         return [self._documents_with_scores(row_scores, return_embedding,
                                             lambda s: self.scale_to_unit_interval(s, self.similarity), scale_score)
                 for row_scores in hits]
-
-    def _vector_hits(self, info: IndexInfo, vectors: VectorIndex, queries: np.ndarray, top_k: int,
-                     filters: Optional[FilterType]) -> List[List[tuple]]:
-        allowed = self._database.row_ids(info, filters, embedding=True) if filters else None
-        available = vectors.size if allowed is None else len(allowed)
-        k = min(top_k, available)
-        if k == 0:
-            return [[] for _ in queries]
-        exact = allowed is not None and available <= EXACT_SEARCH_MAX
-        if not exact:
-            try:
-                scores, ids = vectors.search(queries, k, allowed)
-            except SelectorUnsupported:
-                exact = True
-        # Approximate indexes may miss filtered documents (HNSW graph, unprobed IVF lists): count, then exact.
-        short = [] if exact or allowed is None else [i for i, row in enumerate(ids) if (row >= 0).sum() < k]
-        if exact or short:
-            rows = list(range(len(queries))) if exact else short
-            exact_scores, exact_ids = exact_search(queries[rows], self._database.vectors(info, filters), k,
-                                                   self.similarity)
-            if exact:
-                scores, ids = exact_scores, exact_ids
-            else:
-                scores[short], ids[short] = exact_scores, exact_ids
-        return [[(float(s), int(i)) for s, i in zip(row_scores, row_ids) if i >= 0]
-                for row_scores, row_ids in zip(scores, ids)]
 
     # ----- BM25 search --------------------------------------------------------------------------------------
 
@@ -320,7 +300,7 @@ class HybridDocumentStore(KeywordDocumentStore):
             return self.get_all_documents(index=name, filters=filters)[:top_k]
         info = self._database.index_info(name)
         bm25 = self._caches.bm25(name)
-        allowed = self._database.row_ids(info, filters) if (filters and info) else None
+        allowed = self._database.matching_row_ids(info, filters) if (filters and info) else None
         scores, row_ids = bm25.search(query, top_k, allowed, all_terms_must_match)
         return self._documents_with_scores(list(zip(scores.tolist(), row_ids.tolist())), False,
                                            lambda s: float(expit(s / 8)), scale_score)
@@ -358,61 +338,30 @@ class HybridDocumentStore(KeywordDocumentStore):
         """Record which encoder made the vectors of ``index`` (refused if it contradicts stored vectors)."""
         name = index or self._embedding_target or self.index
         with self._database.transaction():
-            self._record(self._database.index_for_write(name, None), signature, replace=False)
+            encoders.record(self._database, self._database.index_for_write(name, None), signature, replace=False)
 
     def check_encoder(self, signature: Dict[str, Any], index: Optional[str] = None) -> None:
         """Raise if ``signature`` contradicts the encoder recorded for (or the vector size of) ``index``."""
         info = self._database.index_info(index or self.index)
-        if info is None:
-            return
-        self._check_vector_size(info, signature.get("embedding_dim"), "The encoder")
-        differences = _differences(info.encoder, signature)
-        if differences:
-            raise StoreError(f"Index '{info.name}' was embedded with a different encoder ({differences}); its "
-                             f"vectors and these query vectors are not comparable. Use the encoder settings "
-                             f"recorded with the index, or re-embed it: store.update_embeddings(retriever).")
-
-    def _record(self, info: IndexInfo, signature: Dict[str, Any], replace: bool) -> None:
-        differences = _differences(info.encoder, signature)
-        if differences and self._database.count(info, embedding=True):
-            if not replace:
-                raise StoreError(
-                    f"Index '{info.name}' holds vectors of another encoder ({differences}); adding vectors of this "
-                    f"one would mix incomparable vectors. Re-embed every document with "
-                    f"store.update_embeddings(retriever), or use another index.")
-            self._check_vector_size(info, signature.get("embedding_dim"), "The new encoder")
-            self._database.clear_embeddings(info)
-        if info.encoder != signature:
-            self._database.set_index_fields(info, encoder=_json(signature))
+        if info is not None:
+            encoders.check(info, signature)
 
     # ----- labels -------------------------------------------------------------------------------------------
 
     def write_labels(self, labels: Union[List[Label], List[dict]], index: Optional[str] = None,
                      headers: Optional[Dict[str, str]] = None) -> None:
-        labels = [Label.from_dict(label) if isinstance(label, dict) else label for label in labels]
-        with self._database.transaction() as connection:
-            connection.executemany("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)",
-                                   [(index or self.label_index, label.id, label.to_json()) for label in labels])
+        label_table.write(self._database, index or self.label_index, labels)
 
     def get_all_labels(self, index: Optional[str] = None, filters: Optional[FilterType] = None,
                        headers: Optional[Dict[str, str]] = None) -> List[Label]:
-        sql, params = compile_filters(filters, "label")
-        rows = self._database.query(f"SELECT label FROM labels WHERE index_name = ? AND {sql}",
-                                    [index or self.label_index, *params])
-        return [Label.from_json(label) for (label,) in rows]
+        return label_table.read(self._database, index or self.label_index, filters)
 
     def get_label_count(self, index: Optional[str] = None, headers: Optional[Dict[str, str]] = None) -> int:
-        return self._database.query("SELECT COUNT(*) FROM labels WHERE index_name = ?",
-                                    (index or self.label_index,))[0][0]
+        return label_table.count(self._database, index or self.label_index)
 
     def delete_labels(self, index: Optional[str] = None, ids: Optional[List[str]] = None,
                       filters: Optional[FilterType] = None, headers: Optional[Dict[str, str]] = None) -> None:
-        sql, params = compile_filters(filters, "label")
-        if ids is not None:
-            sql, params = f"{sql} AND id IN (SELECT value FROM json_each(?))", [*params, _json(list(ids))]
-        with self._database.transaction() as connection:
-            connection.execute(f"DELETE FROM labels WHERE index_name = ? AND {sql}",
-                               [index or self.label_index, *params])
+        label_table.delete(self._database, index or self.label_index, ids, filters)
 
     # ----- helpers ------------------------------------------------------------------------------------------
 
@@ -429,26 +378,18 @@ class HybridDocumentStore(KeywordDocumentStore):
         return info
 
     def _check_dim(self, info: IndexInfo, embedding_dim: Optional[int]) -> None:
-        self._check_vector_size(info, embedding_dim, "embedding_dim")
+        encoders.check_vector_size(info, embedding_dim, "embedding_dim")
         if info.embedding_dim is not None:
             VectorIndex.create(info.embedding_dim, self.faiss_index_factory_str, self.similarity)
 
-    def _check_vector_size(self, info: IndexInfo, size: Optional[int], what: str) -> None:
-        if size is not None and info.embedding_dim is not None and size != info.embedding_dim:
-            raise EmbeddingDimensionError(
-                f"{what} has size {size} but index '{info.name}' of {self.path} holds {info.embedding_dim}-dim "
-                f"vectors. Use an encoder of size {info.embedding_dim}, or another store path / index.")
 
-
-def _differences(recorded: Optional[Dict[str, Any]], signature: Dict[str, Any]) -> str:
-    if not recorded:
-        return ""
-    keys = [key for key in signature if key in recorded and recorded[key] != signature[key]]
-    return "; ".join(f"{key}: recorded {recorded[key]!r}, now {signature[key]!r}" for key in keys)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
+def _unique_ids(documents: List[Document], keep_last: bool) -> List[Document]:
+    """One document per id: the last copy when overwriting, else the first (in first-seen order)."""
+    unique: Dict[str, Document] = {}
+    for document in documents:
+        if keep_last or document.id not in unique:
+            unique[document.id] = document
+    return list(unique.values())
 
 
 def _shutdown(caches: IndexCaches, database: DocumentDatabase) -> None:

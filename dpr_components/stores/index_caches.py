@@ -6,11 +6,12 @@ current generation: a vector index replays the rows logged in ``vector_changes``
 re-add), or is rebuilt from SQLite in chunks when replay is impossible (HNSW cannot remove, the log was
 pruned, the file is missing or corrupt, the result disagrees with SQLite's row ids). The BM25 index is
 rebuilt when its text generation is stale. All reads for one refresh happen in one SQLite snapshot.
+:meth:`IndexCaches.dense_hits` searches the current vector index with the filters applied inside.
 
 Example::
 
     caches = IndexCaches(Path("dpr_store"), database, "HNSW32", "dot_product", k1=0.9, b=0.4)
-    vectors = caches.vectors("document")      # current VectorIndex, or None when no vector was ever stored
+    hits = caches.dense_hits(database.index_info("document"), queries, top_k=10, filters={"genre": "news"})
     bm25 = caches.bm25("document")
     caches.save_all()                          # persist what was built or replayed in this process
 """
@@ -20,7 +21,7 @@ import logging
 import re
 import threading
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import faiss
 import numpy as np
@@ -28,11 +29,13 @@ import numpy as np
 from dpr_components.errors import StoreCorruptedError
 from dpr_components.stores.bm25_index import BM25Index
 from dpr_components.stores.cache_files import remove, remove_leftovers
+from dpr_components.stores.filters import Filters
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
-from dpr_components.stores.vector_index import VectorIndex
+from dpr_components.stores.vector_index import SelectorUnsupported, VectorIndex, exact_search
 
 logger = logging.getLogger(__name__)
 
+EXACT_SEARCH_MAX = 2048  # filtered searches over at most this many documents are scored exactly
 TRAINING_SAMPLE_SIZE = 100_000  # ~10% of 1M vectors: enough for IVF/PQ training, little extra memory
 STAMP = re.compile(r"^(\d+)-(\d+)-([0-9a-f]+)(\.faiss)?$")
 
@@ -71,6 +74,8 @@ class IndexCaches:
                 if cached[0] != info.vector_generation:
                     self._unsaved[info.index_id] = name
                 return cached[1]
+            self._vectors.pop(info.index_id, None)
+            del cached  # the stale index must be freed before its replacement is built
             index = self._rebuild_vectors(info)
         self.save_vectors(name)  # a full build is worth keeping
         return index
@@ -113,7 +118,9 @@ class IndexCaches:
         if generation < info.vector_log_start:
             return False
         changed = self.database.changed_since(info, generation)
-        if len(changed) > max(index.size // 2, 10_000) or not index.remove(changed):
+        if len(changed) > max(index.size // 2, 10_000) or not index.can_add(len(changed)):
+            return False
+        if not index.remove(changed):
             return False
         for row_ids, vectors in self.database.vectors(info, row_ids=changed):
             index.add(row_ids, vectors)
@@ -130,7 +137,7 @@ class IndexCaches:
         logger.info("Building the %s vector index of '%s' from the documents database.", self.factory, info.name)
         sample = self._training_sample(info)
         index = VectorIndex.build(info.embedding_dim, self.factory, self.similarity,  # type: ignore[arg-type]
-                                  sample, self.database.vectors(info))
+                                  sample, self.database.vectors(info), self.database.count(info, embedding=True))
         self._vectors[info.index_id] = (info.vector_generation, index)
         self._unsaved[info.index_id] = info.name
         return index
@@ -141,12 +148,55 @@ class IndexCaches:
         row_ids = self.database.row_ids(info, embedding=True)
         if len(row_ids) > TRAINING_SAMPLE_SIZE:
             row_ids = np.sort(np.random.default_rng(0).choice(row_ids, TRAINING_SAMPLE_SIZE, replace=False))
-        chunks = [vectors for _, vectors in self.database.vectors(info, row_ids=row_ids)]
-        return np.concatenate(chunks) if chunks else np.zeros((0, info.embedding_dim), dtype=np.float32)
+        sample = np.empty((len(row_ids), info.embedding_dim), dtype=np.float32)  # type: ignore[misc]
+        filled = 0
+        for _, vectors in self.database.vectors(info, row_ids=row_ids):
+            sample[filled:filled + len(vectors)] = vectors
+            filled += len(vectors)
+        return sample[:filled]
 
     def _vector_key(self, dim: int) -> str:
         return _digest({"factory": self.factory, "similarity": self.similarity, "dim": dim,
                         "faiss": faiss.__version__})
+
+    def dense_hits(self, info: IndexInfo, queries: np.ndarray, top_k: int, filters: Filters
+                   ) -> List[List[Tuple[float, int]]]:
+        """Per query, up to ``top_k`` (score, row id) among the documents matching ``filters``, best first.
+
+        Filters act inside the search: a faiss id selector, or exact scoring of the allowed vectors when
+        they are few, when the index type takes no selector, or when an approximate index (HNSW graph,
+        unprobed IVF lists) found fewer hits than exist.
+        """
+        with self.lock:
+            vectors = self.vectors(info.name)
+            if vectors is None:
+                return [[] for _ in queries]
+            return self._dense_hits(info, vectors, queries, top_k, filters)
+
+    def _dense_hits(self, info: IndexInfo, vectors: VectorIndex, queries: np.ndarray, top_k: int,
+                    filters: Filters) -> List[List[Tuple[float, int]]]:
+        allowed = self.database.matching_row_ids(info, filters) if filters else None  # vectorless ids harmless
+        available = vectors.size if allowed is None else len(allowed)
+        k = min(top_k, available)
+        if k == 0:
+            return [[] for _ in queries]
+        exact = allowed is not None and available <= EXACT_SEARCH_MAX
+        if not exact:
+            try:
+                scores, ids = vectors.search(queries, k, allowed)
+            except SelectorUnsupported:
+                exact = True
+        short = [] if exact or allowed is None else [i for i, row in enumerate(ids) if (row >= 0).sum() < k]
+        if exact or short:
+            rows = list(range(len(queries))) if exact else short
+            exact_scores, exact_ids = exact_search(queries[rows], self.database.vectors(info, filters), k,
+                                                   self.similarity)
+            if exact:
+                scores, ids = exact_scores, exact_ids
+            else:
+                scores[short], ids[short] = exact_scores, exact_ids
+        return [[(float(s), int(i)) for s, i in zip(row_scores, row_ids) if i >= 0]
+                for row_scores, row_ids in zip(scores, ids)]
 
     # ----- BM25 ---------------------------------------------------------------------------------------------
 

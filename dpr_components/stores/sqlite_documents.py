@@ -13,9 +13,9 @@ Example::
     print(database.count(database.index_info("document")))
 """
 import json
-import numbers
 import sqlite3
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +25,14 @@ import numpy as np
 from haystack.errors import DuplicateDocumentError
 from haystack.schema import Document
 
-from dpr_components.errors import EmbeddingDimensionError, StoreCorruptedError, StoreError
-from dpr_components.stores.filters import Filters, compile_filters
+from dpr_components.errors import StoreCorruptedError, StoreError
+from dpr_components.stores.document_rows import (DOCUMENT_COLUMNS, document_row, indexed_text, meta_json,
+                                                 meta_values, title_and_text, to_document)
+from dpr_components.stores.filters import Filters, parse_filters, row_id_query
 
 FORMAT_VERSION = 1
 CHUNK = 500  # ids per SQL statement when looking documents up by id
+MATCH_CACHE_SIZE = 8  # filters whose matching row ids are kept (8 MB each at 1M matches)
 
 SCHEMA = """
 CREATE TABLE store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,11 +57,13 @@ CREATE TABLE documents (
     UNIQUE (index_id, id)
 );
 CREATE INDEX documents_with_vectors ON documents (index_id, row_id) WHERE embedding IS NOT NULL;
+CREATE TABLE meta_values (index_id INTEGER NOT NULL, key TEXT NOT NULL, value, row_id INTEGER NOT NULL);
+CREATE INDEX meta_values_by_key ON meta_values (index_id, key, value, row_id);
+CREATE INDEX meta_values_by_row ON meta_values (row_id);
 CREATE TABLE vector_changes (index_id INTEGER NOT NULL, generation INTEGER NOT NULL, row_id INTEGER NOT NULL);
 CREATE INDEX vector_changes_by_generation ON vector_changes (index_id, generation);
 CREATE TABLE labels (index_name TEXT NOT NULL, id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY (index_name, id));
 """
-DOCUMENT_COLUMNS = "d.row_id, d.id, d.content, d.content_type, d.meta, d.id_hash_keys"
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ class DocumentDatabase:
     def __init__(self, path: Path):
         self.path = path
         self.lock = threading.RLock()
+        self._commits = 0  # with PRAGMA data_version (other connections' commits): when cached answers expire
+        self._matches: "OrderedDict[tuple, Tuple[tuple, np.ndarray]]" = OrderedDict()
         try:
             self.connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=60)
             # WAL: readers keep a consistent snapshot while a writer commits; FULL: a commit survives power loss.
@@ -127,6 +134,7 @@ class DocumentDatabase:
                 self.connection.execute("ROLLBACK")
                 raise
             self.connection.execute("COMMIT")
+            self._commits += write
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> List[tuple]:
         with self.lock:
@@ -163,7 +171,7 @@ class DocumentDatabase:
             info = self.index_info(name)
             if info is None:
                 return None
-            for table in ("documents", "vector_changes", "indexes"):
+            for table in ("meta_values", "documents", "vector_changes", "indexes"):
                 connection.execute(f"DELETE FROM {table} WHERE index_id = ?", (info.index_id,))
             return info.index_id
 
@@ -174,7 +182,7 @@ class DocumentDatabase:
         dim = index.embedding_dim
         rows = []
         for document in documents:
-            row, dim = _document_row(document, dim, index.name)
+            row, dim = document_row(document, dim, index.name)
             rows.append(row)
         if dim != index.embedding_dim:
             self.set_index_fields(index, embedding_dim=dim)
@@ -184,16 +192,18 @@ class DocumentDatabase:
         new_rows = [row for row in rows if row[0] not in existing]
         replaced = [row for row in rows if row[0] in existing] if duplicate_documents == "overwrite" else []
         vector_changed = [existing[row[0]][0] for row in replaced if existing[row[0]][2] != row[5]]
-        text_changed = bool(new_rows) or any(existing[row[0]][1] != _indexed_text(row) for row in replaced)
+        text_changed = bool(new_rows) or any(existing[row[0]][1] != indexed_text(row) for row in replaced)
         self.connection.executemany(
             "INSERT INTO documents (index_id, id, content, content_type, meta, id_hash_keys, embedding) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)", [(index.index_id, *row) for row in new_rows])
         self.connection.executemany(
             "UPDATE documents SET content = ?, content_type = ?, meta = ?, id_hash_keys = ?, embedding = ? "
             "WHERE row_id = ?", [(*row[1:], existing[row[0]][0]) for row in replaced])
-        new_with_vectors = [row[0] for row in new_rows if row[5] is not None]
-        changed_rows = vector_changed + self._row_ids(index.index_id, new_with_vectors)
-        self.log_changes(index, changed_rows, text_changed=text_changed)
+        new_row_ids = self._row_ids(index.index_id, [row[0] for row in new_rows])
+        self._index_meta(index, [(new_row_ids[row[0]], row[3]) for row in new_rows], new=True)
+        self._index_meta(index, [(existing[row[0]][0], row[3]) for row in replaced])
+        new_vectors = [new_row_ids[row[0]] for row in new_rows if row[5] is not None]
+        self.log_changes(index, vector_changed + new_vectors, text_changed=text_changed)
         return self.index_info(index.name)  # type: ignore[return-value]
 
     def raise_if_existing(self, index: IndexInfo, ids: List[str]) -> None:
@@ -208,8 +218,9 @@ class DocumentDatabase:
     def set_embeddings(self, index: IndexInfo, ids: List[str], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.connection.executemany("UPDATE documents SET embedding = ? WHERE index_id = ? AND id = ?",
-                                    [(vector.tobytes(), index.index_id, doc_id) for doc_id, vector in zip(ids, vectors)])
-        self.log_changes(index, self._row_ids(index.index_id, ids))
+                                    [(vector.tobytes(), index.index_id, doc_id)
+                                     for doc_id, vector in zip(ids, vectors)])
+        self.log_changes(index, list(self._row_ids(index.index_id, ids).values()))
 
     def clear_embeddings(self, index: IndexInfo) -> None:
         row_ids = [row_id for (row_id,) in self.connection.execute(
@@ -223,18 +234,20 @@ class DocumentDatabase:
         if not rows:
             raise StoreError(f"No document with id {document_id!r} in index '{index.name}'; nothing was changed.")
         row_id, content, old_meta = rows[0]
-        merged = {**json.loads(old_meta), **meta}
-        self.connection.execute("UPDATE documents SET meta = ? WHERE row_id = ?", (_meta_json(merged, document_id), row_id))
-        if merged.get("name") != json.loads(old_meta).get("name"):
+        merged = meta_json({**json.loads(old_meta), **meta}, document_id)
+        self.connection.execute("UPDATE documents SET meta = ? WHERE row_id = ?", (merged, row_id))
+        self._index_meta(index, [(row_id, merged)])
+        if json.loads(merged).get("name") != json.loads(old_meta).get("name"):
             self.log_changes(index, [], text_changed=True)
 
     def delete(self, index: IndexInfo, ids: Optional[List[str]], filters: Filters) -> int:
         where, params = self._where(index.index_id, filters, ids)
-        with_vectors = [row_id for (row_id,) in self.connection.execute(
-            f"SELECT d.row_id FROM documents d WHERE {where} AND d.embedding IS NOT NULL", params)]
-        deleted = self.connection.execute(f"DELETE FROM documents AS d WHERE {where}", params).rowcount
-        self.log_changes(index, with_vectors, text_changed=deleted > 0)
-        return deleted
+        rows = self.connection.execute(f"SELECT d.row_id, d.embedding IS NOT NULL FROM documents d WHERE {where}",
+                                       params).fetchall()
+        for table in ("meta_values", "documents"):
+            self.connection.executemany(f"DELETE FROM {table} WHERE row_id = ?", [(row_id,) for row_id, _ in rows])
+        self.log_changes(index, [row_id for row_id, has_vector in rows if has_vector], text_changed=bool(rows))
+        return len(rows)
 
     def log_changes(self, index: IndexInfo, vector_rows: List[int], text_changed: bool = False) -> None:
         """Bump the generations the change affects and record which vectors changed (for cache replay)."""
@@ -269,7 +282,7 @@ class DocumentDatabase:
         while True:  # keyset pagination: no cursor stays open between batches, so writes may interleave
             rows = self.query(f"SELECT {columns} FROM documents d WHERE {where} AND d.row_id > ? "
                               f"ORDER BY d.row_id LIMIT ?", (*params, last_row_id, batch_size))
-            yield from (_to_document(row) for row in rows)
+            yield from (to_document(row) for row in rows)
             if len(rows) < batch_size:
                 return
             last_row_id = rows[-1][0]
@@ -282,7 +295,7 @@ class DocumentDatabase:
             sql = (f"SELECT {DOCUMENT_COLUMNS}, {'d.embedding' if with_embedding else 'NULL'} FROM documents d "
                    f"WHERE d.row_id IN (SELECT value FROM json_each(?))")
             for row in self.query(sql, (chunk,)):
-                found[row[0]] = _to_document(row)
+                found[row[0]] = to_document(row)
         return found
 
     def count(self, index: IndexInfo, filters: Filters = None, embedding: Optional[bool] = None) -> int:
@@ -302,14 +315,37 @@ class DocumentDatabase:
         rows = self.query(f"SELECT d.row_id FROM documents d WHERE {where} ORDER BY d.row_id", params)
         return np.fromiter((row_id for (row_id,) in rows), dtype=np.int64, count=len(rows))
 
+    def matching_row_ids(self, index: IndexInfo, filters: Filters) -> np.ndarray:
+        """Sorted row ids of the documents matching ``filters`` (with or without vectors), straight from the
+        indexed meta values; the last few answers are cached until the database changes."""
+        key = (index.index_id, json.dumps(filters, sort_keys=True, default=str))
+        with self.lock:
+            version = (self._commits, self.connection.execute("PRAGMA data_version").fetchone()[0])
+            cached = self._matches.get(key)
+            if cached is not None and cached[0] == version:
+                self._matches.move_to_end(key)
+                return cached[1]
+            node = parse_filters(filters)
+            if node is None:
+                sql, params = "SELECT row_id FROM documents WHERE index_id = ?", [index.index_id]
+            else:
+                sql, params = row_id_query(node, index.index_id, "meta_values", "documents")
+            rows = self.connection.execute(sql, params).fetchall()
+            row_ids = np.unique(np.fromiter((row_id for (row_id,) in rows), dtype=np.int64, count=len(rows)))
+            self._matches[key] = (version, row_ids)
+            while len(self._matches) > MATCH_CACHE_SIZE:
+                self._matches.popitem(last=False)
+            return row_ids
+
     def vectors(self, index: IndexInfo, filters: Filters = None, row_ids: Optional[Sequence[int]] = None,
-                chunk_size: int = 20_000) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+                chunk_size: int = 4096) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
         """(row ids, float32 matrix) chunks of the stored vectors, in row-id order; memory stays one chunk."""
         where, params = self._where(index.index_id, filters, None)
         if row_ids is not None:
             where += " AND d.row_id IN (SELECT value FROM json_each(?))"
             params.append(json.dumps([int(row_id) for row_id in row_ids]))
-        sql = f"SELECT d.row_id, d.embedding FROM documents d WHERE {where} AND d.embedding IS NOT NULL ORDER BY d.row_id"
+        sql = (f"SELECT d.row_id, d.embedding FROM documents d WHERE {where} AND d.embedding IS NOT NULL "
+               f"ORDER BY d.row_id")
         with self.lock:
             cursor = self.connection.execute(sql, params)
             while rows := cursor.fetchmany(chunk_size):
@@ -327,7 +363,7 @@ class DocumentDatabase:
         rows = self.query("SELECT row_id, json_extract(meta, '$.name'), content FROM documents "
                           "WHERE index_id = ? AND content_type = 'text' ORDER BY row_id", (index.index_id,))
         row_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        return row_ids, [_title_and_text(name, content) for _, name, content in rows]
+        return row_ids, [title_and_text(name, content) for _, name, content in rows]
 
     def _existing(self, index_id: int, ids: List[str]) -> Dict[str, Tuple[int, str, Optional[bytes]]]:
         """id -> (row id, indexed text, embedding bytes) of the documents already stored."""
@@ -337,79 +373,32 @@ class DocumentDatabase:
                     "SELECT row_id, id, json_extract(meta, '$.name'), content, embedding FROM documents "
                     "WHERE index_id = ? AND id IN (SELECT value FROM json_each(?))",
                     (index_id, json.dumps(ids[start:start + CHUNK]))):
-                found[doc_id] = (row_id, _title_and_text(name, content), embedding)
+                found[doc_id] = (row_id, title_and_text(name, content), embedding)
         return found
 
-    def _row_ids(self, index_id: int, ids: List[str]) -> List[int]:
-        return [row_id for start in range(0, len(ids), CHUNK) for (row_id,) in self.connection.execute(
-            "SELECT row_id FROM documents WHERE index_id = ? AND id IN (SELECT value FROM json_each(?))",
-            (index_id, json.dumps(ids[start:start + CHUNK])))]
+    def _row_ids(self, index_id: int, ids: List[str]) -> Dict[str, int]:
+        """Document id -> row id, for the ids that are stored."""
+        return {doc_id: row_id for start in range(0, len(ids), CHUNK) for row_id, doc_id in self.connection.execute(
+            "SELECT row_id, id FROM documents WHERE index_id = ? AND id IN (SELECT value FROM json_each(?))",
+            (index_id, json.dumps(ids[start:start + CHUNK])))}
+
+    def _index_meta(self, index: IndexInfo, rows: List[Tuple[int, str]], new: bool = False) -> None:
+        """(Re)write the filterable ``meta_values`` of these (row id, meta JSON) rows."""
+        if not new:
+            self.connection.executemany("DELETE FROM meta_values WHERE row_id = ?", [(row_id,) for row_id, _ in rows])
+        self.connection.executemany("INSERT INTO meta_values VALUES (?, ?, ?, ?)",
+                                    [(index.index_id, key, value, row_id)
+                                     for row_id, meta in rows for key, value in meta_values(meta)])
 
     @staticmethod
     def _where(index_id: int, filters: Filters, ids: Optional[List[str]]) -> Tuple[str, List[Any]]:
-        sql, params = compile_filters(filters, "d.meta")
-        where, all_params = f"d.index_id = ? AND {sql}", [index_id, *params]
+        where, params = "d.index_id = ?", [index_id]
+        node = parse_filters(filters)
+        if node is not None:
+            # The unary + keeps SQLite from scanning the index's documents: it looks the matching row ids up.
+            sql, filter_params = row_id_query(node, index_id, "meta_values", "documents")
+            where, params = f"+d.index_id = ? AND d.row_id IN ({sql})", [index_id, *filter_params]
         if ids is not None:
             where += " AND d.id IN (SELECT value FROM json_each(?))"
-            all_params.append(json.dumps([str(doc_id) for doc_id in ids]))
-        return where, all_params
-
-
-def _title_and_text(name: Any, content: str) -> str:
-    return content if name is None else f"{name} {content}"
-
-
-def _indexed_text(row: tuple) -> str:
-    return _title_and_text(json.loads(row[3]).get("name"), row[1])
-
-
-def _document_row(document: Document, dim: Optional[int], index_name: str) -> Tuple[tuple, Optional[int]]:
-    """(id, content, content_type, meta JSON, id_hash_keys JSON, embedding bytes) and the index's vector size."""
-    content = document.content
-    if not isinstance(content, str):
-        content = json.dumps(document.to_dict()["content"], default=_json_default)
-    embedding = None
-    if document.embedding is not None:
-        vector = np.asarray(document.embedding, dtype=np.float32)
-        if vector.ndim != 1 or vector.size == 0:
-            raise EmbeddingDimensionError(f"Document {document.id!r} has an embedding of shape {vector.shape}; "
-                                          f"expected a flat vector. Nothing was written.")
-        if dim is not None and vector.size != dim:
-            raise EmbeddingDimensionError(
-                f"Document {document.id!r} has a {vector.size}-dim embedding but index '{index_name}' holds "
-                f"{dim}-dim vectors. Nothing was written. Embed with the encoder the index was built with, "
-                f"or write to a new index / store.")
-        if not np.isfinite(vector).all():
-            raise StoreError(f"Document {document.id!r} has NaN or infinite values in its embedding. Nothing was written.")
-        embedding, dim = vector.tobytes(), vector.size
-    id_hash_keys = json.dumps(document.id_hash_keys) if document.id_hash_keys else None
-    return (str(document.id), content, document.content_type, _meta_json(document.meta or {}, document.id),
-            id_hash_keys, embedding), dim
-
-
-def _meta_json(meta: Dict[str, Any], document_id: str) -> str:
-    try:
-        return json.dumps(meta, default=_json_default)
-    except (TypeError, ValueError) as error:
-        raise StoreError(f"The meta of document {document_id!r} cannot be stored as JSON ({error}). "
-                         f"Use str, number, bool, None, list or dict values. Nothing was written.") from error
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, numbers.Number) and hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} value {value!r} is not JSON serialisable")
-
-
-def _to_document(row: tuple) -> Document:
-    row_id, doc_id, content, content_type, meta, id_hash_keys, embedding = row
-    return Document.from_dict({
-        "id": doc_id,
-        "content": json.loads(content) if content_type == "table" else content,
-        "content_type": content_type,
-        "meta": json.loads(meta),
-        "id_hash_keys": json.loads(id_hash_keys) if id_hash_keys else None,
-        "embedding": None if embedding is None else np.frombuffer(embedding, dtype=np.float32).copy(),
-    })
+            params.append(json.dumps([str(doc_id) for doc_id in ids]))
+        return where, params

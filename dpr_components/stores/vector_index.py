@@ -25,6 +25,7 @@ from dpr_components.errors import ConfigurationError, StoreCorruptedError, Store
 from dpr_components.stores.cache_files import atomic_write
 from dpr_components.utils.choices import Choice
 
+SMALL_FLAT_BYTES = 64 * 2**20  # below this, a flat index may grow by faiss's reallocation (doubling) freely
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 128
 IVF_MAX_NPROBE = 16
@@ -48,6 +49,9 @@ class VectorIndex:
     def __init__(self, index: faiss.Index, similarity: Similarity):
         self.index = index
         self.similarity = similarity
+        flat = self._flat()
+        # Vectors a flat index can take without reallocating (which would double its memory).
+        self.capacity = flat.ntotal if flat is not None else None
         self._tune()
 
     @classmethod
@@ -69,13 +73,31 @@ class VectorIndex:
 
     @classmethod
     def build(cls, dim: int, factory: str, similarity: str, training_sample: np.ndarray,
-              chunks: Iterable[Tuple[np.ndarray, np.ndarray]]) -> "VectorIndex":
-        """A new index trained (if it needs training) on ``training_sample``, holding every chunk's vectors."""
+              chunks: Iterable[Tuple[np.ndarray, np.ndarray]], count: int) -> "VectorIndex":
+        """A new index trained (if it needs training) on ``training_sample``, holding the ``count`` vectors of
+        ``chunks``. A flat index is allocated once, with 1/16 headroom for later additions."""
         index = cls.create(dim, factory, similarity)
         if not index.index.is_trained:
             index.train(training_sample)
+        flat = index._flat()
+        if flat is None:
+            for row_ids, vectors in chunks:
+                index.add(row_ids, vectors)
+            return index
+        index.capacity = count + max(1024, count // 16)
+        flat.codes.resize(index.capacity * flat.code_size)
+        storage = faiss.rev_swig_ptr(flat.codes.data(), index.capacity * flat.code_size).view(np.float32)
+        storage = storage.reshape(index.capacity, dim)
+        filled = 0
         for row_ids, vectors in chunks:
-            index.add(row_ids, vectors)
+            storage[filled:filled + len(vectors)] = index._prepare(vectors)
+            index.index.id_map.resize(filled + len(row_ids))
+            faiss.rev_swig_ptr(index.index.id_map.data(), filled + len(row_ids))[filled:] = row_ids
+            filled += len(vectors)
+        if filled != count:
+            raise StoreError(f"Expected {count} vectors while building the index but read {filled}.")
+        flat.codes.resize(filled * flat.code_size)  # shrinking keeps the allocation
+        flat.ntotal = index.index.ntotal = filled
         return index
 
     @classmethod
@@ -113,9 +135,17 @@ class VectorIndex:
                 f"documents with embeddings, lower nlist, or use 'Flat' or 'HNSW32'."
             ) from None
 
+    def can_add(self, count: int) -> bool:
+        """Whether ``count`` more vectors fit without reallocating a large flat index (else rebuild it:
+        faiss grows its storage by doubling, which would hold up to twice the vectors' memory)."""
+        total = self.size + count
+        return self.capacity is None or total <= self.capacity or total * self.dim * 4 <= SMALL_FLAT_BYTES
+
     def add(self, row_ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(row_ids):
             self.index.add_with_ids(self._prepare(vectors), np.ascontiguousarray(row_ids, dtype=np.int64))
+            if self.capacity is not None:
+                self.capacity = max(self.capacity, self.size)
 
     def remove(self, row_ids: np.ndarray) -> bool:
         """Remove these ids; False when the index type cannot remove (HNSW): then it must be rebuilt."""
@@ -141,6 +171,10 @@ class VectorIndex:
                 raise SelectorUnsupported(str(error)) from None
             raise
         return self._higher_is_better(scores), ids
+
+    def _flat(self) -> Optional[faiss.IndexFlat]:
+        inner = faiss.downcast_index(self.index.index)
+        return inner if type(inner) in (faiss.IndexFlat, faiss.IndexFlatIP, faiss.IndexFlatL2) else None
 
     def _prepare(self, vectors: np.ndarray) -> np.ndarray:
         vectors = np.array(vectors, dtype=np.float32, order="C", ndmin=2)  # a copy: normalising is in place

@@ -143,8 +143,7 @@ def test_same_size_encoder_with_another_name_is_refused(built_store, tiny_questi
 
 @pytest.mark.parametrize("model", [
     "no-such-model-anywhere",
-    pytest.param("nobody/none", marks=pytest.mark.xfail(
-        strict=True, reason="dpr_components.utils.models.load_config takes 'org/name' hub ids for local paths")),
+    "nobody/none",  # a hub id: not found locally, no network
 ])
 def test_model_missing_offline_says_what_to_do(built_store, tiny, capsys, model):
     store, _, _ = built_store
@@ -156,11 +155,11 @@ def test_model_missing_offline_says_what_to_do(built_store, tiny, capsys, model)
 
 
 def test_errors_people_meet_are_single_lines(tmp_path, tiny, capsys):
-    corpus = write_corpus(tmp_path / "c.jsonl", ARTICLES[:1])
+    corpus, store = write_corpus(tmp_path / "c.jsonl", ARTICLES[:1]), tmp_path / "store"
     cases = [
         (["index", str(tmp_path / "missing.jsonl"), *tiny], "does not exist"),
-        (["index", str(corpus), "-p", "Retriever.top_kk=3", *tiny], "Did you mean 'top_k'"),
-        (["index", str(corpus), "-p", "Retriever.pooling=max", *tiny], "'max'"),
+        (["index", str(corpus), "--store", str(store), "-p", "Retriever.top_kk=3", *tiny], "Did you mean 'top_k'"),
+        (["index", str(corpus), "--store", str(store), "-p", "Retriever.pooling=max", *tiny], "'max'"),
         (["retrieve", "q", "--store", str(tmp_path / "never_built"), *tiny], "dpr-components index"),
         (["retrieve", "q", "--pipeline", "no_such_pipeline"], "bundled pipelines"),
         (["retrieve", "--store", str(tmp_path)], "No question given"),

@@ -96,7 +96,11 @@ def kill_at(scenario: str, path: str, report: Connection) -> None:
     elif scenario == "inside_bm25_save":
         run_step(store, 2)
         report.send(3)
-        bm25s.BM25.save = lambda self, directory, **kwargs: (open(f"{directory}/params.index.json", "w").write("{"),
-                                                              die())
+
+        def half_save(self, directory, **kwargs):
+            open(f"{directory}/params.index.json", "w").write("{")
+            die()
+
+        bm25s.BM25.save = half_save
         store.query("paris", top_k=3)
     raise AssertionError(f"scenario {scenario!r} did not kill the process")

@@ -44,6 +44,8 @@ def test_dict_input_table_content_and_custom_embedding_field(open_store):
     text, stored_table = store.get_all_documents(return_embedding=True)
     assert text.content == "plain text" and text.embedding.tolist() == [1, 1, 1, 1]
     assert stored_table.content_type == "table" and stored_table.content.equals(table)
+    assert store.run(documents=[{"content": "written by a pipeline"}]) == ({}, "output_1")  # indexing node
+    assert store.get_document_count() == 3
 
 
 def test_filters_in_get_count_and_delete(open_store):
@@ -62,6 +64,21 @@ def test_filters_in_get_count_and_delete(open_store):
     assert store.get_document_count() == 0 and vector_ids_agree_with_database(store)
     with pytest.raises(FilterSyntaxError, match=r"\$regex"):
         store.get_all_documents(filters={"genre": {"$regex": "n"}})
+
+
+def test_two_stores_on_one_directory_see_each_others_writes(open_store):
+    reader, writer = open_store(), open_store()
+    writer.write_documents(make_documents(10))
+    query = np.ones(8, np.float32)
+    assert len(reader.query_by_embedding(query, top_k=20, filters={"genre": "news"})) == 3
+    assert len(reader.query("paris", top_k=20, filters={"genre": "blog"})) == 3
+    writer.write_documents(make_documents(10, start=10, seed=1))
+    writer.delete_documents(ids=[make_documents(1)[0].id])  # a "news" document
+    assert len(reader.query_by_embedding(query, top_k=20, filters={"genre": "news"})) == 4
+    assert len(reader.query("paris", top_k=20, filters={"genre": "blog"})) == 5
+    reader.write_documents(make_documents(1, start=40))  # the reader's own write, news again
+    assert len(reader.query_by_embedding(query, top_k=20, filters={"genre": "news"})) == 5
+    assert vector_ids_agree_with_database(reader) and vector_ids_agree_with_database(writer)
 
 
 def test_duplicate_policies(open_store):

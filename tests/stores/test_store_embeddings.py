@@ -101,7 +101,7 @@ def test_embeddings_of_the_wrong_size_are_refused(open_store):
     store = open_store()
     store.write_documents(make_documents(4, dim=8))
     store.write_documents(make_documents(3, start=10, embed=False))
-    with pytest.raises(EmbeddingDimensionError, match="size 32 but index 'document' .* holds 8-dim"):
+    with pytest.raises(EmbeddingDimensionError, match="size 32 but index 'document' holds 8-dim"):
         store.update_embeddings(WordHashingRetriever(store), update_existing_embeddings=False)
     assert store.get_embedding_count() == 4
 

@@ -5,7 +5,8 @@ import sqlite3
 import pytest
 from haystack.document_stores.filter_utils import LogicalFilterClause
 
-from dpr_components.stores.filters import FilterSyntaxError, compile_filters
+from dpr_components.stores.document_rows import meta_values
+from dpr_components.stores.filters import FilterSyntaxError, json_condition, parse_filters, row_id_query
 
 METAS = [
     {"genre": "news", "year": 2001, "rating": 4.5, "published": True, "publisher": "nytimes"},
@@ -33,15 +34,33 @@ SCALAR_FILTERS = [
     {"$not": {"genre": "news", "year": 2010}},
     {"$or": [{"$and": {"genre": "news", "year": {"$lt": 2000}}}, {"$and": {"genre": "paper"}}]},
     {"genre": "news", "$not": {"publisher": "guardian"}},
+    {"publisher": {"$nin": ["acl"]}, "rating": {"$gt": 1}},
+    {"$or": []},
+    {"$not": []},
+    {"$and": [{"$or": []}, {"genre": "news"}]},
+    {"$not": {"$or": {"genre": "news", "year": {"$gte": 2020}}}},
 ]
 
 
 def matching(filters, metas=METAS):
+    """Documents matched through the indexed key/value table; the JSON-column source must agree."""
     connection = sqlite3.connect(":memory:")
-    connection.execute("CREATE TABLE d (i INTEGER, meta TEXT)")
-    connection.executemany("INSERT INTO d VALUES (?, ?)", [(i, json.dumps(m)) for i, m in enumerate(metas)])
-    sql, params = compile_filters(filters, "meta")
-    return {i for (i,) in connection.execute(f"SELECT i FROM d WHERE {sql}", params)}
+    connection.execute("CREATE TABLE d (row_id INTEGER, index_id INTEGER, meta TEXT)")
+    connection.execute("CREATE TABLE meta_values (index_id INTEGER, key TEXT, value, row_id INTEGER)")
+    for index_id in (1, 2):  # documents of another index must never match
+        for i, meta in enumerate(metas):
+            row_id = i + 100 * index_id
+            connection.execute("INSERT INTO d VALUES (?, ?, ?)", (row_id, index_id, json.dumps(meta)))
+            connection.executemany("INSERT INTO meta_values VALUES (?, ?, ?, ?)",
+                                   [(index_id, key, value, row_id) for key, value in meta_values(json.dumps(meta))])
+    node = parse_filters(filters)
+    sql, params = row_id_query(node, 1, "meta_values", "d") if node else ("SELECT row_id FROM d WHERE index_id = 1", [])
+    by_table = {row_id - 100 for (row_id,) in connection.execute(sql, params)}
+    sql, params = json_condition(node, "meta")
+    rows = connection.execute(f"SELECT row_id FROM d WHERE index_id = 1 AND {sql}", params)
+    by_json = {row_id - 100 for (row_id,) in rows}
+    assert by_table == by_json
+    return by_table
 
 
 @pytest.mark.parametrize("filters", SCALAR_FILTERS, ids=[json.dumps(f) for f in SCALAR_FILTERS])
@@ -88,5 +107,5 @@ def test_numbers_and_strings_are_not_compared_across_types():
 ])
 def test_bad_filters_raise_clear_errors(filters, message):
     with pytest.raises(FilterSyntaxError) as error:
-        compile_filters(filters, "meta")
+        parse_filters(filters)
     assert message in str(error.value)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from dpr_components.errors import EmbeddingDimensionError, StoreCorruptedError
+from dpr_components.stores import vector_index
 from store_crash_scenarios import DIM, expected_state, kill_at, write_until_killed
 from store_testing import make_documents
 
@@ -51,6 +52,27 @@ def test_new_vectors_are_replayed_onto_the_saved_index(open_store, queries, capl
     with caplog.at_level(logging.INFO, logger=CACHE_LOGGER):
         hits = reopened.query_by_embedding(queries[0], top_k=200)
     assert "Building the" not in caplog.text and len(hits) == 145
+
+
+def test_large_flat_index_is_rebuilt_rather_than_reallocated(open_store, queries, monkeypatch, caplog):
+    # faiss grows a full flat index by doubling its storage; the store rebuilds it (1/16 headroom) instead.
+    monkeypatch.setattr(vector_index, "SMALL_FLAT_BYTES", 0)  # treat this small index as a large one
+    store = open_store()
+    store.write_documents(make_documents(100))
+    built = store._caches.vectors("document")
+    assert built.capacity == 100 + 1024
+    store.write_documents(make_documents(50, start=100, seed=1))  # fits in the headroom: added in place
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger=CACHE_LOGGER):
+        assert len(store.query_by_embedding(queries[0], top_k=500)) == 150
+    assert "Building the" not in caplog.text and store._caches.vectors("document") is built
+    store.close()
+    reopened = open_store()  # loaded from its file: storage exactly full
+    reopened.write_documents(make_documents(5, start=200, seed=2))
+    with caplog.at_level(logging.INFO, logger=CACHE_LOGGER):
+        assert len(reopened.query_by_embedding(queries[0], top_k=500)) == 155
+    assert "Building the Flat vector index" in caplog.text
+    assert reopened._caches.vectors("document").capacity == 155 + 1024
 
 
 @pytest.mark.parametrize("damage", ["delete", "garbage", "truncate"])
@@ -101,7 +123,7 @@ def test_corrupt_database_and_incompatible_versions_raise_clear_errors(open_stor
 
 def test_explicit_embedding_dim_must_match_the_stored_one(open_store, tmp_path):
     open_store().write_documents(make_documents(3, dim=8))
-    with pytest.raises(EmbeddingDimensionError, match="size 16 but index 'document' .* holds 8-dim"):
+    with pytest.raises(EmbeddingDimensionError, match="size 16 but index 'document' holds 8-dim"):
         open_store(embedding_dim=16)
     assert open_store(embedding_dim=8).get_document_count() == 3
     with pytest.raises(StoreCorruptedError, match="is a file"):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from haystack.utils.scipy_utils import expit
 
-import dpr_components.stores.hybrid_document_store as store_module
+import dpr_components.stores.index_caches as caches_module
 from store_testing import make_documents
 
 
@@ -52,7 +52,7 @@ def test_factory_strings_build_that_index_and_find_neighbours(open_store, factor
 def test_rare_filtered_documents_still_fill_top_k(open_store, factory, monkeypatch):
     # Force the faiss selector path even for few allowed vectors. IVF64 probes 16 of 64 lists and finds only
     # 4 of the 10 wanted rare documents: the exact fallback must complete the list.
-    monkeypatch.setattr(store_module, "EXACT_SEARCH_MAX", 0)
+    monkeypatch.setattr(caches_module, "EXACT_SEARCH_MAX", 0)
     store = open_store(faiss_index_factory_str=factory)
     documents = make_documents(1500, dim=16)
     for i, document in enumerate(documents):

@@ -1,0 +1,96 @@
+"""How Haystack documents are laid out in the store's SQLite rows, and back.
+
+A row is ``(id, content, content_type, meta JSON, id_hash_keys JSON, embedding float32 bytes)``; table
+content is stored as Haystack's list-of-rows JSON. Metadata values are also spread into ``meta_values``
+rows (one per scalar or list element) so that filters use an index instead of parsing every JSON.
+
+Example::
+
+    row, dim = document_row(Document(content="Paris", meta={"tags": ["a", "b"]}), None, "document")
+    assert meta_values(row[3]) == [("tags", "a"), ("tags", "b")]
+"""
+import json
+import numbers
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+from haystack.schema import Document
+
+from dpr_components.errors import EmbeddingDimensionError, StoreError
+
+DOCUMENT_COLUMNS = "d.row_id, d.id, d.content, d.content_type, d.meta, d.id_hash_keys"
+
+
+def title_and_text(name: Any, content: str) -> str:
+    """"<title> <text>" (just the text for documents without ``meta["name"]``)."""
+    return content if name is None else f"{name} {content}"
+
+
+def indexed_text(row: tuple) -> str:
+    """The text BM25 indexes for a document row: title (``meta["name"]``) and content."""
+    return title_and_text(json.loads(row[3]).get("name"), row[1])
+
+
+def document_row(document: Document, dim: Optional[int], index_name: str) -> Tuple[tuple, Optional[int]]:
+    """(id, content, content_type, meta JSON, id_hash_keys JSON, embedding bytes) and the index's vector size."""
+    content = document.content
+    if not isinstance(content, str):
+        content = json.dumps(document.to_dict()["content"], default=_json_default)
+    embedding = None
+    if document.embedding is not None:
+        vector = np.asarray(document.embedding, dtype=np.float32)
+        if vector.ndim != 1 or vector.size == 0:
+            raise EmbeddingDimensionError(f"Document {document.id!r} has an embedding of shape {vector.shape}; "
+                                          f"expected a flat vector. Nothing was written.")
+        if dim is not None and vector.size != dim:
+            raise EmbeddingDimensionError(
+                f"Document {document.id!r} has a {vector.size}-dim embedding but index '{index_name}' holds "
+                f"{dim}-dim vectors. Nothing was written. Embed with the encoder the index was built with, "
+                f"or write to a new index / store.")
+        if not np.isfinite(vector).all():
+            raise StoreError(f"Document {document.id!r} has NaN or infinite values in its embedding. "
+                             f"Nothing was written.")
+        embedding, dim = vector.tobytes(), vector.size
+    id_hash_keys = json.dumps(document.id_hash_keys) if document.id_hash_keys else None
+    return (str(document.id), content, document.content_type, meta_json(document.meta or {}, document.id),
+            id_hash_keys, embedding), dim
+
+
+def meta_json(meta: Dict[str, Any], document_id: str) -> str:
+    """The meta as JSON, numpy scalars and arrays included; a clear StoreError for anything else."""
+    try:
+        return json.dumps(meta, default=_json_default)
+    except (TypeError, ValueError) as error:
+        raise StoreError(f"The meta of document {document_id!r} cannot be stored as JSON ({error}). "
+                         f"Use str, number, bool, None, list or dict values. Nothing was written.") from error
+
+
+def meta_values(meta: str) -> List[Tuple[str, Any]]:
+    """(key, value) pairs of a meta JSON that filters can match: scalars and the scalar items of lists."""
+    pairs = []
+    for key, value in json.loads(meta).items():
+        for item in value if isinstance(value, list) else [value]:
+            if item is None or isinstance(item, (str, int, float)):
+                pairs.append((key, item))
+    return pairs
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, numbers.Number) and hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} value {value!r} is not JSON serialisable")
+
+
+def to_document(row: tuple) -> Document:
+    """The Haystack document of a row selected as ``DOCUMENT_COLUMNS, embedding-or-NULL``."""
+    row_id, doc_id, content, content_type, meta, id_hash_keys, embedding = row
+    return Document.from_dict({
+        "id": doc_id,
+        "content": json.loads(content) if content_type == "table" else content,
+        "content_type": content_type,
+        "meta": json.loads(meta),
+        "id_hash_keys": json.loads(id_hash_keys) if id_hash_keys else None,
+        "embedding": None if embedding is None else np.frombuffer(embedding, dtype=np.float32).copy(),
+    })
