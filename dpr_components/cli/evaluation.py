@@ -31,10 +31,12 @@ def _questions(questions: str, limit: Optional[int]) -> List[Any]:
 
 def _load(pipeline: str, params: Iterable[str], store: Optional[str], pipeline_name: Optional[str]) -> Any:
     from dpr_components.cli.pipeline_config import load_pipeline
-    from dpr_components.cli.querying import check_store_exists
+    from dpr_components.cli.querying import check_store_exists, check_store_not_empty
 
     check_store_exists(pipeline, params, store)
-    return load_pipeline(pipeline, params=params, store=store, pipeline_name=pipeline_name)
+    query_pipeline = load_pipeline(pipeline, params=params, store=store, pipeline_name=pipeline_name)
+    check_store_not_empty(query_pipeline)
+    return query_pipeline
 
 
 def evaluate(
