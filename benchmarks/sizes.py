@@ -1,0 +1,61 @@
+"""How much work each section does: ``--quick`` (a few minutes) or ``--full``."""
+from dataclasses import dataclass, field
+from typing import Dict
+
+
+@dataclass(frozen=True)
+class Sizes:
+    name: str
+    # section 1: passages indexed per encoder (all real 100-word passages)
+    indexing_passages: Dict[str, int] = field(default_factory=dict)
+    # bf16 share of the passages when the CPU has no native bf16 (it is emulated there, ~15x slower)
+    emulated_bf16_share: float = 0.25
+    # sections 2 and 3: passages in the index, queries timed
+    index_passages: int = 100_000
+    dense_queries: int = 30
+    bm25_queries: int = 30
+    query_encoder: str = "bert-base"
+    # section 4: passages read for one question, questions timed
+    reader_passages: int = 20
+    reader_questions: int = 3
+    # section 5: vectors held
+    memory_vectors: int = 1_000_000
+    memory_dim: int = 768
+    gemm_seconds: float = 1.0
+
+
+QUICK = Sizes(
+    name="quick",
+    indexing_passages={"bert-base": 48, "minilm": 256},
+    index_passages=100_000,
+    dense_queries=30,
+    bm25_queries=30,
+    reader_questions=3,
+    memory_vectors=1_000_000,
+)
+
+FULL = Sizes(
+    name="full",
+    indexing_passages={"bert-base": 256, "minilm": 2048},
+    emulated_bf16_share=0.25,
+    index_passages=100_000,
+    dense_queries=200,
+    bm25_queries=200,
+    reader_questions=10,
+    memory_vectors=1_000_000,
+    gemm_seconds=3.0,
+)
+
+TINY = Sizes(  # for developing the harness on a busy machine
+    name="tiny",
+    indexing_passages={"minilm": 16},
+    index_passages=2_000,
+    dense_queries=5,
+    bm25_queries=5,
+    reader_passages=4,
+    reader_questions=1,
+    memory_vectors=20_000,
+    gemm_seconds=0.3,
+)
+
+SIZES = {"quick": QUICK, "full": FULL, "tiny": TINY}
