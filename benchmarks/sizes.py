@@ -13,6 +13,10 @@ class Sizes:
     # sections 2 and 3: passages in the index, queries timed
     index_passages: int = 100_000
     dense_queries: int = 30
+    # Haystack's InMemoryDocumentStore rebuilds 100k Documents per dense query (seconds each): it gets the
+    # first few of the same questions. Its FAISSDocumentStore takes minutes to fill: --full only.
+    haystack_memory_queries: int = 5
+    haystack_faiss_queries: bool = False
     bm25_queries: int = 30
     query_encoder: str = "bert-base"
     # section 4: passages read for one question, questions timed
@@ -26,9 +30,11 @@ class Sizes:
 
 QUICK = Sizes(
     name="quick",
-    indexing_passages={"bert-base": 48, "minilm": 256},
+    indexing_passages={"bert-base": 96, "minilm": 256},
+    emulated_bf16_share=0.17,
     index_passages=100_000,
     dense_queries=30,
+    haystack_memory_queries=5,
     bm25_queries=30,
     reader_questions=3,
     memory_vectors=1_000_000,
@@ -40,6 +46,8 @@ FULL = Sizes(
     emulated_bf16_share=0.25,
     index_passages=100_000,
     dense_queries=200,
+    haystack_memory_queries=20,
+    haystack_faiss_queries=True,
     bm25_queries=200,
     reader_questions=10,
     memory_vectors=1_000_000,
@@ -51,6 +59,7 @@ TINY = Sizes(  # for developing the harness on a busy machine
     indexing_passages={"minilm": 16},
     index_passages=2_000,
     dense_queries=5,
+    haystack_memory_queries=2,
     bm25_queries=5,
     reader_passages=4,
     reader_questions=1,
