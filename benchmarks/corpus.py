@@ -46,12 +46,11 @@ def _own_passages(words_per_passage: int = 100) -> List[Dict[str, str]]:
 @functools.lru_cache(maxsize=1)
 def real_passages() -> List[Dict[str, str]]:
     """All passages of the gensim articles as {"title", "text"} dicts (about 4,800)."""
-    try:
-        from dpr_components.data import wikipedia_mini  # the evaluation helper's loader, once merged
+    try:  # the evaluation helper's loader, once merged
+        from dpr_components.data.wikipedia_mini import build_passages, load_wikipedia_articles
     except ImportError:
         return _own_passages()
-    documents = wikipedia_mini.load_passages()
-    return [{"title": doc.meta.get("name", ""), "text": doc.content} for doc in documents]
+    return [{"title": p["title"], "text": p["text"]} for p in build_passages(load_wikipedia_articles())]
 
 
 def passages(count: int, seed: int = 0) -> List[Document]:
