@@ -1,7 +1,7 @@
 """Section 5: memory to hold N x 768 float32 vectors in the store, vs the raw vector bytes.
 
-Each figure comes from a fresh child process (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` is the
-child's peak RSS), so nothing else this run allocated counts:
+Each figure comes from a fresh child process reporting its own peak RSS (VmHWM), so nothing else this
+run allocated counts:
 
 - build: write N documents with vectors in chunks of 10,000 (the way an indexing job feeds a store);
 - hold: open the finished store from disk and answer one dense query: what a serving process costs.
@@ -28,16 +28,25 @@ TARGET_OVERHEAD = 1.1
 CHUNK = 10_000
 
 
-def rss_bytes() -> int:
+def _status_kib(field_name: str) -> int:
     with open("/proc/self/status", encoding="utf-8") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field_name}")
+
+
+def rss_bytes() -> int:
+    return _status_kib("VmRSS") * 1024
 
 
 def peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child
+    started from a big parent would report the parent's size."""
+    try:
+        return _status_kib("VmHWM") * 1024
+    except (OSError, RuntimeError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def preload() -> None:

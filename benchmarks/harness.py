@@ -149,7 +149,7 @@ def format_ratio(measurement: Measurement) -> str:
 def format_target(measurement: Measurement) -> str:
     if measurement.target is None:
         return ""
-    return f">= {measurement.target:g}x ({measurement.verdict})"
+    return f">= {measurement.target:.3g}x ({measurement.verdict})"
 
 
 def render_table(measurements: Sequence[Measurement]) -> List[str]:
