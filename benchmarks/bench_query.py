@@ -24,19 +24,19 @@ def summary(latencies: List[float]) -> Dict[str, float]:
 
 
 def profile_parts(retriever, store, queries: List[str]) -> Dict[str, float]:
-    """Median ms of encoding one query and of searching with a ready vector (3 vectors: slow baselines)."""
-    encode = latencies_ms(lambda q: retriever.embed_queries([q]), queries)
+    """Median ms of encoding one query and of searching with a ready vector (3 at most: slow baselines)."""
+    encode = latencies_ms(lambda q: retriever.embed_queries([q]), queries, warmup=1)
     vectors = [retriever.embed_queries([q])[0] for q in queries[:3]]
     search = latencies_ms(lambda v: store.query_by_embedding(v, top_k=TOP_K, scale_score=False), vectors, warmup=0)
     return {"encode": percentile(encode, 50), "search": percentile(search, 50)}
 
 
-def measure(label: str, retrieve: Callable[[str], list], queries: List[str]) -> Dict[str, float]:
+def measure(label: str, retrieve: Callable[[str], list], queries: List[str], warmup: int = 2) -> Dict[str, float]:
     def one(query: str) -> None:
         documents = retrieve(query)
         if len(documents) != TOP_K:
             raise RuntimeError(f"{label} returned {len(documents)} documents, expected {TOP_K}")
-    return summary(latencies_ms(one, queries))
+    return summary(latencies_ms(one, queries, warmup=warmup))
 
 
 def haystack_faiss_store(passages: int, dim: int, workdir: str):
@@ -73,7 +73,7 @@ def run(sizes: Sizes) -> SectionResult:
 
     measured = {}
     for name, (retriever, store, subset) in baselines.items():
-        measured[name] = measure(name, lambda q, r=retriever: r.retrieve(q, top_k=TOP_K), subset)
+        measured[name] = measure(name, lambda q, r=retriever: r.retrieve(q, top_k=TOP_K), subset, warmup=1)
         parts = profile_parts(retriever, store, subset)
         result.facts.append(f"{name}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in measured[name].items()) +
                             "; parts (p50): " + ", ".join(f"{part} {ms:.1f} ms" for part, ms in parts.items()))

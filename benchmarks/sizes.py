@@ -1,6 +1,6 @@
 """How much work each section does: ``--quick`` (a few minutes) or ``--full``."""
 from dataclasses import dataclass, field
-from typing import Dict
+from typing import Dict, Tuple
 
 
 @dataclass(frozen=True)
@@ -8,8 +8,10 @@ class Sizes:
     name: str
     # section 1: passages indexed per encoder (all real 100-word passages)
     indexing_passages: Dict[str, int] = field(default_factory=dict)
-    # bf16 share of the passages when the CPU has no native bf16 (it is emulated there, ~15x slower)
-    emulated_bf16_share: float = 0.25
+    # passages for bf16 when the CPU has no native bf16 (emulated there, 10-15x slower than fp32)
+    emulated_bf16_passages: Dict[str, int] = field(default_factory=dict)
+    # encoders also indexed into Haystack's FAISSDocumentStore (its encoder is the same; the store adds SQL)
+    faiss_indexing_encoders: Tuple[str, ...] = ("bert-base", "minilm")
     # sections 2 and 3: passages in the index, queries timed
     index_passages: int = 100_000
     dense_queries: int = 30
@@ -30,20 +32,21 @@ class Sizes:
 
 QUICK = Sizes(
     name="quick",
-    indexing_passages={"bert-base": 96, "minilm": 256},
-    emulated_bf16_share=0.17,
+    indexing_passages={"bert-base": 128, "minilm": 512},
+    emulated_bf16_passages={"bert-base": 8, "minilm": 64},
+    faiss_indexing_encoders=("minilm",),
     index_passages=100_000,
     dense_queries=30,
     haystack_memory_queries=5,
     bm25_queries=30,
     reader_questions=3,
-    memory_vectors=1_000_000,
+    memory_vectors=250_000,
 )
 
 FULL = Sizes(
     name="full",
-    indexing_passages={"bert-base": 256, "minilm": 2048},
-    emulated_bf16_share=0.25,
+    indexing_passages={"bert-base": 512, "minilm": 2048},
+    emulated_bf16_passages={"bert-base": 32, "minilm": 256},
     index_passages=100_000,
     dense_queries=200,
     haystack_memory_queries=20,
@@ -57,6 +60,7 @@ FULL = Sizes(
 TINY = Sizes(  # for developing the harness on a busy machine
     name="tiny",
     indexing_passages={"minilm": 16},
+    emulated_bf16_passages={"minilm": 8},
     index_passages=2_000,
     dense_queries=5,
     haystack_memory_queries=2,
