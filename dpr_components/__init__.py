@@ -8,3 +8,8 @@ import os
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 __version__ = "0.1.0"
+
+from dpr_components.fusion.hybrid_fusion import HybridFusion  # noqa: E402
+from dpr_components.retrievers.dpr_retriever import DPRRetriever  # noqa: E402
+
+__all__ = ["DPRRetriever", "HybridFusion"]

@@ -1,0 +1,166 @@
+"""One transformer encoder that turns questions or (title, text) passages into vectors.
+
+Usage::
+
+    from dpr_components.encoders import TextEncoder
+
+    encoder = TextEncoder("facebook/dpr-ctx_encoder-single-nq-base")       # DPR: pooler_output
+    vectors = encoder.encode([("Paris", "Paris is the capital of France.")], max_length=256)
+
+    minilm = TextEncoder("sentence-transformers/all-MiniLM-L6-v2", pooling="mean", normalize=True)
+    vectors = minilm.encode(["who founded paris?"], max_length=64)        # float32, shape (1, 384)
+"""
+import logging
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from tqdm import tqdm
+from transformers import AutoModel, AutoTokenizer, DPRContextEncoder, DPRQuestionEncoder, PreTrainedModel
+
+from dpr_components.errors import ConfigurationError, ModelLoadError
+from dpr_components.utils.choices import Choice, Precision
+from dpr_components.utils.models import load_config, prepare_for_inference
+
+logger = logging.getLogger(__name__)
+
+TextInput = Union[str, Tuple[str, str]]
+
+DPR_ENCODERS = {"DPRQuestionEncoder": DPRQuestionEncoder, "DPRContextEncoder": DPRContextEncoder}
+EXPECTED = "a text encoder (DPRQuestionEncoder, DPRContextEncoder, or a BERT-style model that AutoModel loads)"
+
+
+class Pooling(Choice):
+    """How a non-DPR encoder turns token vectors into one vector: the [CLS] token or the masked mean."""
+
+    CLS = "cls"
+    MEAN = "mean"
+
+
+class TextEncoder:
+    """A transformer encoder and its tokenizer, loaded from a hub id or a local directory.
+
+    DPR checkpoints (config architectures DPRQuestionEncoder / DPRContextEncoder) are pooled by their own
+    ``pooler_output`` ([CLS], projected when ``projection_dim > 0``). Any other encoder is loaded with
+    ``AutoModel`` and pooled from ``last_hidden_state`` by ``pooling`` (cls | mean). ``normalize`` L2-normalises
+    the vectors. Inputs are tokenised as ``[CLS] a [SEP]`` or ``[CLS] title [SEP] text [SEP]`` with all segment
+    ids 0, as DPR encodes passages.
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        pooling: Union[str, Pooling] = Pooling.CLS,
+        normalize: bool = False,
+        precision: Union[str, Precision] = Precision.FP32,
+        use_auth_token: Optional[Union[str, bool]] = None,
+    ):
+        self.model_name_or_path = str(model_name_or_path)
+        self.pooling = Pooling.from_str(pooling)
+        self.normalize = bool(normalize)
+        self.precision = Precision.from_str(precision)
+
+        config = load_config(self.model_name_or_path, EXPECTED, use_auth_token)
+        architectures = list(getattr(config, "architectures", None) or [])
+        self.architecture = architectures[0] if architectures else config.model_type
+        dpr_class = next((DPR_ENCODERS[name] for name in architectures if name in DPR_ENCODERS), None)
+        self.uses_dpr_pooler = dpr_class is not None
+        if config.model_type == "dpr" and not self.uses_dpr_pooler:
+            raise ModelLoadError(
+                f"{self.model_name_or_path!r} is a {self.architecture} checkpoint, but {EXPECTED} was expected. "
+                "A DPRReader cannot embed text: give the question or context encoder directory."
+            )
+        if getattr(config, "is_encoder_decoder", False) or getattr(config, "is_decoder", False):
+            raise ModelLoadError(
+                f"{self.model_name_or_path!r} is a {self.architecture} (decoder) model, but {EXPECTED} was expected."
+            )
+        if self.uses_dpr_pooler and self.pooling is not Pooling.CLS:
+            raise ConfigurationError(
+                f"pooling={self.pooling.value!r} does not apply to the DPR checkpoint {self.model_name_or_path!r}: "
+                "DPR encoders are pooled by their [CLS] pooler_output. Use pooling: cls."
+            )
+        projection_dim = getattr(config, "projection_dim", 0) if self.uses_dpr_pooler else 0
+        self.embedding_dim = int(projection_dim or config.hidden_size)
+
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.model_name_or_path, token=use_auth_token)
+            model_class = dpr_class or AutoModel
+            model: PreTrainedModel = model_class.from_pretrained(self.model_name_or_path, token=use_auth_token)
+        except (OSError, ValueError) as error:
+            raise ModelLoadError(
+                f"Could not load the tokenizer and weights of {self.model_name_or_path!r} ({error}). "
+                f"Expected {EXPECTED}, saved with save_pretrained (config.json, weights, tokenizer files)."
+            ) from error
+        self.model = prepare_for_inference(model, self.precision)
+
+    def encode(
+        self,
+        texts: Sequence[TextInput],
+        max_length: int,
+        batch_size: int = 16,
+        progress_bar: bool = False,
+        description: str = "Encoding",
+    ) -> np.ndarray:
+        """Embed strings, or (title, text) pairs, into a float32 array of shape (len(texts), embedding_dim).
+
+        Inputs are sorted by token length and each batch is padded only to its longest member, so a batch
+        of short questions costs what short questions cost. Output rows follow the input order.
+        """
+        if not texts:
+            return np.zeros((0, self.embedding_dim), dtype=np.float32)
+        token_ids = self._tokenize(texts, max_length)
+        order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]), reverse=True)
+        vectors = np.empty((len(token_ids), self.embedding_dim), dtype=np.float32)
+        show_bar = progress_bar and len(token_ids) > batch_size
+        with torch.inference_mode(), tqdm(total=len(token_ids), desc=description, unit=" texts",
+                                          disable=not show_bar) as bar:
+            for start in range(0, len(order), batch_size):
+                rows = order[start:start + batch_size]
+                input_ids, attention_mask = self._pad([token_ids[i] for i in rows])
+                vectors[rows] = self._embed(input_ids, attention_mask).numpy()
+                bar.update(len(rows))
+        return vectors
+
+    def _tokenize(self, texts: Sequence[TextInput], max_length: int) -> List[List[int]]:
+        pairs = [isinstance(text, (tuple, list)) for text in texts]
+        if any(pairs) and not all(pairs):
+            raise ConfigurationError("Give either only strings or only (title, text) pairs to TextEncoder.encode.")
+        if all(pairs):
+            firsts, seconds = [str(t[0]) for t in texts], [str(t[1]) for t in texts]
+        else:
+            firsts, seconds = [str(t) for t in texts], None
+        # longest_first truncation cuts the longer member of a pair (the passage) and keeps the final [SEP].
+        encoded = self.tokenizer(firsts, seconds, truncation=True, max_length=max_length,
+                                 return_attention_mask=False, return_token_type_ids=False)
+        return encoded["input_ids"]
+
+    def _pad(self, sequences: List[List[int]]) -> Tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(ids) for ids in sequences)
+        pad_id = self.tokenizer.pad_token_id or 0
+        input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
+        for row, ids in enumerate(sequences):
+            input_ids[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+            attention_mask[row, :len(ids)] = 1
+        return input_ids, attention_mask
+
+    def _embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        # No token_type_ids: the model's default (all 0) is what DPR uses for passages, and not every
+        # AutoModel accepts them.
+        output = self.model(input_ids=input_ids, attention_mask=attention_mask)
+        if self.uses_dpr_pooler:
+            vectors = output.pooler_output.float()
+        elif self.pooling is Pooling.CLS:
+            vectors = output.last_hidden_state[:, 0].float()
+        else:
+            hidden = output.last_hidden_state.float()
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            vectors = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        if self.normalize:
+            vectors = torch.nn.functional.normalize(vectors, p=2, dim=-1)
+        return vectors
+
+    def __repr__(self) -> str:
+        return (f"TextEncoder({self.model_name_or_path!r}, {self.architecture}, pooling="
+                f"{'pooler_output' if self.uses_dpr_pooler else self.pooling.value}, normalize={self.normalize}, "
+                f"precision={self.precision.value}, dim={self.embedding_dim})")

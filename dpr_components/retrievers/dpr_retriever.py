@@ -1,0 +1,244 @@
+"""DPRRetriever: Dense Passage Retrieval (question and passage encoders) as a Haystack 1.x node."""
+import logging
+from typing import Dict, List, Optional, Set, Tuple, Union
+
+import numpy as np
+from haystack.document_stores import BaseDocumentStore
+from haystack.nodes.retriever.dense import DenseRetriever
+from haystack.schema import Document, FilterType
+
+from dpr_components.encoders.text_encoder import Pooling, TextEncoder
+from dpr_components.errors import ConfigurationError, EmbeddingDimensionError
+from dpr_components.utils.choices import Precision
+from dpr_components.utils.models import set_num_threads
+
+logger = logging.getLogger(__name__)
+
+
+class DPRRetriever(DenseRetriever):
+    """Embeds questions and passages with two encoders (or one shared) and retrieves by dot product.
+
+    Passages are encoded as ``[CLS] title [SEP] text [SEP]`` with the title read from
+    ``meta[title_field]`` (``""`` when absent, like Haystack's DensePassageRetriever), or as text alone with
+    ``embed_title: false``. DPR checkpoints are pooled by their ``pooler_output``; any other BERT-style encoder
+    by ``pooling`` (cls | mean), optionally L2-``normalize``-d. Batches are sorted by length and padded only
+    to their longest member.
+
+    Scores are raw dot products by default (``scale_score: false``), unlike Haystack's retrievers, because
+    score fusion (HybridFusion) needs the raw values; ``scale_score: true`` gives Haystack's expit(s/100).
+
+    ``precision``: fp32 (exact), bf16 (weights cast to bfloat16) or int8 (per-channel dynamic quantisation
+    of the Linear layers, feed-forward output projections kept in fp32); vectors are always float32. Cosine to
+    the fp32 vectors on the real all-MiniLM-L6-v2 (mean pooling + normalize), 100 Wikipedia passages of 100
+    words: bf16 mean 0.99995 (min 0.99994); int8 about 0.99 (0.991-0.993). Speed depends on the CPU: bf16
+    pays off only with native bf16 (AVX-512-BF16 or AMX) and is emulated, several times slower than fp32, on
+    AVX2-only CPUs (a warning says so); docs/performance.md has the measured speeds.
+
+    Store checks (duck-typed): a store exposing ``embedding_dim`` must match this retriever's size
+    (:class:`EmbeddingDimensionError` otherwise, raised before any encoding); a store with
+    ``record_encoder(signature)`` is told which encoder embedded its documents, and one with
+    ``check_encoder(signature, index)`` is asked once before the first retrieval from each index.
+
+    YAML::
+
+        version: 1.26.4.post0
+        components:
+          - name: Store
+            type: InMemoryDocumentStore
+            params: {embedding_dim: 768, similarity: dot_product}
+          - name: Retriever
+            type: DPRRetriever
+            params:
+              document_store: Store
+              query_embedding_model: facebook/dpr-question_encoder-single-nq-base
+              passage_embedding_model: facebook/dpr-ctx_encoder-single-nq-base
+              top_k: 20
+              batch_size: 32
+        pipelines:
+          - name: query
+            nodes: [{name: Retriever, inputs: [Query]}]
+
+    Python::
+
+        from haystack.document_stores import InMemoryDocumentStore
+        from dpr_components.retrievers.dpr_retriever import DPRRetriever
+
+        store = InMemoryDocumentStore(embedding_dim=384, similarity="dot_product")
+        store.write_documents([{"content": "Paris is the capital of France.", "meta": {"name": "Paris"}}])
+        retriever = DPRRetriever(store, query_embedding_model="sentence-transformers/all-MiniLM-L6-v2",
+                                 passage_embedding_model="sentence-transformers/all-MiniLM-L6-v2",
+                                 pooling="mean", normalize=True)
+        store.update_embeddings(retriever)
+        documents = retriever.retrieve("What is the capital of France?", top_k=1)
+    """
+
+    def __init__(
+        self,
+        document_store: Optional[BaseDocumentStore] = None,
+        query_embedding_model: str = "facebook/dpr-question_encoder-single-nq-base",
+        passage_embedding_model: str = "facebook/dpr-ctx_encoder-single-nq-base",
+        pooling: str = "cls",
+        normalize: bool = False,
+        max_seq_len_query: int = 64,
+        max_seq_len_passage: int = 256,
+        title_field: str = "name",
+        embed_title: bool = True,
+        top_k: int = 10,
+        batch_size: int = 16,
+        num_threads: Optional[int] = None,
+        precision: str = "fp32",
+        progress_bar: bool = True,
+        scale_score: bool = False,
+        use_auth_token: Optional[Union[str, bool]] = None,
+    ):
+        super().__init__()
+        for name, value in [("max_seq_len_query", max_seq_len_query), ("max_seq_len_passage", max_seq_len_passage),
+                            ("top_k", top_k), ("batch_size", batch_size)]:
+            if not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"DPRRetriever {name} must be a positive integer, got {value!r}.")
+        self.document_store = document_store
+        self.max_seq_len_query = max_seq_len_query
+        self.max_seq_len_passage = max_seq_len_passage
+        self.title_field = title_field
+        self.embed_title = embed_title
+        self.top_k = top_k
+        self.batch_size = batch_size
+        self.progress_bar = progress_bar
+        self.scale_score = scale_score
+        set_num_threads(num_threads)
+
+        settings = dict(pooling=Pooling.from_str(pooling), normalize=normalize,
+                        precision=Precision.from_str(precision), use_auth_token=use_auth_token)
+        self.query_encoder = TextEncoder(query_embedding_model, **settings)
+        self.passage_encoder = (self.query_encoder if str(passage_embedding_model) == str(query_embedding_model)
+                                else TextEncoder(passage_embedding_model, **settings))
+        self._warn_if_sides_swapped()
+        if self.query_encoder.embedding_dim != self.passage_encoder.embedding_dim:
+            raise ConfigurationError(
+                f"The query encoder {query_embedding_model!r} makes {self.query_encoder.embedding_dim}-dim vectors "
+                f"but the passage encoder {passage_embedding_model!r} makes {self.passage_encoder.embedding_dim}: "
+                "use a question and passage encoder of the same size."
+            )
+        self.embedding_dim: int = self.query_encoder.embedding_dim
+        self.encoder_signature: Dict = {
+            "query_model": str(query_embedding_model),
+            "passage_model": str(passage_embedding_model),
+            "pooling": "pooler_output" if self.query_encoder.uses_dpr_pooler else settings["pooling"].value,
+            "normalize": bool(normalize),
+            "embedding_dim": self.embedding_dim,
+        }
+        self._checked_indexes: Set[Tuple[int, Optional[str]]] = set()
+
+    def embed_queries(self, queries: List[str]) -> np.ndarray:
+        """Embed questions as ``[CLS] question [SEP]``: float32 array of shape (len(queries), embedding_dim)."""
+        if isinstance(queries, str) or not queries:
+            raise ConfigurationError(
+                f"DPRRetriever needs a non-empty list of questions, got {queries!r}. "
+                "Pass e.g. ['who wrote hamlet?']."
+            )
+        return self.query_encoder.encode(queries, self.max_seq_len_query, self.batch_size,
+                                         progress_bar=self.progress_bar, description="Embedding questions")
+
+    def embed_documents(self, documents: List[Document]) -> np.ndarray:
+        """Embed passages (title + text, see class docs): float32 array of shape (len(documents), embedding_dim).
+
+        When the retriever has a document store, its embedding size is checked first and, if it has
+        ``record_encoder``, it is told which encoder made these vectors.
+        """
+        if self.document_store is not None:
+            self._check_dimension(self.document_store)
+        passages = [self._passage_input(document) for document in documents]
+        vectors = self.passage_encoder.encode(passages, self.max_seq_len_passage, self.batch_size,
+                                              progress_bar=self.progress_bar, description="Embedding passages")
+        if documents and hasattr(self.document_store, "record_encoder"):
+            self.document_store.record_encoder(self.encoder_signature)
+        return vectors
+
+    def retrieve(
+        self,
+        query: str,
+        filters: Optional[FilterType] = None,
+        top_k: Optional[int] = None,
+        index: Optional[str] = None,
+        headers: Optional[Dict[str, str]] = None,
+        scale_score: Optional[bool] = None,
+        document_store: Optional[BaseDocumentStore] = None,
+    ) -> List[Document]:
+        """The ``top_k`` documents whose embeddings have the largest dot product with the question's.
+
+        ``filters`` use Haystack's filter syntax; ``document_store`` overrides the one given at construction.
+        """
+        store, index = self._store_for_retrieval(document_store, index)
+        query_embedding = self.embed_queries([query])[0]
+        return store.query_by_embedding(
+            query_emb=query_embedding, filters=filters, top_k=self.top_k if top_k is None else top_k, index=index,
+            headers=headers, scale_score=self.scale_score if scale_score is None else scale_score,
+        )
+
+    def retrieve_batch(
+        self,
+        queries: List[str],
+        filters: Optional[Union[FilterType, List[Optional[FilterType]]]] = None,
+        top_k: Optional[int] = None,
+        index: Optional[str] = None,
+        headers: Optional[Dict[str, str]] = None,
+        batch_size: Optional[int] = None,
+        scale_score: Optional[bool] = None,
+        document_store: Optional[BaseDocumentStore] = None,
+    ) -> List[List[Document]]:
+        """One list of documents per question; ``filters`` is one filter for all or a list, one per question."""
+        if isinstance(queries, str) or not queries:
+            raise ConfigurationError(
+                f"DPRRetriever.retrieve_batch needs a non-empty list of questions, got {queries!r}."
+            )
+        store, index = self._store_for_retrieval(document_store, index)
+        query_embeddings = self.query_encoder.encode(
+            queries, self.max_seq_len_query, batch_size or self.batch_size,
+            progress_bar=self.progress_bar, description="Embedding questions",
+        )
+        return store.query_by_embedding_batch(
+            query_embs=list(query_embeddings), filters=filters, top_k=self.top_k if top_k is None else top_k,
+            index=index, headers=headers, scale_score=self.scale_score if scale_score is None else scale_score,
+        )
+
+    def _passage_input(self, document: Document) -> Union[str, Tuple[str, str]]:
+        if not isinstance(document.content, str):
+            raise ConfigurationError(
+                f"DPRRetriever embeds text documents; document {document.id!r} has content_type "
+                f"{document.content_type!r}. Remove non-text documents or route them to another retriever."
+            )
+        if not self.embed_title:
+            return document.content
+        title = (document.meta or {}).get(self.title_field)
+        return ("" if title is None else str(title)), document.content
+
+    def _store_for_retrieval(
+        self, document_store: Optional[BaseDocumentStore], index: Optional[str]
+    ) -> Tuple[BaseDocumentStore, Optional[str]]:
+        store = document_store or self.document_store
+        if store is None:
+            raise ConfigurationError(
+                "DPRRetriever has no document store: pass document_store= to DPRRetriever(...) or to retrieve()."
+            )
+        index = index or getattr(store, "index", None)
+        self._check_dimension(store)
+        if hasattr(store, "check_encoder") and (id(store), index) not in self._checked_indexes:
+            store.check_encoder(self.encoder_signature, index=index)
+            self._checked_indexes.add((id(store), index))
+        return store, index
+
+    def _check_dimension(self, store: BaseDocumentStore) -> None:
+        store_dim = getattr(store, "embedding_dim", None)
+        if isinstance(store_dim, int) and store_dim != self.embedding_dim:
+            raise EmbeddingDimensionError(
+                f"{type(store).__name__} holds {store_dim}-dim embeddings but DPRRetriever's encoders "
+                f"({self.encoder_signature['query_model']!r}) make {self.embedding_dim}-dim vectors. Create the store "
+                f"with embedding_dim={self.embedding_dim}, or use encoders of size {store_dim}."
+            )
+
+    def _warn_if_sides_swapped(self) -> None:
+        for encoder, side, usual in [(self.query_encoder, "query", "DPRQuestionEncoder"),
+                                     (self.passage_encoder, "passage", "DPRContextEncoder")]:
+            if encoder.uses_dpr_pooler and encoder.architecture != usual:
+                logger.warning("The %s encoder %r is a %s; DPR normally uses a %s on that side.",
+                               side, encoder.model_name_or_path, encoder.architecture, usual)
