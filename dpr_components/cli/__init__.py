@@ -1,0 +1,1 @@
+"""The ``dpr-components`` command line: indexing, retrieval, question answering, evaluation and the demo."""

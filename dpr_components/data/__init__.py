@@ -1,0 +1,1 @@
+"""Offline benchmark data sets."""

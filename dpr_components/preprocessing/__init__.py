@@ -1,0 +1,1 @@
+"""Corpus reading and DPR's 100-word passage splitting."""

@@ -1,0 +1,210 @@
+"""Corpus readers: DPR's ``psgs_w100.tsv``, jsonl, plain-text and markdown files -> Haystack Documents.
+
+Every document carries its title in ``meta["name"]`` (the field DPR encodes with the passage) and a stable
+identifier in ``meta["source_id"]``, which is what makes indexing resumable: a source document whose
+``source_id`` is already in the store is skipped on a re-run.
+
+Usage::
+
+    from dpr_components.preprocessing.corpus import read_corpus
+
+    for document in read_corpus("psgs_w100.tsv"):          # format detected from the file name
+        print(document.meta["source_id"], document.meta["name"], document.content[:40])
+
+    documents = list(read_corpus("notes/", corpus_format="markdown"))   # every .md file under notes/
+
+Formats:
+
+- ``dpr_tsv``: tab-separated ``id, text, title`` with a header row, as in DPR's ``psgs_w100.tsv``.
+- ``jsonl``: one JSON object a line, ``{"id": ..., "title": ..., "text": ...}`` (``id`` and ``title`` optional).
+- ``text``: one document per file; the title is the file name without its extension.
+- ``markdown``: one document per file; the title is the first ``# heading`` (else the file name), and
+  link, emphasis and heading markup is removed so that passages hold plain words.
+"""
+import csv
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Union
+
+from haystack.schema import Document
+
+from dpr_components.errors import ConfigurationError
+from dpr_components.utils.choices import Choice
+
+SOURCE_ID_FIELD = "source_id"
+TITLE_FIELD = "name"
+
+
+class CorpusFormat(Choice):
+    """How a corpus file is read; ``auto`` decides from the file extension."""
+
+    AUTO = "auto"
+    DPR_TSV = "dpr_tsv"
+    JSONL = "jsonl"
+    TEXT = "text"
+    MARKDOWN = "markdown"
+
+
+EXTENSIONS: Dict[str, CorpusFormat] = {
+    ".tsv": CorpusFormat.DPR_TSV,
+    ".jsonl": CorpusFormat.JSONL,
+    ".txt": CorpusFormat.TEXT,
+    ".text": CorpusFormat.TEXT,
+    ".md": CorpusFormat.MARKDOWN,
+    ".markdown": CorpusFormat.MARKDOWN,
+}
+
+
+def read_corpus(path: Union[str, Path], corpus_format: Union[str, CorpusFormat] = "auto") -> Iterator[Document]:
+    """Yield the documents of a corpus file, or of every corpus file under a directory (sorted by path)."""
+    corpus_format = CorpusFormat.from_str(corpus_format)
+    path = Path(path)
+    for file_path in corpus_files(path, corpus_format):
+        file_format = corpus_format if corpus_format is not CorpusFormat.AUTO else format_of(file_path)
+        relative = file_path.relative_to(path).as_posix() if path.is_dir() else file_path.name
+        yield from READERS[file_format](file_path, relative)
+
+
+def corpus_files(path: Path, corpus_format: CorpusFormat = CorpusFormat.AUTO) -> List[Path]:
+    """The files a corpus path stands for: the file itself, or the readable files under a directory."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise ConfigurationError(f"Corpus {str(path)!r} does not exist. Give a corpus file or a directory of them.")
+    wanted = [ext for ext, fmt in EXTENSIONS.items() if corpus_format in (CorpusFormat.AUTO, fmt)]
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in wanted)
+    if not files:
+        raise ConfigurationError(
+            f"No corpus files under {str(path)!r}: expected files ending in {', '.join(wanted)}."
+        )
+    return files
+
+
+def format_of(file_path: Path) -> CorpusFormat:
+    """The format a file's extension implies, or an error listing the known extensions."""
+    try:
+        return EXTENSIONS[file_path.suffix.lower()]
+    except KeyError:
+        known = ", ".join(EXTENSIONS)
+        raise ConfigurationError(
+            f"Cannot tell the format of {str(file_path)!r} from its extension (known: {known}). "
+            "Pass --format dpr_tsv|jsonl|text|markdown."
+        ) from None
+
+
+def count_documents(path: Union[str, Path], corpus_format: Union[str, CorpusFormat] = "auto") -> Optional[int]:
+    """How many documents ``read_corpus`` will yield (for progress bars), counted without parsing them."""
+    corpus_format = CorpusFormat.from_str(corpus_format)
+    path = Path(path)
+    total = 0
+    for file_path in corpus_files(path, corpus_format):
+        file_format = corpus_format if corpus_format is not CorpusFormat.AUTO else format_of(file_path)
+        if file_format is CorpusFormat.DPR_TSV:
+            total += max(_count_lines(file_path) - 1, 0)  # header row; quoted newlines are rare in DPR files
+        elif file_format is CorpusFormat.JSONL:
+            total += _count_lines(file_path, skip_blank=True)
+        else:
+            total += 1
+    return total
+
+
+def _count_lines(file_path: Path, skip_blank: bool = False) -> int:
+    with open(file_path, "rb") as stream:
+        if skip_blank:
+            return sum(1 for line in stream if line.strip())
+        return sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))
+
+
+def _document(text: str, title: str, source_id: str) -> Document:
+    return Document(content=text, meta={TITLE_FIELD: title, SOURCE_ID_FIELD: source_id})
+
+
+def read_dpr_tsv(file_path: Path, relative: str) -> Iterator[Document]:
+    """DPR's passage file: header ``id<TAB>text<TAB>title``, fields csv-quoted when needed."""
+    csv.field_size_limit(sys.maxsize)
+    with open(file_path, newline="", encoding="utf-8") as stream:
+        rows = csv.reader(stream, delimiter="\t")
+        header = [column.strip().lower() for column in next(rows, [])]
+        missing = {"id", "text", "title"} - set(header)
+        if missing:
+            raise ConfigurationError(
+                f"{str(file_path)!r} is not a DPR passage file: its header row lacks {', '.join(sorted(missing))} "
+                "(expected the columns id, text, title, tab-separated)."
+            )
+        id_col, text_col, title_col = header.index("id"), header.index("text"), header.index("title")
+        for line_number, row in enumerate(rows, start=2):
+            if not row:
+                continue
+            if len(row) < len(header):
+                raise ConfigurationError(
+                    f"{str(file_path)!r} line {line_number}: expected {len(header)} tab-separated fields "
+                    f"(id, text, title), found {len(row)}."
+                )
+            yield _document(row[text_col], row[title_col], row[id_col])
+
+
+def read_jsonl(file_path: Path, relative: str) -> Iterator[Document]:
+    """One ``{"id", "title", "text"}`` object a line; ``id`` defaults to ``<file>:<line>``, ``title`` to ""."""
+    with open(file_path, encoding="utf-8") as stream:
+        for line_number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ConfigurationError(f"{str(file_path)!r} line {line_number} is not valid JSON: {error.msg}.") from None
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise ConfigurationError(
+                    f"{str(file_path)!r} line {line_number}: expected an object with a \"text\" string "
+                    '(and optionally "id" and "title"), e.g. {"id": "1", "title": "Paris", "text": "Paris is ..."}.'
+                )
+            source_id = record.get("id")
+            source_id = f"{relative}:{line_number}" if source_id is None else str(source_id)
+            yield _document(record["text"], str(record.get("title") or ""), source_id)
+
+
+def read_text(file_path: Path, relative: str) -> Iterator[Document]:
+    """The whole file is one document, titled with the file name."""
+    yield _document(file_path.read_text(encoding="utf-8"), _title_from_name(file_path), relative)
+
+
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_IMAGE_OR_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|`+)(\S(?:.*?\S)?)\1")
+_LIST_OR_QUOTE = re.compile(r"^\s*(?:[-*+>]|\d+[.)])\s+", flags=re.MULTILINE)
+_FENCE = re.compile(r"^\s*(```|~~~).*$", flags=re.MULTILINE)
+
+
+def markdown_to_text(markdown: str) -> str:
+    """Plain words from markdown: heading, list, quote, link, image, emphasis and fence markers removed."""
+    lines = [(_HEADING.match(line).group(1) if _HEADING.match(line) else line) for line in markdown.splitlines()]
+    text = "\n".join(lines)
+    text = _FENCE.sub("", text)
+    text = _IMAGE_OR_LINK.sub(r"\1", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    return _LIST_OR_QUOTE.sub("", text)
+
+
+def read_markdown(file_path: Path, relative: str) -> Iterator[Document]:
+    """The whole file is one document, titled with its first heading (else the file name)."""
+    lines = file_path.read_text(encoding="utf-8").splitlines()
+    first_heading = next((number for number, line in enumerate(lines) if _HEADING.match(line)), None)
+    if first_heading is None:
+        title = _title_from_name(file_path)
+    else:  # the title is encoded with every passage, so it is not repeated in the text
+        title = _HEADING.match(lines.pop(first_heading)).group(1)
+    yield _document(markdown_to_text("\n".join(lines)), title, relative)
+
+
+def _title_from_name(file_path: Path) -> str:
+    return file_path.stem.replace("_", " ")
+
+
+READERS = {
+    CorpusFormat.DPR_TSV: read_dpr_tsv,
+    CorpusFormat.JSONL: read_jsonl,
+    CorpusFormat.TEXT: read_text,
+    CorpusFormat.MARKDOWN: read_markdown,
+}

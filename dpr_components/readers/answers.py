@@ -1,0 +1,86 @@
+"""Haystack ``Answer`` objects from chosen spans, and merging of identical answer strings.
+
+Scores. DPR picks the passage with the highest relevance logit, then the best span in it. Answers are
+listed in that order (passages by relevance, spans of a passage by span score), and ``Answer.score`` is
+the passage's probability: the softmax of the relevance logits over the question's passages. Scores
+therefore never increase down the list; the span logits are in ``meta``.
+
+Merging (``merge_identical_answers``): answers whose text is equal up to case and whitespace become one
+answer. It keeps the text, document, offsets and meta of its best-placed occurrence; its score is the
+sum of the probabilities of the distinct passages it occurs in (a passage counts once, however often the
+string occurs in it), and ``meta["merged_answers"]`` lists the other occurrences. Merged answers are
+re-ordered by that summed score, ties keeping their original order.
+
+Example::
+
+    from dpr_components.readers.answers import merge_identical_answers
+    answers = merge_identical_answers(answers)   # answers from DPRSpanReader.predict(...)["answers"]
+"""
+from dataclasses import replace
+from typing import Dict, List
+
+from haystack.schema import Answer, Document, Span
+
+from dpr_components.readers.inputs import TokenizedText
+from dpr_components.readers.spans import ChosenSpan
+
+CONTEXT_WINDOW_CHARS = 150
+
+
+def context_window(text: str, start: int, end: int, size: int = CONTEXT_WINDOW_CHARS) -> tuple:
+    """``(context_start, context_end)``: about ``size`` characters of ``text`` centred on ``[start, end)``."""
+    margin = max(0, size - (end - start)) // 2
+    return max(0, start - margin), min(len(text), end + margin)
+
+
+def build_answer(document: Document, tokens: TokenizedText, span: ChosenSpan, probability: float,
+                 relevance_logit: float, relevance_rank: int) -> Answer:
+    """The answer for ``span`` (passage token indices), cut from the document's own text."""
+    start, end = int(tokens.offsets[span.start][0]), int(tokens.offsets[span.end][1])
+    context_start, context_end = context_window(document.content, start, end)
+    return Answer(
+        answer=document.content[start:end],
+        type="extractive",
+        score=probability,
+        context=document.content[context_start:context_end],
+        offsets_in_document=[Span(start, end)],
+        offsets_in_context=[Span(start - context_start, end - context_start)],
+        document_ids=[document.id],
+        meta={
+            "relevance_logit": relevance_logit,
+            "relevance_rank": relevance_rank,
+            "span_score": span.score,
+            "start_logit": span.start_logit,
+            "end_logit": span.end_logit,
+        },
+    )
+
+
+def merge_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def merge_identical_answers(answers: List[Answer]) -> List[Answer]:
+    """One answer per distinct text (see the module docstring for how scores combine)."""
+    groups: Dict[str, List[Answer]] = {}
+    for answer in answers:
+        groups.setdefault(merge_key(answer.answer), []).append(answer)
+    merged = []
+    for group in groups.values():
+        best = group[0]
+        passage_probability = {}
+        for answer in group:
+            passage_probability.setdefault(answer.document_ids[0], answer.score)
+        others = [
+            {
+                "document_id": answer.document_ids[0],
+                "offsets_in_document": {"start": answer.offsets_in_document[0].start,
+                                        "end": answer.offsets_in_document[0].end},
+                "relevance_rank": answer.meta["relevance_rank"],
+                "span_score": answer.meta["span_score"],
+            }
+            for answer in group[1:]
+        ]
+        merged.append(replace(best, score=float(sum(passage_probability.values())),
+                              meta={**best.meta, "merged_answers": others}))
+    return sorted(merged, key=lambda answer: -answer.score)

@@ -1,0 +1,300 @@
+"""DPRSpanReader: DPR's extractive reader (``DPRReader`` start/end/relevance heads) as a Haystack reader.
+
+Example (Python)::
+
+    from haystack import Document
+    from dpr_components.readers.dpr_span_reader import DPRSpanReader
+
+    reader = DPRSpanReader("facebook/dpr-reader-single-nq-base", top_k=3)
+    docs = [Document("Paris is the capital and largest city of France.", meta={"name": "Paris"})]
+    result = reader.predict("what is the capital of france?", docs)
+    best = result["answers"][0]   # best.answer == docs[0].content[best.offsets_in_document[0].start:...end]
+
+Example (YAML, after a retriever)::
+
+    components:
+      - name: Reader
+        type: DPRSpanReader
+        params: {model_name_or_path: facebook/dpr-reader-single-nq-base, top_k: 5, precision: bf16}
+    pipelines:
+      - name: query
+        nodes:
+          - {name: Retriever, inputs: [Query]}
+          - {name: Reader, inputs: [Retriever]}
+
+How it reads: every passage becomes ``[CLS] question [SEP] title [SEP] passage`` (title from
+``meta[title_field]``); a passage longer than ``max_seq_len`` is read in windows sharing ``doc_stride``
+tokens. All windows of all questions go through the model in length-sorted batches of ``batch_size``,
+padded to the longest window of the batch. Passages are ranked by relevance logit (a passage read in
+several windows takes its best window's); spans are chosen with DPR's algorithm
+(:mod:`dpr_components.readers.spans`), ``spans_per_passage`` per passage, and answers are cut from the
+document's own text by character offsets. Scores and merging: :mod:`dpr_components.readers.answers`.
+
+Outputs of ``run``: ``answers`` (best first, ``top_k``), ``no_answer`` (True when there was nothing to
+read) and, with ``return_documents=True``, ``documents`` re-ordered by relevance logit (copies whose
+``score`` is the passage probability, with ``meta["relevance_logit"]`` and ``meta["relevance_rank"]``),
+which makes the node usable as a reranker.
+"""
+import copy
+import logging
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from haystack.nodes.reader.base import BaseReader
+from haystack.schema import Document, MultiLabel
+from tqdm import tqdm
+from transformers import AutoTokenizer, DPRReader
+
+from dpr_components.errors import ConfigurationError, ModelLoadError
+from dpr_components.readers.answers import build_answer, merge_identical_answers
+from dpr_components.readers.inputs import ReaderInputs, TokenizedText, Window, pad_batch
+from dpr_components.readers.spans import WindowLogits, passage_spans
+from dpr_components.utils.choices import Precision
+from dpr_components.utils.models import check_architecture, load_config, prepare_for_inference, set_num_threads
+
+logger = logging.getLogger(__name__)
+
+READER_DESCRIPTION = "a DPR reader (transformers DPRReader, e.g. facebook/dpr-reader-single-nq-base)"
+MIN_SEQ_LEN = 16
+
+Documents = Union[List[Document], List[List[Document]]]
+
+
+def load_dpr_reader(name_or_path: str, use_auth_token: Optional[str] = None) -> Tuple[DPRReader, Any]:
+    """Load a ``DPRReader`` and its fast tokenizer, or raise :class:`ModelLoadError` saying what was found."""
+    config = load_config(name_or_path, READER_DESCRIPTION, use_auth_token)
+    check_architecture(config, name_or_path, ["DPRReader"], READER_DESCRIPTION)
+    try:
+        model = DPRReader.from_pretrained(name_or_path, token=use_auth_token)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, use_fast=True, token=use_auth_token)
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(f"Could not load the DPRReader weights or tokenizer from {name_or_path!r}: {error}. "
+                             f"Expected {READER_DESCRIPTION} with its tokenizer files.") from error
+    if not tokenizer.is_fast:
+        raise ModelLoadError(f"{name_or_path!r} has no fast tokenizer; the reader needs one for character offsets. "
+                             "Add tokenizer.json or vocab.txt to the model directory.")
+    return model, tokenizer
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    if not len(logits):
+        return logits
+    exp = np.exp(logits - logits.max())
+    return exp / exp.sum()
+
+
+def _positive(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigurationError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return value
+
+
+class DPRSpanReader(BaseReader):
+    """Extractive QA with DPR's reader: relevance-ranked passages, DPR span selection, exact document text."""
+
+    outgoing_edges = 1
+    # Spans kept per passage before the answer list is cut to top_k (transformers' decode_best_spans keeps 4,
+    # DPR's evaluation 10): answers then come from several passages, which merging needs.
+    spans_per_passage = 4
+
+    def __init__(
+        self,
+        model_name_or_path: str = "facebook/dpr-reader-single-nq-base",
+        top_k: int = 10,
+        max_seq_len: int = 350,
+        doc_stride: int = 128,
+        max_answer_length: int = 10,
+        title_field: str = "name",
+        batch_size: int = 16,
+        precision: str = "fp32",
+        num_threads: Optional[int] = None,
+        merge_identical_answers: bool = False,
+        return_documents: bool = False,
+        use_auth_token: Optional[str] = None,
+        progress_bar: bool = False,
+    ):
+        """
+        :param model_name_or_path: Hub id or local directory of a ``DPRReader`` checkpoint with its tokenizer.
+        :param top_k: Answers returned per question.
+        :param max_seq_len: Tokens per model input; longer passages are read in windows.
+        :param doc_stride: Tokens shared by consecutive windows of a long passage (at most half a window).
+        :param max_answer_length: Longest answer in tokens before whole-word extension (DPR: 10).
+        :param title_field: Document meta field holding the passage title ("" or missing: no title).
+        :param batch_size: Windows per forward pass.
+        :param precision: fp32 | bf16 | int8 (dynamic quantisation of the Linear layers).
+        :param num_threads: torch intra-op threads (default: torch's choice).
+        :param merge_identical_answers: One answer per distinct text, scores summed over passages.
+        :param return_documents: Also output the documents re-ordered by relevance logit (reranking).
+        :param use_auth_token: Token for private hub models.
+        :param progress_bar: Show a progress bar over forward batches.
+        """
+        super().__init__()
+        self.top_k = _positive("top_k", top_k)
+        self.max_seq_len = _positive("max_seq_len", max_seq_len, MIN_SEQ_LEN)
+        self.doc_stride = _positive("doc_stride", doc_stride, 0)
+        self.max_answer_length = _positive("max_answer_length", max_answer_length)
+        self.batch_size = _positive("batch_size", batch_size)
+        self.title_field = title_field
+        self.precision = Precision.from_str(precision)
+        self.merge_identical_answers = merge_identical_answers
+        self.return_documents = return_documents
+        self.progress_bar = progress_bar
+        self.return_no_answers = False
+        set_num_threads(num_threads)
+
+        model, tokenizer = load_dpr_reader(model_name_or_path, use_auth_token)
+        max_positions = model.config.max_position_embeddings
+        if self.max_seq_len > max_positions:
+            raise ConfigurationError(f"max_seq_len={max_seq_len} exceeds what {model_name_or_path!r} can read "
+                                     f"(max_position_embeddings={max_positions}). Set max_seq_len <= {max_positions}.")
+        self.model = prepare_for_inference(model, self.precision)
+        self.inputs = ReaderInputs(tokenizer, self.max_seq_len, self.doc_stride)
+
+    # ---- Haystack entry points -------------------------------------------------------------------------
+
+    def predict(self, query: str, documents: List[Document], top_k: Optional[int] = None) -> Dict[str, Any]:
+        """Answers to ``query`` from ``documents``: ``{"query", "answers", "no_answer"[, "documents"]}``."""
+        result = self._read([query], [list(documents)], top_k or self.top_k, self.batch_size)[0]
+        return {"query": query, **result}
+
+    def predict_batch(self, queries: List[str], documents: Documents, top_k: Optional[int] = None,
+                      batch_size: Optional[int] = None) -> Dict[str, Any]:
+        """Answers for many questions; windows of all questions share the forward batches.
+
+        ``documents`` is one list per question, or one flat list read for every question (unlike
+        FARMReader, which reads a flat list one document at a time: DPR ranks a question's passages
+        against each other). Output values are lists with one entry per question.
+        """
+        queries = [queries] if isinstance(queries, str) else list(queries)
+        per_query = self._documents_per_query(queries, documents)
+        if len(per_query) > len(queries):  # one question, several document lists: read each list
+            queries = queries * len(per_query)
+        results = self._read(queries, per_query, top_k or self.top_k, batch_size or self.batch_size)
+        output: Dict[str, Any] = {"queries": queries}
+        for key in results[0] if results else ("answers", "no_answer"):
+            output[key] = [result[key] for result in results]
+        return output
+
+    def run(self, query: str, documents: Optional[List[Document]] = None,  # type: ignore[override]
+            top_k: Optional[int] = None, labels: Optional[MultiLabel] = None, add_isolated_node_eval: bool = False):
+        """Haystack's ``BaseReader.run``, plus ``no_answer`` (and ``documents``); no documents is not an error.
+
+        (A Pipeline drops an empty ``documents`` list from a node's inputs, hence the default.)
+        """
+        documents = list(documents or [])
+        output, edge = super().run(query=query, documents=documents, top_k=top_k, labels=labels,
+                                   add_isolated_node_eval=add_isolated_node_eval)
+        output.setdefault("no_answer", not output["answers"])  # BaseReader.run skips predict without documents
+        if self.return_documents:
+            output.setdefault("documents", documents)
+        return output, edge
+
+    def run_batch(self, queries: List[str], documents: Optional[Documents] = None,  # type: ignore[override]
+                  top_k: Optional[int] = None, batch_size: Optional[int] = None,
+                  labels: Optional[List[MultiLabel]] = None, add_isolated_node_eval: bool = False):
+        queries = [queries] if isinstance(queries, str) else list(queries)
+        per_query = self._documents_per_query(queries, documents or [])
+        return super().run_batch(queries=queries, documents=per_query, top_k=top_k, batch_size=batch_size,
+                                 labels=labels, add_isolated_node_eval=add_isolated_node_eval)
+
+    @staticmethod
+    def _documents_per_query(queries: List[str], documents: Documents) -> List[List[Document]]:
+        if not documents or isinstance(documents[0], Document):
+            return [list(documents) for _ in queries]  # type: ignore[arg-type]
+        if len(documents) != len(queries) and len(queries) != 1:
+            raise ConfigurationError(f"Got {len(queries)} queries but {len(documents)} document lists: give one "
+                                     "list of documents per query, or one flat list for all queries.")
+        return [list(docs) for docs in documents]  # type: ignore[arg-type]
+
+    # ---- reading -------------------------------------------------------------------------------------
+
+    def _read(self, queries: List[str], documents: List[List[Document]], top_k: int,
+              batch_size: int) -> List[Dict[str, Any]]:
+        """Tokenise, build windows, run all windows through the model, then decode each question."""
+        _positive("top_k", top_k)
+        readable = [[d for d in docs if isinstance(d.content, str) and d.content.strip()] for docs in documents]
+        questions = self.inputs.tokenize(queries)
+        texts = self._tokenize_documents([d for docs in readable for d in docs])
+
+        windows: List[Tuple[int, int, Window]] = []  # (question, passage, window)
+        for q, docs in enumerate(readable):
+            for p, doc in enumerate(docs):
+                title, passage = texts[id(doc)]
+                windows.extend((q, p, w) for w in self.inputs.windows(questions[q], title, passage))
+        logits = self._logits([w.input_ids for _, _, w in windows], batch_size)
+
+        per_passage: Dict[Tuple[int, int], List[Tuple[WindowLogits, float]]] = {}
+        for (q, p, window), (start, end, relevance) in zip(windows, logits):
+            per_passage.setdefault((q, p), []).append(
+                (WindowLogits(start, end, window.passage_offset, window.first_token), relevance))
+
+        return [self._decode(docs, [texts[id(d)][1] for d in docs], [per_passage[q, p] for p in range(len(docs))],
+                             all_docs, top_k)
+                for q, (docs, all_docs) in enumerate(zip(readable, documents))]
+
+    def _tokenize_documents(self, documents: List[Document]) -> Dict[int, Tuple[TokenizedText, TokenizedText]]:
+        """(title, passage) tokens per document object; a document shared by several questions is tokenised once."""
+        unique = list({id(d): d for d in documents}.values())
+        titles = self.inputs.tokenize([str((d.meta or {}).get(self.title_field) or "") for d in unique])
+        passages = self.inputs.tokenize([d.content for d in unique])
+        return {id(d): (title, passage) for d, title, passage in zip(unique, titles, passages)}
+
+    def _logits(self, sequences: Sequence[np.ndarray], batch_size: int) -> List[Tuple[np.ndarray, np.ndarray, float]]:
+        """``(start_logits, end_logits, relevance_logit)`` per input, in input order, padding removed.
+
+        Inputs are sorted by length so that each batch is padded only to its own longest input.
+        """
+        results: List[Any] = [None] * len(sequences)
+        order = np.argsort([len(s) for s in sequences], kind="stable")
+        batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        for batch in tqdm(batches, desc="DPR reader", disable=not self.progress_bar):
+            input_ids, attention_mask = pad_batch([sequences[i] for i in batch], self.inputs.pad_id)
+            start, end, relevance = self._forward(input_ids, attention_mask)
+            for row, index in enumerate(batch):
+                length = len(sequences[index])
+                results[index] = (start[row, :length], end[row, :length], float(relevance[row]))
+        return results
+
+    def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Tuple[np.ndarray, ...]:
+        """One batch through the DPRReader: start and end logits (batch, length) and relevance logits (batch,)."""
+        with torch.inference_mode():
+            output = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask),
+                                return_dict=True)
+        return tuple(t.float().numpy() for t in (output.start_logits, output.end_logits, output.relevance_logits))
+
+    def _decode(self, docs: List[Document], passages: List[TokenizedText],
+                windows: List[List[Tuple[WindowLogits, float]]], all_docs: List[Document],
+                top_k: int) -> Dict[str, Any]:
+        """Rank one question's passages by relevance logit, choose spans, build answers (and reranked documents)."""
+        relevance = np.array([max(r for _, r in passage_windows) for passage_windows in windows], dtype=np.float64)
+        probability = softmax(relevance)
+        order = np.argsort(-relevance, kind="stable")
+
+        answers = []
+        for rank, p in enumerate(order, start=1):
+            if len(answers) >= top_k and not self.merge_identical_answers:
+                break  # later passages can only add answers below the cut
+            spans = passage_spans([w for w, _ in windows[p]], passages[p].is_continuation,
+                                  self.max_answer_length, self.spans_per_passage)
+            answers.extend(build_answer(docs[p], passages[p], span, float(probability[p]), float(relevance[p]), rank)
+                           for span in spans)
+        if self.merge_identical_answers:
+            answers = merge_identical_answers(answers)
+        result: Dict[str, Any] = {"answers": answers[:top_k], "no_answer": not answers}
+        if self.return_documents:
+            result["documents"] = self._reranked(docs, relevance, probability, order, all_docs)
+        return result
+
+    @staticmethod
+    def _reranked(docs: List[Document], relevance: np.ndarray, probability: np.ndarray, order: np.ndarray,
+                  all_docs: List[Document]) -> List[Document]:
+        """Copies of the read documents by relevance, then the unread (empty) ones unchanged."""
+        reranked = []
+        for rank, p in enumerate(order, start=1):
+            doc = copy.copy(docs[p])
+            doc.score = float(probability[p])
+            doc.meta = {**(doc.meta or {}), "relevance_logit": float(relevance[p]), "relevance_rank": rank}
+            reranked.append(doc)
+        read = {id(d) for d in docs}
+        return reranked + [d for d in all_docs if id(d) not in read]

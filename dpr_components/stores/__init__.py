@@ -1,0 +1,1 @@
+"""Document stores: the embedded HybridDocumentStore (SQLite + FAISS + BM25)."""

@@ -1,0 +1,74 @@
+"""Crash-safe cache files: written under a temporary name, flushed to disk, then renamed into place.
+
+A reader therefore sees either the old complete file or the new complete file, never a partial one; a
+process killed mid-write leaves only a ``.tmp-<pid>-...`` leftover, removed by :func:`remove_leftovers`
+once that process is gone.
+
+Example::
+
+    atomic_write(Path("dpr_store/vectors/1-7-ab12cd34.faiss"), lambda tmp: faiss.write_index(index, str(tmp)))
+"""
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Callable
+
+TEMPORARY_MARK = ".tmp-"
+
+
+def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
+    """Create ``target`` (a file or, if ``write`` makes one, a directory) atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.parent / f"{TEMPORARY_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}-{target.name}"
+    try:
+        write(temporary)
+        _fsync_tree(temporary)
+        if target.is_dir():
+            shutil.rmtree(target)
+        os.replace(temporary, target)
+        _fsync(target.parent)
+    finally:
+        if temporary.exists():
+            shutil.rmtree(temporary) if temporary.is_dir() else temporary.unlink()
+
+
+def remove_leftovers(directory: Path) -> None:
+    """Delete temporary files whose writing process no longer runs (it was killed mid-write)."""
+    if not directory.is_dir():
+        return
+    for path in directory.glob(f"{TEMPORARY_MARK}*"):
+        pid = path.name[len(TEMPORARY_MARK):].split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync_tree(path: Path) -> None:
+    if path.is_dir():
+        for child in path.iterdir():
+            _fsync_tree(child)
+    _fsync(path)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

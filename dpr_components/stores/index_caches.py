@@ -1,0 +1,211 @@
+"""The FAISS and BM25 indexes of a store: caches derived from SQLite, never trusted beyond what it says.
+
+Each cache is stamped with the generation of the SQLite state it reflects and a key of the settings that
+shaped it (file names ``<index id>-<generation>-<key>``). Before use, a cache is brought up to SQLite's
+current generation: a vector index replays the rows logged in ``vector_changes`` since its stamp (remove,
+re-add), or is rebuilt from SQLite in chunks when replay is impossible (HNSW cannot remove, the log was
+pruned, the file is missing or corrupt, the result disagrees with SQLite's row ids). The BM25 index is
+rebuilt when its text generation is stale. All reads for one refresh happen in one SQLite snapshot.
+
+Example::
+
+    caches = IndexCaches(Path("dpr_store"), database, "HNSW32", "dot_product", k1=0.9, b=0.4)
+    vectors = caches.vectors("document")      # current VectorIndex, or None when no vector was ever stored
+    bm25 = caches.bm25("document")
+    caches.save_all()                          # persist what was built or replayed in this process
+"""
+import hashlib
+import json
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+import faiss
+import numpy as np
+
+from dpr_components.errors import StoreCorruptedError
+from dpr_components.stores.bm25_index import BM25Index
+from dpr_components.stores.cache_files import remove, remove_leftovers
+from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
+from dpr_components.stores.vector_index import VectorIndex
+
+logger = logging.getLogger(__name__)
+
+TRAINING_SAMPLE_SIZE = 100_000  # ~10% of 1M vectors: enough for IVF/PQ training, little extra memory
+STAMP = re.compile(r"^(\d+)-(\d+)-([0-9a-f]+)(\.faiss)?$")
+
+
+class IndexCaches:
+    """Per named index: the FAISS index (at a vector generation) and the BM25 index (at a text generation)."""
+
+    def __init__(self, directory: Path, database: DocumentDatabase, factory: str, similarity: str,
+                 k1: float, b: float):
+        self.database = database
+        self.factory, self.similarity, self.k1, self.b = factory, similarity, k1, b
+        self.vector_directory, self.bm25_directory = directory / "vectors", directory / "bm25"
+        for folder in (self.vector_directory, self.bm25_directory):
+            folder.mkdir(parents=True, exist_ok=True)
+            remove_leftovers(folder)
+        self.lock = threading.RLock()
+        self._vectors: Dict[int, Tuple[int, VectorIndex]] = {}
+        self._bm25: Dict[int, Tuple[int, BM25Index]] = {}
+        self._unsaved: Dict[int, str] = {}  # index id -> index name, vector caches newer than their file
+
+    # ----- vectors ------------------------------------------------------------------------------------------
+
+    def vectors(self, name: str) -> Optional[VectorIndex]:
+        """The FAISS index matching SQLite's current vectors of index ``name`` (None if it has none)."""
+        with self.lock, self.database.transaction(write=False):
+            info = self.database.index_info(name)
+            if info is None or info.embedding_dim is None:
+                return None
+            cached, loaded = self._vectors.get(info.index_id), False
+            if cached is not None and cached[0] == info.vector_generation:
+                return cached[1]
+            if cached is None:
+                cached, loaded = self._load_vectors(info), True
+            if cached is not None and self._replay(info, *cached, check_ids=loaded):
+                self._vectors[info.index_id] = (info.vector_generation, cached[1])
+                if cached[0] != info.vector_generation:
+                    self._unsaved[info.index_id] = name
+                return cached[1]
+            index = self._rebuild_vectors(info)
+        self.save_vectors(name)  # a full build is worth keeping
+        return index
+
+    def save_vectors(self, name: str) -> None:
+        """Write the in-memory vector index of ``name`` to disk if it is newer than the saved one."""
+        with self.lock:
+            info = self.database.index_info(name)
+            if info is None or info.index_id not in self._unsaved or info.index_id not in self._vectors:
+                return
+            generation, index = self._vectors[info.index_id]
+            path = self.vector_directory / f"{info.index_id}-{generation}-{self._vector_key(index.dim)}.faiss"
+            index.save(path)
+            self._remove_stale(self.vector_directory, info.index_id, keep=path)
+            self._unsaved.pop(info.index_id, None)
+            self.database.forget_changes(info.index_id, generation)
+
+    def save_all(self) -> None:
+        for name in list(self._unsaved.values()):
+            self.save_vectors(name)
+
+    def _load_vectors(self, info: IndexInfo) -> Optional[Tuple[int, VectorIndex]]:
+        key = self._vector_key(info.embedding_dim)  # type: ignore[arg-type]
+        saved = sorted((generation, path) for generation, path in self._stamped(self.vector_directory, info.index_id)
+                       if path.name.endswith(f"-{key}.faiss") and info.vector_log_start <= generation
+                       <= info.vector_generation)
+        if not saved:
+            return None
+        generation, path = saved[-1]
+        try:
+            index = VectorIndex.load(path, self.similarity)
+        except StoreCorruptedError as error:
+            logger.warning("%s; rebuilding it from the documents database.", error)
+            return None
+        return generation, index
+
+    def _replay(self, info: IndexInfo, generation: int, index: VectorIndex, check_ids: bool) -> bool:
+        """Apply the rows changed since ``generation`` and check the result against SQLite (every row id
+        when ``check_ids``, else the count); False when only a rebuild can bring the index up to date."""
+        if generation < info.vector_log_start:
+            return False
+        changed = self.database.changed_since(info, generation)
+        if len(changed) > max(index.size // 2, 10_000) or not index.remove(changed):
+            return False
+        for row_ids, vectors in self.database.vectors(info, row_ids=changed):
+            index.add(row_ids, vectors)
+        if check_ids:
+            consistent = np.array_equal(np.sort(index.ids()), self.database.row_ids(info, embedding=True))
+        else:
+            consistent = index.size == self.database.count(info, embedding=True)
+        if not consistent:
+            logger.warning("Vector index of '%s' disagrees with the documents database; rebuilding it.", info.name)
+            return False
+        return True
+
+    def _rebuild_vectors(self, info: IndexInfo) -> VectorIndex:
+        logger.info("Building the %s vector index of '%s' from the documents database.", self.factory, info.name)
+        sample = self._training_sample(info)
+        index = VectorIndex.build(info.embedding_dim, self.factory, self.similarity,  # type: ignore[arg-type]
+                                  sample, self.database.vectors(info))
+        self._vectors[info.index_id] = (info.vector_generation, index)
+        self._unsaved[info.index_id] = info.name
+        return index
+
+    def _training_sample(self, info: IndexInfo) -> np.ndarray:
+        if VectorIndex.create(info.embedding_dim, self.factory, self.similarity).index.is_trained:  # type: ignore
+            return np.zeros((0, info.embedding_dim), dtype=np.float32)
+        row_ids = self.database.row_ids(info, embedding=True)
+        if len(row_ids) > TRAINING_SAMPLE_SIZE:
+            row_ids = np.sort(np.random.default_rng(0).choice(row_ids, TRAINING_SAMPLE_SIZE, replace=False))
+        chunks = [vectors for _, vectors in self.database.vectors(info, row_ids=row_ids)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, info.embedding_dim), dtype=np.float32)
+
+    def _vector_key(self, dim: int) -> str:
+        return _digest({"factory": self.factory, "similarity": self.similarity, "dim": dim,
+                        "faiss": faiss.__version__})
+
+    # ----- BM25 ---------------------------------------------------------------------------------------------
+
+    def bm25(self, name: str) -> BM25Index:
+        """The BM25 index matching SQLite's current texts of index ``name`` (loaded or rebuilt and saved)."""
+        with self.lock:
+            with self.database.transaction(write=False):
+                info = self.database.index_info(name)
+                if info is None:
+                    return BM25Index.build(np.zeros(0, dtype=np.int64), [], self.k1, self.b)
+                cached = self._bm25.get(info.index_id)
+                if cached is not None and cached[0] == info.text_generation:
+                    return cached[1]
+                path = self.bm25_directory / f"{info.index_id}-{info.text_generation}-{self._bm25_key()}"
+                index = self._load_bm25(path)
+                if index is None:
+                    logger.info("Building the BM25 index of '%s' from the documents database.", name)
+                    index = BM25Index.build(*self.database.texts(info), k1=self.k1, b=self.b)
+            if not path.exists():
+                index.save(path)
+                self._remove_stale(self.bm25_directory, info.index_id, keep=path)
+            self._bm25[info.index_id] = (info.text_generation, index)
+            return index
+
+    def _load_bm25(self, path: Path) -> Optional[BM25Index]:
+        if not path.is_dir():
+            return None
+        try:
+            return BM25Index.load(path, self.k1, self.b)
+        except StoreCorruptedError as error:
+            logger.warning("%s; rebuilding it from the documents database.", error)
+            remove(path)
+            return None
+
+    def _bm25_key(self) -> str:
+        return _digest(BM25Index.settings(self.k1, self.b))
+
+    # ----- shared -------------------------------------------------------------------------------------------
+
+    def forget(self, index_id: int) -> None:
+        """Drop every cache of a deleted index, in memory and on disk."""
+        with self.lock:
+            self._vectors.pop(index_id, None)
+            self._bm25.pop(index_id, None)
+            self._unsaved.pop(index_id, None)
+            for directory in (self.vector_directory, self.bm25_directory):
+                self._remove_stale(directory, index_id, keep=None)
+
+    def _stamped(self, directory: Path, index_id: int):
+        for path in directory.iterdir():
+            match = STAMP.match(path.name)
+            if match and int(match.group(1)) == index_id:
+                yield int(match.group(2)), path
+
+    def _remove_stale(self, directory: Path, index_id: int, keep: Optional[Path]) -> None:
+        for _, path in list(self._stamped(directory, index_id)):
+            if path != keep:
+                remove(path)
+
+
+def _digest(settings: dict) -> str:
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]

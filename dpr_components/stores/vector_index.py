@@ -1,0 +1,195 @@
+"""FAISS vector index of one named index, keyed by SQLite row ids: a cache rebuilt from SQLite when stale.
+
+Any faiss index factory string works (``Flat``, ``HNSW32``, ``IVF1024,PQ64``, ``SQ8``...); trainable
+indexes are trained on a sample of the stored vectors when first built. Similarities: ``dot_product``
+(DPR's), ``cosine`` (vectors L2-normalised, inner product) and ``l2`` (score = minus the squared euclidean
+distance, so that higher is better everywhere). HNSW uses DPR's efConstruction 200 / efSearch 128; IVF
+probes ``min(nlist, 16)`` lists.
+
+Filtered search passes an id selector into faiss; when the index type cannot take one, or an approximate
+index finds fewer hits than exist, :func:`exact_search` scores the allowed vectors directly.
+
+Example::
+
+    index = VectorIndex.create(768, "HNSW32", "dot_product")
+    index.add(np.array([7, 9]), vectors)                    # ids are SQLite row ids
+    scores, ids = index.search(query[None, :], k=10, allowed=np.array([9]))
+"""
+from pathlib import Path
+from typing import Iterable, Optional, Tuple
+
+import faiss
+import numpy as np
+
+from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
+from dpr_components.stores.cache_files import atomic_write
+from dpr_components.utils.choices import Choice
+
+HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_SEARCH = 128
+IVF_MAX_NPROBE = 16
+
+
+class Similarity(Choice):
+    """How a query vector is compared with document vectors."""
+
+    DOT_PRODUCT = "dot_product"
+    COSINE = "cosine"
+    L2 = "l2"
+
+
+class SelectorUnsupported(Exception):
+    """This faiss index type cannot restrict a search to a set of ids."""
+
+
+class VectorIndex:
+    """A faiss ``IndexIDMap`` over a factory-built index; ids are the documents' SQLite row ids."""
+
+    def __init__(self, index: faiss.Index, similarity: Similarity):
+        self.index = index
+        self.similarity = similarity
+        self._tune()
+
+    @classmethod
+    def create(cls, dim: int, factory: str, similarity: str) -> "VectorIndex":
+        similarity = Similarity.from_str(similarity)
+        metric = faiss.METRIC_L2 if similarity is Similarity.L2 else faiss.METRIC_INNER_PRODUCT
+        try:
+            inner = faiss.index_factory(dim, factory, metric)
+        except RuntimeError as error:
+            reason = str(error).strip().splitlines()[-1]
+            raise ConfigurationError(
+                f"faiss cannot build index {factory!r} for {dim}-dim vectors with {similarity.value} similarity "
+                f"({reason}). Use a faiss index factory string such as 'Flat', 'HNSW32', 'IVF1024,Flat' or "
+                f"'IVF1024,PQ64' (PQ sizes must divide the dimension)."
+            ) from None
+        if isinstance(inner, faiss.IndexIDMap):
+            raise ConfigurationError(f"Index factory {factory!r} must not contain IDMap: the store adds it.")
+        return cls(faiss.IndexIDMap(inner), similarity)
+
+    @classmethod
+    def build(cls, dim: int, factory: str, similarity: str, training_sample: np.ndarray,
+              chunks: Iterable[Tuple[np.ndarray, np.ndarray]]) -> "VectorIndex":
+        """A new index trained (if it needs training) on ``training_sample``, holding every chunk's vectors."""
+        index = cls.create(dim, factory, similarity)
+        if not index.index.is_trained:
+            index.train(training_sample)
+        for row_ids, vectors in chunks:
+            index.add(row_ids, vectors)
+        return index
+
+    @classmethod
+    def load(cls, path: Path, similarity: str) -> "VectorIndex":
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as error:
+            raise StoreCorruptedError(f"Vector index file {path} cannot be read: {error}") from None
+        if not isinstance(index, faiss.IndexIDMap):
+            raise StoreCorruptedError(f"Vector index file {path} does not hold an id-mapped faiss index.")
+        return cls(index, Similarity.from_str(similarity))
+
+    def save(self, path: Path) -> None:
+        atomic_write(path, lambda temporary: faiss.write_index(self.index, str(temporary)))
+
+    @property
+    def dim(self) -> int:
+        return self.index.d
+
+    @property
+    def size(self) -> int:
+        return self.index.ntotal
+
+    def ids(self) -> np.ndarray:
+        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+
+    def train(self, vectors: np.ndarray) -> None:
+        try:
+            self.index.train(self._prepare(vectors))
+        except RuntimeError as error:
+            reason = str(error).strip().splitlines()[-1]
+            raise StoreError(
+                f"Training the faiss index on {len(vectors)} stored vectors failed ({reason}). Trainable indexes "
+                f"(IVF, PQ) need many vectors, e.g. IVF<nlist> at least nlist and ideally 40 x nlist: store more "
+                f"documents with embeddings, lower nlist, or use 'Flat' or 'HNSW32'."
+            ) from None
+
+    def add(self, row_ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(row_ids):
+            self.index.add_with_ids(self._prepare(vectors), np.ascontiguousarray(row_ids, dtype=np.int64))
+
+    def remove(self, row_ids: np.ndarray) -> bool:
+        """Remove these ids; False when the index type cannot remove (HNSW): then it must be rebuilt."""
+        if not len(row_ids):
+            return True
+        try:
+            self.index.remove_ids(np.ascontiguousarray(row_ids, dtype=np.int64))
+        except RuntimeError:
+            return False
+        return True
+
+    def search(self, queries: np.ndarray, k: int, allowed: Optional[np.ndarray] = None
+               ) -> Tuple[np.ndarray, np.ndarray]:
+        """(scores, row ids), each (n_queries, k), higher score = more similar; row id -1 pads missing hits."""
+        parameters = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            parameters = self._search_parameters(selector)
+        try:
+            scores, ids = self.index.search(self._prepare(queries), k, params=parameters)
+        except RuntimeError as error:
+            if parameters is not None:
+                raise SelectorUnsupported(str(error)) from None
+            raise
+        return self._higher_is_better(scores), ids
+
+    def _prepare(self, vectors: np.ndarray) -> np.ndarray:
+        vectors = np.array(vectors, dtype=np.float32, order="C", ndmin=2)  # a copy: normalising is in place
+        if self.similarity is Similarity.COSINE:
+            faiss.normalize_L2(vectors)
+        return vectors
+
+    def _higher_is_better(self, scores: np.ndarray) -> np.ndarray:
+        return -scores if self.similarity is Similarity.L2 else scores
+
+    def _tune(self) -> None:
+        inner = faiss.downcast_index(self.index.index)
+        if isinstance(inner, faiss.IndexHNSW):
+            if inner.ntotal == 0:
+                inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            inner.hnsw.efSearch = HNSW_EF_SEARCH
+        ivf = faiss.try_extract_index_ivf(inner)
+        if ivf is not None:
+            ivf.nprobe = min(ivf.nlist, IVF_MAX_NPROBE)
+
+    def _search_parameters(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
+        inner = faiss.downcast_index(self.index.index)
+        if isinstance(inner, faiss.IndexIVF):
+            return faiss.SearchParametersIVF(sel=selector, nprobe=inner.nprobe)
+        if isinstance(inner, faiss.IndexHNSW):
+            return faiss.SearchParametersHNSW(sel=selector, efSearch=inner.hnsw.efSearch)
+        return faiss.SearchParameters(sel=selector)
+
+
+def exact_search(queries: np.ndarray, chunks: Iterable[Tuple[np.ndarray, np.ndarray]], k: int,
+                 similarity: str) -> Tuple[np.ndarray, np.ndarray]:
+    """Brute-force top-k over streamed (row ids, vectors) chunks: (scores, row ids), padded with -inf / -1."""
+    similarity = Similarity.from_str(similarity)
+    queries = np.array(queries, dtype=np.float32, ndmin=2)
+    if similarity is Similarity.COSINE:
+        faiss.normalize_L2(queries)
+    best_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best_ids = np.full((len(queries), k), -1, dtype=np.int64)
+    for row_ids, vectors in chunks:
+        vectors = np.array(vectors, dtype=np.float32)
+        if similarity is Similarity.COSINE:
+            faiss.normalize_L2(vectors)
+        if similarity is Similarity.L2:
+            scores = -faiss.pairwise_distances(queries, vectors)
+        else:
+            scores = queries @ vectors.T
+        all_scores = np.concatenate([best_scores, scores], axis=1)
+        all_ids = np.concatenate([best_ids, np.broadcast_to(row_ids, scores.shape)], axis=1)
+        top = np.argsort(-all_scores, axis=1, kind="stable")[:, :k]
+        best_scores = np.take_along_axis(all_scores, top, axis=1)
+        best_ids = np.take_along_axis(all_ids, top, axis=1)
+    return best_scores, best_ids
