@@ -6,16 +6,9 @@ Ours: dpr_components' DPRRetriever with HybridDocumentStore. Both load the same 
 """
 import importlib
 import logging
-import os
 from typing import Optional, Tuple
 
 from benchmarks.models import EncoderPair
-
-os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TQDM_DISABLE", "1")  # Haystack's BM25 rebuild shows a bar whatever progress_bar says
 
 BATCH_SIZE = 16  # the default of both retrievers
 MAX_SEQ_LEN_PASSAGE = 256
