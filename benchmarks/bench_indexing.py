@@ -99,7 +99,8 @@ def run_encoder(name: str, count: int, sizes: Sizes, result: SectionResult) -> N
     result.facts.append(efficiency_fact(memory, gemm["fp32"], "fp32"))
     faiss_missing = stacks.faiss_baseline_missing()
     if name not in sizes.faiss_indexing_encoders:
-        result.facts.append(f"{name}: FAISSDocumentStore baseline in --full only (same encoder as InMemory)")
+        result.facts.append(f"{name}: FAISSDocumentStore baseline in --full only (same encoder; its SQL writes "
+                            "make it slower than InMemory)")
     elif faiss_missing:
         result.facts.append(f"{name}: FAISSDocumentStore baseline skipped: {faiss_missing}")
     else:

@@ -24,9 +24,9 @@ def summary(latencies: List[float]) -> Dict[str, float]:
 
 
 def profile_parts(retriever, store, queries: List[str]) -> Dict[str, float]:
-    """Median ms of encoding one query and of searching with a ready vector (3 at most: slow baselines)."""
+    """Median ms of encoding one query and of searching with a ready vector (2 at most: slow baselines)."""
     encode = latencies_ms(lambda q: retriever.embed_queries([q]), queries, warmup=1)
-    vectors = [retriever.embed_queries([q])[0] for q in queries[:3]]
+    vectors = [retriever.embed_queries([q])[0] for q in queries[:2]]
     search = latencies_ms(lambda v: store.query_by_embedding(v, top_k=TOP_K, scale_score=False), vectors, warmup=0)
     return {"encode": percentile(encode, 50), "search": percentile(search, 50)}
 

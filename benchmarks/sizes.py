@@ -32,14 +32,14 @@ class Sizes:
 
 QUICK = Sizes(
     name="quick",
-    indexing_passages={"bert-base": 128, "minilm": 512},
-    emulated_bf16_passages={"bert-base": 8, "minilm": 64},
-    faiss_indexing_encoders=("minilm",),
+    indexing_passages={"bert-base": 128, "minilm": 384},
+    emulated_bf16_passages={"bert-base": 8, "minilm": 48},
+    faiss_indexing_encoders=(),
     index_passages=100_000,
     dense_queries=30,
-    haystack_memory_queries=5,
+    haystack_memory_queries=3,
     bm25_queries=30,
-    reader_questions=3,
+    reader_questions=2,
     memory_vectors=250_000,
 )
 
