@@ -18,7 +18,6 @@ takes. Usage::
 import json
 import shlex
 import shutil
-import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -89,7 +88,6 @@ def run_demo(
     from dpr_components.cli.hub import model_unavailable_reason
     from dpr_components.cli.pipeline_config import component_params
 
-    started = time.perf_counter()
     root = Path(store_dir)
     if rebuild and root.exists():
         shutil.rmtree(root)
@@ -113,6 +111,6 @@ def run_demo(
         status = _run(["retrieve", *(questions or SAMPLE_QUESTIONS), "--pipeline", "hybrid_retrieval", *query])
     else:
         status = _run(["ask", *(questions or SAMPLE_QUESTIONS), "--pipeline", "hybrid_qa", *query])
-    print(f"\nDemo finished in {time.perf_counter() - started:.0f} s (store cached in {root}/; "
-          "a second run only answers the questions).")
+    print(f"\nDone. The store is cached in {root}/: a second run only answers the questions "
+          "(--rebuild starts over).")
     return status

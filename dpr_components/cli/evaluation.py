@@ -31,10 +31,12 @@ def _questions(questions: str, limit: Optional[int]) -> List[Any]:
 
 def _load(pipeline: str, params: Iterable[str], store: Optional[str], pipeline_name: Optional[str]) -> Any:
     from dpr_components.cli.pipeline_config import load_pipeline
-    from dpr_components.cli.querying import check_store_exists
+    from dpr_components.cli.querying import check_store_exists, check_store_not_empty
 
     check_store_exists(pipeline, params, store)
-    return load_pipeline(pipeline, params=params, store=store, pipeline_name=pipeline_name)
+    query_pipeline = load_pipeline(pipeline, params=params, store=store, pipeline_name=pipeline_name)
+    check_store_not_empty(query_pipeline)
+    return query_pipeline
 
 
 def evaluate(
@@ -124,6 +126,9 @@ def sweep_fusion(
                          normalizations=normalizations, alpha_source=alpha_source)
     rows = sweep(runs, positives, grid)
     best = best_row(rows, metric=metric)
+    k = int(metric.strip().lower().replace("-", "_").removeprefix("top_"))  # best_row has validated it
+    fused = sorted((row for row in rows if row.setting is not None), key=lambda row: -row.accuracy[k])
+    shown = [row for row in rows if row.setting is None] + fused  # each source alone, then the best fusions
     overrides = [f"{fusion_name}.{key}={value}" for key, value in best.setting.node_params().items()]
     return {
         "questions": len(question_list),
@@ -131,6 +136,6 @@ def sweep_fusion(
         "depth": depth,
         "metric": metric,
         "rows": [row.as_dict() for row in rows],
-        "table": format_table(rows, sort_by=metric),
+        "table": format_table(shown),
         "best": {"setting": best.label, "accuracy": best.accuracy, "params": overrides},
     }

@@ -68,17 +68,20 @@ def index_corpus(
             f"{pipeline!r} is not an indexing pipeline: it needs `inputs: [File]` on its first node and a "
             "document store node that writes the passages (see pipelines/indexing.yml)."
         )
-    summary = {"documents_indexed": 0, "documents_skipped": 0, "passages_before": document_store.get_document_count()}
+    summary = {"documents_indexed": 0, "documents_skipped": 0, "documents_empty": 0,
+               "passages_before": document_store.get_document_count()}
     bar = tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, file=sys.stderr)
     try:
         for batch in batches(read_corpus(corpus, corpus_format), batch_passages):
-            source_ids = [str(document.meta[SOURCE_ID_FIELD]) for document in batch]
+            with_words = [document for document in batch if document.content.strip()]
+            source_ids = [str(document.meta[SOURCE_ID_FIELD]) for document in with_words]
             done = stored_source_ids(document_store, source_ids)
-            todo = [document for document in batch if str(document.meta[SOURCE_ID_FIELD]) not in done]
+            todo = [document for document in with_words if str(document.meta[SOURCE_ID_FIELD]) not in done]
             if todo:
                 indexing.run(documents=todo)
             summary["documents_indexed"] += len(todo)
-            summary["documents_skipped"] += len(batch) - len(todo)
+            summary["documents_skipped"] += len(with_words) - len(todo)
+            summary["documents_empty"] += len(batch) - len(with_words)
             bar.update(len(batch))
             bar.set_postfix(skipped=summary["documents_skipped"])
     finally:
@@ -92,8 +95,9 @@ def index_corpus(
 
 
 def describe(summary: Dict[str, Any]) -> str:
+    empty = f", {summary['documents_empty']} without text" if summary["documents_empty"] else ""
     return (
         f"Indexed {summary['documents_indexed']} documents ({summary['passages_written']} new passages), "
-        f"skipped {summary['documents_skipped']} already stored. "
+        f"skipped {summary['documents_skipped']} already stored{empty}. "
         f"Store {summary['store']} holds {summary['passages_in_store']} passages."
     )

@@ -38,12 +38,13 @@ def _pipeline_options(default_pipeline: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from dpr_components.cli.pipeline_config import bundled_pipelines
+
     parser = argparse.ArgumentParser(
         prog="dpr-components",
         description="Dense Passage Retrieval pipelines (Haystack 1.x nodes) from the command line.",
         epilog="Environment variables <COMPONENT>_PARAMS_<PARAM> (e.g. RETRIEVER_PARAMS_TOP_K=5) also override "
-        "parameters; --param wins over them. Bundled pipelines: indexing, dense_retrieval, hybrid_retrieval, "
-        "dense_qa, hybrid_qa, elasticsearch_hybrid.",
+        f"parameters; --param wins over them. Bundled pipelines: {', '.join(bundled_pipelines())}.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -86,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="index of the source the alpha weighs (default 0: the first, e.g. BM25)")
     sweep.add_argument("--normalizations", default="none,centered,minmax,zscore", help="for linear mode")
     sweep.add_argument("--metric", default="top_20", help="what the best setting maximises (default top_20)")
-    sweep.add_argument("--rows", type=int, default=15, metavar="N", help="table rows printed (default 15)")
+    sweep.add_argument("--rows", type=int, default=15, metavar="N", help="fused settings printed (default 15)")
 
     demo = commands.add_parser("demo", help="the offline demo: Wikipedia sample, MiniLM + BM25, hybrid QA")
     demo.add_argument("--store", default="demo_store", metavar="DIR", help="demo cache directory (default demo_store)")
@@ -196,10 +197,10 @@ def _sweep(args: argparse.Namespace) -> int:
         print(to_json({key: value for key, value in report.items() if key != "table"}))
         return EXIT_OK
     table = report["table"].splitlines()
+    shown = 1 + len(report["sources"]) + args.rows  # header, each source alone, the best fused settings
     print(f"{report['questions']} questions, top {report['depth']} of each source ({', '.join(report['sources'])}); "
-          f"sorted by {report['metric']}:")
-    print("\n".join(table[: args.rows + 1]) + (f"\n... ({len(table) - 1 - args.rows} more rows)"
-                                                if len(table) - 1 > args.rows else ""))
+          f"fused settings sorted by {report['metric']}:")
+    print("\n".join(table[:shown]) + (f"\n... ({len(table) - shown} more rows)" if len(table) > shown else ""))
     best = report["best"]
     print(f"\nBest {report['metric']}: {best['setting']}. Apply it with:")
     print("  " + " ".join(f"--param '{param}'" for param in best["params"]))

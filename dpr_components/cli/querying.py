@@ -48,6 +48,16 @@ def check_store_exists(pipeline: str, params: Iterable[str], store: Optional[str
             )
 
 
+def check_store_not_empty(query_pipeline: Any) -> None:
+    """Refuse to query a store that holds no passages (e.g. one left behind by a failed command)."""
+    store = query_pipeline.get_document_store()
+    if store is not None and store.get_document_count() == 0:
+        path = getattr(store, "path", None) or type(store).__name__
+        raise ConfigurationError(
+            f"Store {str(path)!r} holds no passages. Index a corpus first: dpr-components index CORPUS --store {path}."
+        )
+
+
 def run_queries(
     questions: Iterable[str],
     pipeline: str,
@@ -69,6 +79,7 @@ def run_queries(
         raise ConfigurationError(
             f"{pipeline!r} is not a query pipeline (its first node takes {query_pipeline.root_node}, not Query)."
         )
+    check_store_not_empty(query_pipeline)
     run_params: Dict[str, Any] = top_k_params(query_pipeline, top_k) if top_k is not None else {}
     if filters:
         run_params["filters"] = filters
