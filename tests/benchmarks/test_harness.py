@@ -1,0 +1,34 @@
+"""The report's arithmetic and markdown: ratios point the right way, targets are judged, tables render."""
+import pytest
+
+from benchmarks.harness import Measurement, SectionResult, percentile, render_markdown
+
+
+def test_percentile_interpolates_like_numpy():
+    values = [5.0, 1.0, 3.0, 2.0, 4.0]
+    assert percentile(values, 50) == 3.0
+    assert percentile(values, 95) == pytest.approx(4.8)
+    assert percentile([7.0], 95) == 7.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_ratio_above_one_means_ours_is_better_for_throughput_and_latency():
+    faster = Measurement("s", "throughput", ours=30.0, baseline=10.0, unit="p/s", higher_is_better=True, target=2.0)
+    quicker = Measurement("s", "latency", ours=10.0, baseline=40.0, unit="ms", higher_is_better=False, target=5.0)
+    assert faster.ratio == 3.0 and faster.verdict == "met"
+    assert quicker.ratio == 4.0 and quicker.verdict == "MISSED"
+    assert Measurement("s", "x", ours=1.0, baseline=None, unit="ms", higher_is_better=False).ratio is None
+
+
+def test_markdown_report_carries_command_machine_table_and_errors():
+    section = SectionResult("3. BM25", [Measurement("bm25", "BM25 query p50", 2.0, 250.0, "ms", False,
+                                                    baseline_name="Haystack InMemory BM25", target=20.0)],
+                            facts=["30 questions"])
+    broken = SectionResult("4. Reader", error="reader_speed.py is not available yet")
+    text = render_markdown([section, broken], "python benchmarks/run_all.py --quick", {"cpu": "test CPU"})
+    assert "python benchmarks/run_all.py --quick" in text
+    assert "| cpu | test CPU |" in text
+    assert "| BM25 query p50 | 2.00 | 250 (Haystack InMemory BM25) | ms | 125.00x | >= 20x (met) |" in text
+    assert "- 30 questions" in text
+    assert "Not measured: reader_speed.py is not available yet" in text
