@@ -55,7 +55,7 @@ def test_yaml_is_valid_for_haystack():
 def test_yaml_wires_bm25_and_dpr_on_elasticsearch_into_hybrid_fusion():
     config = load_config()
     assert component(config, "DocumentStore")["type"] == "ElasticsearchDocumentStore"
-    for retriever, kind in (("BM25", "BM25Retriever"), ("DPR", "DPRRetriever")):
+    for retriever, kind in (("BM25", "BM25Retriever"), ("Retriever", "DPRRetriever")):
         params = component(config, retriever)["params"]
         assert component(config, retriever)["type"] == kind
         assert params["document_store"] == "DocumentStore"
@@ -64,7 +64,7 @@ def test_yaml_wires_bm25_and_dpr_on_elasticsearch_into_hybrid_fusion():
     fusion = component(config, "Fusion")
     assert fusion["type"] == "HybridFusion"
     query_nodes = pipeline_nodes(config, "query")
-    assert query_nodes == {"BM25": ["Query"], "DPR": ["Query"], "Fusion": ["BM25", "DPR"]}
+    assert query_nodes == {"BM25": ["Query"], "Retriever": ["Query"], "Fusion": ["BM25", "Retriever"]}
     assert fusion["params"]["source_names"] == query_nodes["Fusion"]
     node = HybridFusion(**fusion["params"])  # the params are valid (no server needed for this node)
     assert len(node.weights) == len(query_nodes["Fusion"])
@@ -109,14 +109,14 @@ def es_config(tiny_question_encoder, tiny_context_encoder):
         username=parts.username or "", password=parts.password or "",
         index=index, embedding_dim=32, recreate_index=True,
     )
-    component(config, "DPR")["params"].update(
+    component(config, "Retriever")["params"].update(
         query_embedding_model=tiny_question_encoder, passage_embedding_model=tiny_context_encoder,
         max_seq_len_passage=64, progress_bar=False,
     )
     component(config, "Fusion")["params"]["top_k_join"] = None
     yield config
     pipeline = Pipeline.load_from_config(config, pipeline_name="query")
-    pipeline.get_node("DPR").document_store.delete_index(index)
+    pipeline.get_node("Retriever").document_store.delete_index(index)
 
 
 DOCUMENTS = [
@@ -130,7 +130,7 @@ DOCUMENTS = [
 @pytest.mark.elasticsearch
 def test_hybrid_query_pipeline_on_elasticsearch(es_config):
     pipeline = Pipeline.load_from_config(es_config, pipeline_name="query")
-    bm25, dpr = pipeline.get_node("BM25"), pipeline.get_node("DPR")
+    bm25, dpr = pipeline.get_node("BM25"), pipeline.get_node("Retriever")
     store = dpr.document_store
     store.write_documents(DOCUMENTS)
     store.update_embeddings(dpr)
@@ -144,15 +144,15 @@ def test_hybrid_query_pipeline_on_elasticsearch(es_config):
     assert bm25_list[0][0] == "paris"
     expected = fuse([bm25_list, dpr_list], "linear", [1.0, 1.1], "none")
     assert [(d.id, pytest.approx(d.score, rel=1e-5)) for d in fused] == expected
-    assert {name for d in fused for name in d.meta["fusion"]} == {"BM25", "DPR"}
+    assert {name for d in fused for name in d.meta["fusion"]} == {"BM25", "Retriever"}
 
     # The dense scores written by Elasticsearch are the raw dot products of DPR's own embeddings.
     question = dpr.embed_queries([query])[0]
     passages = dpr.embed_documents(DOCUMENTS)
     raw = {doc.id: float(np.dot(question, vector)) for doc, vector in zip(DOCUMENTS, passages)}
     for d in fused:
-        if "DPR" in d.meta["fusion"]:
-            assert d.meta["fusion"]["DPR"]["score"] == pytest.approx(raw[d.id], rel=1e-4, abs=1e-4)
+        if "Retriever" in d.meta["fusion"]:
+            assert d.meta["fusion"]["Retriever"]["score"] == pytest.approx(raw[d.id], rel=1e-4, abs=1e-4)
 
 
 @pytest.mark.elasticsearch
