@@ -25,8 +25,10 @@ class Choice(str, Enum):
 
 
 class Precision(Choice):
-    """Numeric precision of a transformer's forward pass on CPU."""
+    """Numeric precision of a transformer's forward pass; ``auto`` is resolved by
+    :func:`dpr_components.utils.devices.resolve_precision` (bf16 where the hardware has it natively)."""
 
+    AUTO = "auto"
     FP32 = "fp32"
     BF16 = "bf16"
     INT8 = "int8"

@@ -60,11 +60,11 @@ def prepare_for_inference(model: torch.nn.Module, precision: Precision) -> torch
     whose activations are too wide-ranged for 8 bits (quantising it drops the cosine to fp32 from ~0.99 to
     ~0.93 on all-MiniLM-L6-v2). Callers convert outputs back to float32.
     """
+    from dpr_components.utils.devices import resolve_precision
+
     model = model.eval()
+    precision = resolve_precision(precision, torch.device("cpu"))  # warns where bf16 is emulated
     if precision is Precision.BF16:
-        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-            logger.warning("precision bf16: this CPU has no native bf16 support, so bf16 is emulated and slower "
-                           "than fp32 here. Use precision: fp32 on this machine.")
         return model.to(torch.bfloat16)
     if precision is Precision.INT8:
         qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
