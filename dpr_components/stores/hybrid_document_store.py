@@ -39,7 +39,9 @@ class HybridDocumentStore(KeywordDocumentStore):
     Haystack's scaling: BM25 expit(s/8), dot product expit(s/100), cosine (s+1)/2; ``l2`` scores are minus
     the squared distance). ``faiss_index_factory_str`` takes any faiss factory string; ``similarity``,
     ``faiss_index_factory_str`` and ``bm25_k1`` / ``bm25_b`` may change between opens (the caches are
-    rebuilt); ``embedding_dim`` is fixed by the first vectors written.
+    rebuilt); ``embedding_dim`` is fixed by the first vectors written. On open, SQLite's ``PRAGMA
+    quick_check`` reads every page of ``documents.sqlite`` and a corrupted file is refused
+    (``integrity_check: false`` skips it, for very large stores opened often).
 
     YAML (a BM25 query pipeline; Haystack's own BM25Retriever works unchanged)::
 
@@ -81,6 +83,7 @@ class HybridDocumentStore(KeywordDocumentStore):
         bm25_k1: float = 0.9,
         bm25_b: float = 0.4,
         progress_bar: bool = True,
+        integrity_check: bool = True,
     ):
         super().__init__()
         self.similarity = Similarity.from_str(similarity).value
@@ -96,7 +99,7 @@ class HybridDocumentStore(KeywordDocumentStore):
         if self.path.exists() and not self.path.is_dir():
             raise StoreCorruptedError(f"Store path {self.path} is a file; give a directory (new or an existing store).")
         self.path.mkdir(parents=True, exist_ok=True)
-        self._database = DocumentDatabase(self.path / DATABASE_FILE)
+        self._database = DocumentDatabase(self.path / DATABASE_FILE, check=integrity_check)
         self._caches = IndexCaches(self.path, self._database, faiss_index_factory_str, self.similarity, bm25_k1, bm25_b)
         self._finalizer = weakref.finalize(self, _shutdown, self._caches, self._database)
         try:
