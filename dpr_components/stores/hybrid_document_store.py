@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, Generator, List, Optional, Union
 
 import numpy as np
 from haystack.document_stores import KeywordDocumentStore
+from haystack.errors import DuplicateDocumentError
 from haystack.schema import Document, FilterType, Label
 from haystack.utils.scipy_utils import expit
 from tqdm import tqdm
@@ -144,7 +145,7 @@ class HybridDocumentStore(KeywordDocumentStore):
         batch_size = positive_int("batch_size", batch_size)
         field_map = self._create_document_field_map()
         documents = [Document.from_dict(d, field_map=field_map) if isinstance(d, dict) else d for d in documents]
-        documents = _unique_ids(documents, keep_last=policy == "overwrite")
+        documents = _unique_ids(documents, policy)
         name = index or self.index
         with self._database.transaction():
             if encoder_signature is not None and any(d.embedding is not None for d in documents):
@@ -395,12 +396,24 @@ class HybridDocumentStore(KeywordDocumentStore):
             VectorIndex.create(info.embedding_dim, self.faiss_index_factory_str, self.similarity)
 
 
-def _unique_ids(documents: List[Document], keep_last: bool) -> List[Document]:
-    """One document per id: the last copy when overwriting, else the first (in first-seen order)."""
+def _unique_ids(documents: List[Document], policy: str) -> List[Document]:
+    """One document per id, as the duplicate policy says: the last copy when overwriting, the first when
+    skipping (said in a warning); two different documents with one id under ``fail`` raise."""
     unique: Dict[str, Document] = {}
+    collided: List[str] = []
     for document in documents:
-        if keep_last or document.id not in unique:
+        if document.id in unique and unique[document.id] != document:
+            collided.append(document.id)
+        if policy == "overwrite" or document.id not in unique:
             unique[document.id] = document
+    if collided:
+        shown = ", ".join(repr(i) for i in dict.fromkeys(collided[:5]))
+        if policy == "fail":
+            raise DuplicateDocumentError(f"{len(collided)} document(s) of this call share an id with another, "
+                                         f"different one ({shown}); nothing was written. Give each a unique id.")
+        logger.warning("%d document(s) of this write share an id with another, different one (%s): duplicate_documents"
+                       "=%r keeps the %s copy.", len(collided), shown, policy,
+                       "last" if policy == "overwrite" else "first")
     return list(unique.values())
 
 
