@@ -268,6 +268,11 @@ class HybridDocumentStore(KeywordDocumentStore):
             return 0
         return self._database.count(info, filters, embedding=False if only_documents_without_embedding else None)
 
+    def recorded_encoder(self, index: Optional[str] = None) -> Optional[EncoderSignature]:
+        """The signature of the encoder that made the vectors of ``index`` (None if none was recorded)."""
+        info = self._database.index_info(index or self.index)
+        return encoders.recorded(info) if info is not None else None
+
     def get_embedding_count(self, index: Optional[str] = None, filters: Optional[FilterType] = None) -> int:
         info = self._database.index_info(index or self.index)
         return self._database.count(info, filters, embedding=True) if info else 0

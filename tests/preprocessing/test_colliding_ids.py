@@ -56,11 +56,11 @@ def test_the_store_follows_its_policy_within_one_call_and_says_so(tmp_path, capl
 
 def test_indexing_a_corpus_with_colliding_ids_stores_nothing_silently(tmp_path, tiny_question_encoder,
                                                                        tiny_context_encoder):
-    from dpr_components.cli.indexing import index_corpus
+    from dpr_components.pipelines import index_corpus
 
     corpus = write_jsonl(tmp_path / "corpus.jsonl", [{"id": 1, "text": "paris is in france"},
                                                      {"id": "1", "text": "berlin is in germany"}])
     params = [f"Retriever.query_embedding_model={tiny_question_encoder}",
               f"Retriever.passage_embedding_model={tiny_context_encoder}", "Retriever.max_seq_len_passage=128"]
     with pytest.raises(ConfigurationError, match="both have the id '1'"):
-        index_corpus(str(corpus), store=str(tmp_path / "store"), params=params, progress_bar=False)
+        index_corpus(str(corpus), store=str(tmp_path / "store"), overrides=params, progress_bar=False)
