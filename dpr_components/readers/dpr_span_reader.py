@@ -50,6 +50,7 @@ from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.readers.answers import build_answer, merge_identical_answers
 from dpr_components.readers.inputs import ReaderInputs, TokenizedText, Window
 from dpr_components.readers.spans import WindowLogits, passage_spans
+from dpr_components.schema import TITLE_FIELD
 from dpr_components.utils.batching import padded_batches
 from dpr_components.utils.choices import Precision
 from dpr_components.utils.models import check_architecture, load_config, prepare_for_inference, set_num_threads
@@ -106,7 +107,7 @@ class DPRSpanReader(BaseReader):
         max_seq_len: int = 350,
         doc_stride: int = 128,
         max_answer_length: int = 10,
-        title_field: str = "name",
+        title_field: str = TITLE_FIELD,
         batch_size: int = 16,
         precision: str = "fp32",
         num_threads: Optional[int] = None,

@@ -241,7 +241,8 @@ class IndexCaches:
             return None
 
     def _bm25_key(self) -> str:
-        return _digest({**BM25Index.settings(self.k1, self.b), "store": self.database.store_id})
+        return _digest({**BM25Index.settings(self.k1, self.b), "store": self.database.store_id,
+                        "title": self.database.schema.title_field})
 
     # ----- shared -------------------------------------------------------------------------------------------
 

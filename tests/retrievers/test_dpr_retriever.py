@@ -335,3 +335,10 @@ def test_elasticsearch_document_store(retriever):
         assert {doc.meta["kind"] for doc in history} == {"history"}
     finally:
         store.delete_index("dpr_retriever_test")
+
+
+def test_lone_surrogates_in_questions_or_passages_are_a_one_line_error(retriever):
+    with pytest.raises(ConfigurationError, match=r"Text 0 given to .* has a lone surrogate '\\ud800' at character 6"):
+        retriever.embed_queries(["paris \ud800"])
+    with pytest.raises(ConfigurationError, match="lone surrogate"):
+        retriever.embed_documents([Document(content="fine", id="1"), Document(content="x\udc00", id="2")])
