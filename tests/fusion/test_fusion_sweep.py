@@ -11,8 +11,8 @@ from dpr_components.fusion.sweep import (
     format_table,
     fused_ranking,
     settings_grid,
+    rankings_accuracy,
     sweep,
-    top_k_accuracy,
 )
 
 # Three questions; q1's answer is in c, q2's in e, q3's answer was retrieved by neither source.
@@ -54,11 +54,11 @@ def test_bad_grid_parameters(kwargs, message):
 
 def test_top_k_accuracy_by_hand():
     rankings = [["a", "b", "c"], ["e"], ["h"]]
-    assert top_k_accuracy(rankings, POSITIVES, KS) == {1: 1 / 3, 2: 1 / 3, 3: 2 / 3}
+    assert rankings_accuracy(rankings, POSITIVES, KS) == {1: 1 / 3, 2: 1 / 3, 3: 2 / 3}
     with pytest.raises(ConfigurationError, match="one per question"):
-        top_k_accuracy(rankings, POSITIVES[:2], KS)
-    with pytest.raises(ConfigurationError, match="ks"):
-        top_k_accuracy(rankings, POSITIVES, (0, 5))
+        rankings_accuracy(rankings, POSITIVES[:2], KS)
+    with pytest.raises(ConfigurationError, match="k .of top-k accuracy. must be a positive integer"):
+        rankings_accuracy(rankings, POSITIVES, (0, 5))
 
 
 def test_sweep_rows_by_hand():
