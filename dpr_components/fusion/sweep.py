@@ -34,6 +34,8 @@ from dpr_components.fusion.methods import (
 from dpr_components.utils.validation import positive_int
 
 DEFAULT_KS: Tuple[int, ...] = (1, 5, 10, 20, 50, 100)
+# Ties on the chosen metric are broken by these top-k accuracies, in this order (see selection_key).
+TIE_BREAK_KS: Tuple[int, ...] = (5, 100, 1)
 # Around pyserini's tuned values (NQ 1.2-1.3, TriviaQA 0.95) and the DPR paper's 1.1, plus the extremes.
 DEFAULT_ALPHAS: Tuple[float, ...] = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5, 2.0, 3.0)
 
@@ -183,8 +185,15 @@ def sweep(
     return rows
 
 
+def selection_key(row: SweepRow, metric: str = "top_20") -> Tuple[float, ...]:
+    """How settings are ranked on dev: ``metric`` first, then top-5, top-100, top-1 (those evaluated)."""
+    k = _metric_k(metric)
+    return (row.accuracy[k],) + tuple(row.accuracy[t] for t in TIE_BREAK_KS if t != k and t in row.accuracy)
+
+
 def best_row(rows: Sequence[SweepRow], metric: str = "top_20", fused_only: bool = True) -> SweepRow:
-    """The row with the highest ``metric`` (``top_<k>``); ties go to the earlier row (grid order).
+    """The row with the highest ``metric`` (``top_<k>``); ties are broken by :func:`selection_key`'s
+    further metrics, then go to the earlier row (grid order).
 
     ``fused_only`` skips the single-source rows, so the result always has a ``setting`` to apply.
     """
@@ -194,7 +203,7 @@ def best_row(rows: Sequence[SweepRow], metric: str = "top_20", fused_only: bool 
         raise ConfigurationError("No fused settings among the rows: run the sweep with at least one setting.")
     if any(k not in row.accuracy for row in candidates):
         raise ConfigurationError(f"Metric {metric!r} was not evaluated: add {k} to the sweep's ks.")
-    return max(candidates, key=lambda row: row.accuracy[k])  # max() keeps the first of equal rows
+    return max(candidates, key=lambda row: selection_key(row, metric))  # max() keeps the first of equal rows
 
 
 def format_table(rows: Sequence[SweepRow], sort_by: Optional[str] = None) -> str:
