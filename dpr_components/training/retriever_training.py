@@ -33,7 +33,7 @@ import random
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -91,15 +91,15 @@ class RetrieverTrainingConfig:
             raise ConfigurationError(f"chunk_size must be >= 1 (or unset: no gradient caching), got {self.chunk_size}.")
 
 
-def load_examples(path: Union[str, Path], what: str) -> List[TrainingExample]:
-    """The usable examples of ``path``; questions without a positive passage are skipped and counted."""
+def load_examples(path: Union[str, Path], what: str) -> Tuple[List[TrainingExample], int]:
+    """The usable examples of ``path`` and how many questions were skipped for having no positive passage."""
     examples, skipped = usable_examples(read_examples(path))
     if skipped:
         logger.warning("%s: skipped %d question(s) without a positive passage", path, skipped)
     if not examples:
         raise ConfigurationError(f"{path} has no question with a positive passage ({skipped} skipped): nothing "
                                  f"to {what}. Build the file with build-training-data or add positive_ctxs.")
-    return examples
+    return examples, skipped
 
 
 class RetrieverTask:
@@ -112,7 +112,6 @@ class RetrieverTask:
         self.train_examples = train_examples
         self.dev_examples = dev_examples or []
         self.seed = seed
-        self.skipped = {"train": 0, "dev": 0}
 
     def num_batches(self) -> int:
         return math.ceil(len(self.train_examples) / self.settings.batch_size)
@@ -200,14 +199,15 @@ def train_retriever(settings: RetrieverTrainingConfig, loop: TrainingConfig) -> 
     model = BiEncoder.from_pretrained(settings.question_model, settings.passage_model, settings.shared,
                                       settings.pooling, settings.normalize)
     model.resolved_save_format(settings.save_format)  # refuse an impossible format before training
-    train_examples = load_examples(settings.train_file, "train on")
-    dev_examples = load_examples(settings.dev_file, "validate on") if settings.dev_file else None
+    train_examples, skipped_train = load_examples(settings.train_file, "train on")
+    dev_examples, skipped_dev = load_examples(settings.dev_file, "validate on") if settings.dev_file else (None, 0)
     task = RetrieverTask(model, settings, train_examples, dev_examples, seed=loop.seed)
     result = train(task, loop)
     (Path(loop.output_dir) / "training.json").write_text(json.dumps(
         {"steps": result.steps, "stopped_by": result.stopped_by, "best_metrics": result.best_metrics,
          "last_metrics": result.last_metrics, "seconds": round(result.seconds, 1), "device": result.device,
          "precision": result.precision, "train_questions": len(train_examples),
-         "dev_questions": len(dev_examples or [])}, indent=2) + "\n", encoding="utf-8")
+         "dev_questions": len(dev_examples or []),
+         "skipped_without_positive": {"train": skipped_train, "dev": skipped_dev}}, indent=2) + "\n", encoding="utf-8")
     logger.info("DPRRetriever parameters: %s", retriever_params(loop.output_dir))
     return result
