@@ -32,7 +32,7 @@ import numpy as np
 
 from dpr_components.errors import StoreCorruptedError
 from dpr_components.stores.bm25_index import BM25Index
-from dpr_components.stores.cache_files import remove, remove_leftovers
+from dpr_components.utils.files import remove, remove_leftovers
 from dpr_components.stores.filters import Filters
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
 from dpr_components.stores.vector_index import SelectorUnsupported, VectorIndex, exact_search
