@@ -172,6 +172,11 @@ class HybridDocumentStore(KeywordDocumentStore):
         self.write_documents(documents, index=index, headers=headers, encoder_signature=encoder_signature)
         return {}, "output_1"
 
+    def run_batch(self, documents: List[Union[dict, Document]], index: Optional[str] = None,  # type: ignore[override]
+                  headers: Optional[Dict[str, str]] = None, id_hash_keys: Optional[List[str]] = None,
+                  encoder_signature: Optional[EncoderSignature] = None):
+        return self.run(documents, index, headers, id_hash_keys, encoder_signature)
+
     def update_embeddings(self, retriever, index: Optional[str] = None, update_existing_embeddings: bool = True,
                           filters: Optional[FilterType] = None, batch_size: Optional[int] = None) -> None:
         """Embed the documents with ``retriever.embed_documents``; each batch is committed on its own.

@@ -222,6 +222,10 @@ def test_embed_documents_is_pure_and_the_signature_travels_with_the_indexing_out
     indexing.add_node(store, name="Store", inputs=["Retriever"])
     indexing.run(documents=make_documents())  # Haystack passes encoder_signature on to the store's run
     assert encoder_records.recorded(store._database.index_info("document")) == retriever.encoder_signature
+    with store._database.transaction():
+        store._database.set_index_fields(store._database.index_info("document"), encoder=None)
+    indexing.run_batch(documents=make_documents())  # and to run_batch
+    assert store.recorded_encoder() == retriever.encoder_signature
     assert retriever.retrieve(QUESTIONS[0], top_k=2, document_store=store)
     store.close()
 
