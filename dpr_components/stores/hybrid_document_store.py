@@ -167,7 +167,8 @@ class HybridDocumentStore(KeywordDocumentStore):
             headers: Optional[Dict[str, str]] = None, id_hash_keys: Optional[List[str]] = None,
             encoder_signature: Optional[EncoderSignature] = None):
         """Pipeline node: write the documents, with the ``encoder_signature`` the retriever before passed on."""
-        documents = [Document.from_dict({**d, "id_hash_keys": id_hash_keys}, field_map=self._create_document_field_map())
+        field_map = self._create_document_field_map()
+        documents = [Document.from_dict({**d, "id_hash_keys": id_hash_keys}, field_map=field_map)
                      if isinstance(d, dict) else d for d in documents]
         self.write_documents(documents, index=index, headers=headers, encoder_signature=encoder_signature)
         return {}, "output_1"
