@@ -29,8 +29,8 @@ def recorded_encoder(store_path: str, index: Optional[str] = None) -> Optional[D
         return None
     store = HybridDocumentStore(path=store_path, **({"index": index} if index else {}), progress_bar=False)
     try:
-        info = store._database.index_info(store.index)  # TODO(store-integrity): the store's public accessor
-        return dict(info.encoder) if info is not None and info.encoder else None
+        signature = store.recorded_encoder()
+        return signature.to_dict() if signature is not None else None
     finally:
         store.close()
 
