@@ -58,8 +58,7 @@ def training_questions() -> List[Question]:
 
 def build_demo_data(store: Union[str, Path], recipe: DemoReaderRecipe) -> Tuple[list, list, str]:
     """``(train examples, dev examples, summary line)`` from the store by BM25 distant supervision."""
-    from dpr_components.cli.training import pipeline_retriever
-    from dpr_components.training.build_data import build_training_examples
+    from dpr_components.training.build_data import build_training_examples, pipeline_retriever
 
     retrieve = pipeline_retriever("bm25_retrieval", str(store), [], recipe.top_k)
     dev_questions = mini_dev_questions()

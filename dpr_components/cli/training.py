@@ -10,14 +10,12 @@ Usage::
         --param Reader.model_name_or_path=my_reader
 """
 import argparse
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Dict
 
-from dpr_components.training.build_data import BuildStats
-
-COMMANDS = ("build-training-data", "train-reader")
+from dpr_components.cli.options import pipeline_options, progress
 
 
-def add_commands(commands: Any, pipeline_options: Callable[[str], argparse.ArgumentParser]) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     build = commands.add_parser("build-training-data", parents=[pipeline_options("hybrid_retrieval")],
                                 help="DPR-format training data: retrieve passages for questions, label by has_answer")
     build.add_argument("--questions", required=True, action="append", metavar="FILE",
@@ -28,6 +26,7 @@ def add_commands(commands: Any, pipeline_options: Callable[[str], argparse.Argum
                        help="leave out the questions of this file (e.g. your evaluation's dev set); repeatable")
     build.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
     build.add_argument("--no-progress", action="store_true")
+    build.set_defaults(run=run_build)
 
     train = commands.add_parser("train-reader", help="train DPR's reader (DPRReader) on DPR-format JSON")
     train.add_argument("--train", required=True, action="append", metavar="FILE", help=".json/.jsonl; repeatable")
@@ -57,51 +56,21 @@ def add_commands(commands: Any, pipeline_options: Callable[[str], argparse.Argum
     train.add_argument("--no-resume", action="store_true", help="ignore a checkpoint left by an earlier run")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     train.add_argument("--no-progress", action="store_true")
+    train.set_defaults(run=run_train)
 
 
-def pipeline_retriever(pipeline: str, store: Optional[str], params: Sequence[str], top_k: int,
-                       pipeline_name: Optional[str] = None) -> Callable[[List[str]], List[List[Any]]]:
-    """A function from questions to their top-k documents, through any shipped retrieval pipeline."""
-    from dpr_components.cli.pipeline_config import load_pipeline
-    from dpr_components.cli.querying import check_store_exists, check_store_not_empty, top_k_params
-
-    check_store_exists(pipeline, params, store)
-    loaded = load_pipeline(pipeline, params=params, store=store, pipeline_name=pipeline_name)
-    check_store_not_empty(loaded)
-    run_params = top_k_params(loaded, top_k)
-
-    def retrieve(questions: List[str]) -> List[List[Any]]:
-        output = loaded.run_batch(queries=questions, params=run_params)
-        return output["documents"]
-
-    return retrieve
-
-
-def build_training_data(question_files: Sequence[str], output: str, pipeline: str, store: Optional[str],
-                        params: Sequence[str] = (), top_k: int = 20, exclude: Sequence[str] = (),
-                        limit: Optional[int] = None, pipeline_name: Optional[str] = None,
-                        progress_bar: bool = True) -> BuildStats:
-    from dpr_components.evaluation.questions import load_questions
-    from dpr_components.training.build_data import build_training_examples
-    from dpr_components.training.data import write_examples
-
-    questions = [q for path in question_files for q in load_questions(path)][:limit]
-    excluded = [q.question for path in exclude for q in load_questions(path)]
-    retrieve = pipeline_retriever(pipeline, store, params, top_k, pipeline_name)
-    examples, stats = build_training_examples(questions, retrieve, exclude=excluded, progress_bar=progress_bar)
-    write_examples(output, examples)
-    return stats
-
-
-def run(args: argparse.Namespace) -> int:
+def run_build(args: argparse.Namespace) -> int:
     from dpr_components.cli.output import to_json
+    from dpr_components.training.build_data import build_training_data
 
-    if args.command == "build-training-data":
-        stats = build_training_data(args.questions, args.output, args.pipeline, args.store, args.param, args.top_k,
-                                    args.exclude, args.limit, args.pipeline_name,
-                                    progress_bar=not (args.no_progress or args.json))
-        print(to_json(vars(stats)) if getattr(args, "json", False) else f"{stats.describe()} Wrote {args.output}.")
-        return 0
+    stats = build_training_data(args.questions, args.output, args.pipeline, args.store, args.param, args.top_k,
+                                args.exclude, args.limit, args.pipeline_name, progress_bar=progress(args))
+    print(to_json(vars(stats)) if args.json else f"{stats.describe()} Wrote {args.output}.")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from dpr_components.cli.output import to_json
     from dpr_components.training.loop import TrainingConfig
     from dpr_components.training.reader import ReaderSettings, train_reader
 

@@ -10,15 +10,18 @@ can locate them.
 
 Example::
 
-    from dpr_components.training.build_data import build_training_examples
+    from dpr_components.training.build_data import build_training_data
 
-    examples, stats = build_training_examples(questions, retrieve=lambda texts: pipeline_documents(texts))
-    write_examples("train.jsonl", examples)
-    stats   # BuildStats(questions=..., written=..., no_positive=..., excluded=...)
+    stats = build_training_data(["pyserini:nq-dev"], "nq-dev-train.jsonl", pipeline="bm25_retrieval",
+                                store="my_store", top_k=20, exclude=["mini/dev.jsonl"])
+    print(stats.describe())   # "... of ... questions written; ... skipped without a positive passage; ..."
+
+    # or with any retrieval function (questions -> documents per question):
+    examples, stats = build_training_examples(questions, retrieve=pipeline_retriever("hybrid_retrieval", "my_store"))
 """
 import unicodedata
 from dataclasses import dataclass
-from typing import Callable, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Set, Tuple
 
 import regex
 from haystack.schema import Document
@@ -26,7 +29,7 @@ from tqdm import tqdm
 
 from dpr_components.evaluation.answers import has_answer
 from dpr_components.evaluation.questions import Question
-from dpr_components.training.data import Context, TrainingExample
+from dpr_components.training.data import Context, TrainingExample, write_examples
 
 Retrieve = Callable[[List[str]], List[List[Document]]]
 
@@ -105,3 +108,32 @@ def build_training_examples(questions: Sequence[Question], retrieve: Retrieve, t
                 examples.append(example)
     stats.written = len(examples)
     return examples, stats
+
+
+def pipeline_retriever(pipeline: Any, store: Optional[str] = None, overrides: Sequence[str] = (), top_k: int = 20,
+                       pipeline_name: Optional[str] = None) -> Retrieve:
+    """Questions -> their top-k documents, through any retrieval pipeline (name, YAML path or PipelineConfig)."""
+    from dpr_components.pipelines import load_query_pipeline, top_k_params
+
+    loaded = load_query_pipeline(pipeline, pipeline_name=pipeline_name, store=store, overrides=overrides)
+    params = top_k_params(loaded, top_k)
+
+    def retrieve(questions: List[str]) -> List[List[Document]]:
+        return loaded.pipeline.run_batch(queries=questions, params=params)["documents"]
+
+    return retrieve
+
+
+def build_training_data(question_files: Sequence[str], output: str, pipeline: Any = "hybrid_retrieval",
+                        store: Optional[str] = None, overrides: Sequence[str] = (), top_k: int = 20,
+                        exclude: Sequence[str] = (), limit: Optional[int] = None,
+                        pipeline_name: Optional[str] = None, progress_bar: bool = False) -> BuildStats:
+    """``build-training-data``: label the retrieved passages of the questions files, write ``output`` atomically."""
+    from dpr_components.evaluation.questions import load_questions
+
+    questions = [q for path in question_files for q in load_questions(path)][:limit]
+    excluded = [q.question for path in exclude for q in load_questions(path)]
+    retrieve = pipeline_retriever(pipeline, store, overrides, top_k, pipeline_name)
+    examples, stats = build_training_examples(questions, retrieve, exclude=excluded, progress_bar=progress_bar)
+    write_examples(output, examples)
+    return stats

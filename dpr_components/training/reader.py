@@ -31,7 +31,8 @@ import torch
 
 from dpr_components.errors import ConfigurationError, TrainingDataError
 from dpr_components.evaluation.answers import exact_match, f1_score
-from dpr_components.readers.inputs import ReaderInputs, pad_batch
+from dpr_components.readers.inputs import ReaderInputs
+from dpr_components.utils.batching import pad_batch
 from dpr_components.readers.spans import WindowLogits, passage_spans
 from dpr_components.training.data import Context, TrainingExample, read_examples
 from dpr_components.training.loop import TrainingConfig, TrainingResult, train
