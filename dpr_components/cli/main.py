@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--reader-model", metavar="PATH_OR_ID", help="DPR reader checkpoint (default: the YAML's)")
     demo.add_argument("--top-k", type=int, default=3, metavar="K", help="passages shown per question (default 3)")
     demo.add_argument("--rebuild", action="store_true", help="delete the cached demo store first")
+
+    from dpr_components.serving.cli import add_serve_command  # imports nothing heavy: FastAPI loads on `serve`
+
+    add_serve_command(commands)
     return parser
 
 
@@ -137,6 +141,10 @@ def run_command(args: argparse.Namespace) -> int:
 
         return run_demo(store_dir=args.store, questions=args.question, reader_model=args.reader_model,
                         top_k=args.top_k, rebuild=args.rebuild)
+    if args.command == "serve":
+        from dpr_components.serving.cli import run_serve
+
+        return run_serve(args)
     _prepare_models(args)
     if args.command == "index":
         from dpr_components.cli.indexing import describe, index_corpus
