@@ -32,7 +32,7 @@ __all__ = sorted(_EXPORTS)
 
 def require_serve_extra() -> None:
     """Import FastAPI, uvicorn and python-multipart, or say which extra installs them."""
-    for module in ("fastapi", "uvicorn", "multipart"):
+    for module in ("fastapi", "uvicorn", "python_multipart"):
         try:
             importlib.import_module(module)
         except ImportError as error:

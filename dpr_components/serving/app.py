@@ -135,8 +135,10 @@ def _validation_message(error: RequestValidationError) -> str:
     problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "body"
-        if item.get("type") == "value_error.jsondecode":
-            return f"The request body is not valid JSON: {item.get('msg')}. Send e.g. {{\"query\": \"who wrote hamlet?\"}}."
+        if item.get("type") in ("json_invalid", "value_error.jsondecode"):
+            detail = (item.get("ctx") or {}).get("error") or item.get("msg")
+            return (f"The request body is not valid JSON ({detail}, at character {item['loc'][-1]}). "
+                    'Send e.g. {"query": "who wrote hamlet?"}.')
         if item.get("type") == "value_error.extra":
             problems.append(f"unknown field {where!r}")
         else:
