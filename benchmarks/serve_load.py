@@ -8,8 +8,8 @@ clients; the modes alternate for ``--rounds`` rounds so both see the same backgr
 errors (any non-200 answer or failed request; must be 0), p50/p95/p99 latency, throughput, and the mean
 batch the server ran (from ``/health``). Not a test: it prints measured numbers and the ratio.
 
-    python benchmarks/serve_load.py                        # 50 clients, 400 queries per mode and round
-    python benchmarks/serve_load.py --clients 50 --requests 400 --rounds 2 --out runs/serve_load.json
+    python benchmarks/serve_load.py                        # 50 clients, 200 queries per mode and round
+    python benchmarks/serve_load.py --clients 50 --requests 200 --rounds 2 --out runs/serve_load.json
 
 The pipeline is ``hybrid_retrieval`` (BM25 + MiniLM dense + HybridFusion): no trained DPR reader can be had
 offline. With one, pass ``--pipeline hybrid_qa --param Reader.model_name_or_path=/models/dpr-reader``.
@@ -168,7 +168,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--pipeline", default="hybrid_retrieval")
     parser.add_argument("--param", action="append", default=[], help="extra COMPONENT.PARAM=VALUE overrides")
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=400, help="queries per mode and round")
+    parser.add_argument("--requests", type=int, default=200, help="queries per mode and round")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of both modes")
     parser.add_argument("--out", help="write the rows as JSON here")
     args = parser.parse_args(argv)
