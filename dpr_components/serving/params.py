@@ -3,7 +3,8 @@
 ``params`` take Haystack's two forms: ``{"NodeName": {"param": value}}`` for one node, and
 ``{"param": value}`` for every node that accepts it (e.g. ``{"filters": {...}}``). A key must be a node of
 the pipeline or a run parameter of one of them; a node's keys must be its run parameters. Parameters that
-carry data or objects (``query``, ``documents``, ``index``, ``headers``...) are not settable from a request.
+carry data or objects (``query``, ``documents``, ``answers``, ``index``, ``headers``...) are not settable from a
+request.
 
 Usage::
 
@@ -19,7 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from dpr_components.serving.errors import InvalidRequestError
 
-NOT_FROM_REQUESTS = {"self", "root_node", "query", "queries", "documents", "file_paths", "labels", "meta",
+NOT_FROM_REQUESTS = {"self", "root_node", "query", "queries", "documents", "answers", "file_paths", "labels", "meta",
                      "index", "headers", "document_store", "inputs", "add_isolated_node_eval", "kwargs", "args"}
 MAX_TOP_K = 1000
 _INTEGER_LIMITS = {"top_k": MAX_TOP_K, "top_k_join": MAX_TOP_K, "batch_size": 256}

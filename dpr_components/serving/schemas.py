@@ -13,12 +13,9 @@ Usage::
     body = query_response(pipeline.run(query=request.query, params=request.params))
     body["documents"][0]["content"], body["answers"][0]["answer"]
 """
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional
 
 from pydantic import BaseModel, Extra, Field
-
-PrimitiveType = Union[str, int, float, bool]
-
 
 class RequestModel(BaseModel):
     class Config:
@@ -37,7 +34,9 @@ class BatchQueryRequest(RequestModel):
 
 
 class FilterRequest(RequestModel):
-    filters: Optional[Dict[str, Union[PrimitiveType, List[PrimitiveType], Dict[str, Any]]]] = None
+    # Dict[str, Any], not Haystack's Union[str, int, ...]: pydantic v1 would turn the 0 of {"_split_id": 0}
+    # into "0" (the first type of the Union that accepts it), and the filter would match nothing.
+    filters: Optional[Dict[str, Any]] = Field(None, description='Haystack filters, e.g. {"name": ["Paris"]}')
 
 
 class Span(BaseModel):

@@ -87,6 +87,9 @@ def test_get_by_filters(server):
     assert len(paris) == -(-len(ARTICLES["Paris"].split()) // 100)  # ceil(words / 100) passages
     assert all(d["meta"]["name"] == "Paris" and "embedding" not in d for d in paris)
     assert stored(server, {"name": ["Atlantis"]}) == []
+    first = stored(server, {"name": "Paris", "_split_id": 0})  # a number stays a number
+    assert [d["id"] for d in first] == ["Paris-0"]
+    assert len(stored(server, {"name": ["Paris"], "_split_id": {"$lte": 1}})) == 2
     assert {d["meta"]["name"] for d in stored(server)} >= set(ARTICLES)
 
 
