@@ -36,12 +36,12 @@ MODES = {"micro-batching": [], "one at a time": ["--max-batch-size", "1"]}
 def prepare_store(store_root: Path) -> Path:
     """The demo's store (``<store_root>/store``): built the way ``dpr-components demo`` builds it, if missing."""
     from dpr_components.cli.demo import CORPUS_FILE, STORE_SUBDIR, minilm_params, write_corpus
-    from dpr_components.cli.indexing import index_corpus
+    from dpr_components.pipelines import index_corpus
 
     corpus, store = store_root / CORPUS_FILE, store_root / STORE_SUBDIR
     if not corpus.exists():
         write_corpus(corpus)
-    summary = index_corpus(str(corpus), store=str(store), params=minilm_params(), progress_bar=True)
+    summary = index_corpus(str(corpus), store=str(store), overrides=minilm_params(), progress_bar=True)
     print(f"Store {store}: {summary['passages_in_store']} passages.", flush=True)
     return store
 

@@ -11,8 +11,8 @@ import argparse
 from dpr_components.serving.settings import API_KEY_ENV, ServeSettings
 
 
-def add_serve_command(commands) -> None:
-    """Register ``serve`` on the CLI's sub-command parsers."""
+def register(commands) -> None:
+    """Add ``serve`` to the CLI's sub-command parsers (see ``COMMAND_MODULES`` in dpr_components/cli/main.py)."""
     serve = commands.add_parser(
         "serve", help="REST API (Haystack 1.x rest_api compatible) over a pipeline",
         description="Serve a query pipeline (and an indexing pipeline for /file-upload) over HTTP. "
@@ -37,6 +37,7 @@ def add_serve_command(commands) -> None:
                        help="queries per pipeline pass (default 32; 1 = one query at a time)")
     serve.add_argument("--max-queue", type=int, default=256, metavar="N",
                        help="queries waiting before new ones get 503 + Retry-After (default 256)")
+    serve.set_defaults(run=run_serve)
 
 
 def settings_from_args(args: argparse.Namespace) -> ServeSettings:

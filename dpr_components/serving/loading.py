@@ -33,29 +33,32 @@ class LoadedPipelines:
 
 
 def load_pipelines(settings: ServeSettings) -> LoadedPipelines:
-    """Load, override and check the pipelines ``settings`` name (see :mod:`dpr_components.cli.pipeline_config`)."""
-    from dpr_components.cli.pipeline_config import (
-        apply_overrides, check_components, load_pipeline, read_pipeline_yaml,
-    )
+    """Load, override and check the pipelines ``settings`` name, with :mod:`dpr_components.pipelines`.
 
-    query = load_pipeline(settings.pipeline, params=settings.params, store=settings.store,
-                          pipeline_name=_query_pipeline_name(settings, read_pipeline_yaml(settings.pipeline)))
-    if query.root_node != "Query":
-        raise ConfigurationError(
-            f"{settings.pipeline!r} is not a query pipeline (its first node takes {query.root_node}, not Query); "
-            "choose the query pipeline with --pipeline-name or QUERY_PIPELINE_NAME."
-        )
+    Like every command, a retriever's models default to the encoder the store recorded, so a store built
+    with ``dpr-components index --param Retriever....`` is served without repeating those parameters.
+    """
+    from dpr_components.pipelines import load_pipeline, read_pipeline_config, read_pipeline_yaml
+    from dpr_components.pipelines.checks import check_components
+    from dpr_components.pipelines.store_encoder import with_store_encoder
+
+    names = _pipeline_names(read_pipeline_yaml(settings.pipeline))
+    query_name = settings.query_pipeline_name or ("query" if len(names) > 1 and "query" in names else None)
+    query_config = read_pipeline_config(settings.pipeline, query_name, settings.store, settings.params)
+    query = load_pipeline(with_store_encoder(query_config)).require_root(
+        "Query", "a query pipeline (choose it with --pipeline-name or QUERY_PIPELINE_NAME)").pipeline
     store = query.get_document_store()
     if store is None:
         raise ConfigurationError(f"{settings.pipeline!r} has no document store; the REST API needs one.")
     if settings.read_only:
         return LoadedPipelines(query, None, store)
 
-    source = settings.indexing_pipeline or _indexing_source(settings, read_pipeline_yaml)
-    config = read_pipeline_yaml(source)
-    names = {component["name"] for component in config["components"]}
-    params = [p for p in settings.params if p.partition(".")[0].strip() in names]  # e.g. no Reader.* here
-    config = apply_overrides(config, params=params, store=settings.store)
+    source = settings.indexing_pipeline or (
+        settings.pipeline if settings.indexing_pipeline_name in names else "indexing")
+    components = {c["name"] for c in read_pipeline_yaml(source)["components"]}
+    params = [p for p in settings.params if p.partition(".")[0].strip() in components]  # e.g. no Reader.* here
+    config = with_store_encoder(read_pipeline_config(source, settings.indexing_pipeline_name, settings.store,
+                                                     params)).config
     check_components(config)
     indexing = _build_sharing(config, settings.indexing_pipeline_name, query, store)
     if indexing.root_node != "File":
@@ -64,17 +67,8 @@ def load_pipelines(settings: ServeSettings) -> LoadedPipelines:
     return LoadedPipelines(query, indexing, store)
 
 
-def _query_pipeline_name(settings: ServeSettings, config: Dict[str, Any]) -> Optional[str]:
-    names = [definition.get("name") for definition in config["pipelines"]]
-    if settings.query_pipeline_name:
-        return settings.query_pipeline_name
-    return "query" if len(names) > 1 and "query" in names else None
-
-
-def _indexing_source(settings: ServeSettings, read_pipeline_yaml) -> str:
-    """The query YAML when it defines the indexing pipeline (Haystack's one-file layout), else ``indexing``."""
-    names = [definition.get("name") for definition in read_pipeline_yaml(settings.pipeline)["pipelines"]]
-    return settings.pipeline if settings.indexing_pipeline_name in names else "indexing"
+def _pipeline_names(config: Dict[str, Any]) -> List[str]:
+    return [definition.get("name") for definition in config["pipelines"]]
 
 
 def _build_sharing(config: Dict[str, Any], pipeline_name: str, query: Any, store: Any):

@@ -10,12 +10,12 @@ from rest_testing import API_KEY, ARTICLES, tiny_params  # noqa: E402
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory, tiny_question_encoder, tiny_context_encoder, tiny_reader):
-    from dpr_components.cli.pipeline_config import load_pipeline
+    from dpr_components.pipelines import load_pipeline
 
     path = tmp_path_factory.mktemp("rest_store") / "store"
     params = [p for p in tiny_params(tiny_question_encoder, tiny_context_encoder, tiny_reader)
               if p.startswith("Retriever.")]
-    indexing = load_pipeline("indexing", params=params, store=str(path))
+    indexing = load_pipeline("indexing", overrides=params, store=str(path)).pipeline
     indexing.run(documents=[Document(text, meta={"name": title}, id=title) for title, text in ARTICLES.items()])
     indexing.get_document_store().close()
     return path
