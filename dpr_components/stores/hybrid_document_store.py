@@ -37,7 +37,9 @@ class HybridDocumentStore(KeywordDocumentStore):
     Haystack's scaling: BM25 expit(s/8), dot product expit(s/100), cosine (s+1)/2; ``l2`` scores are minus
     the squared distance). ``faiss_index_factory_str`` takes any faiss factory string; ``similarity``,
     ``faiss_index_factory_str`` and ``bm25_k1`` / ``bm25_b`` may change between opens (the caches are
-    rebuilt); ``embedding_dim`` is fixed by the first vectors written.
+    rebuilt); ``embedding_dim`` is fixed by the first vectors written. ``nprobe`` (IVF lists probed, default
+    min(nlist, 16)) and ``ef_search`` (HNSW efSearch, default 128) trade recall for speed at search time, without
+    a rebuild; docs/scaling.md has measured choices for Wikipedia-size indexes.
 
     YAML (a BM25 query pipeline; Haystack's own BM25Retriever works unchanged)::
 
@@ -79,8 +81,14 @@ class HybridDocumentStore(KeywordDocumentStore):
         bm25_k1: float = 0.9,
         bm25_b: float = 0.4,
         progress_bar: bool = True,
+        nprobe: Optional[int] = None,
+        ef_search: Optional[int] = None,
     ):
         super().__init__()
+        for name, value in (("nprobe", nprobe), ("ef_search", ef_search)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ConfigurationError(f"HybridDocumentStore {name} must be a positive integer or null, got "
+                                         f"{value!r}; e.g. nprobe: 64 for IVF indexes, ef_search: 256 for HNSW.")
         self.similarity = Similarity.from_str(similarity).value
         if duplicate_documents not in DuplicatePolicy:
             raise ConfigurationError(f"Unknown duplicate_documents {duplicate_documents!r}. "
@@ -96,7 +104,8 @@ class HybridDocumentStore(KeywordDocumentStore):
             raise StoreCorruptedError(f"Store path {self.path} is a file; give a directory (new or an existing store).")
         self.path.mkdir(parents=True, exist_ok=True)
         self._database = DocumentDatabase(self.path / DATABASE_FILE)
-        self._caches = IndexCaches(self.path, self._database, faiss_index_factory_str, self.similarity, bm25_k1, bm25_b)
+        self._caches = IndexCaches(self.path, self._database, faiss_index_factory_str, self.similarity, bm25_k1, bm25_b,
+                                   nprobe=nprobe, ef_search=ef_search)
         self._finalizer = weakref.finalize(self, _shutdown, self._caches, self._database)
         self._embedding_target: Optional[str] = None
         try:
