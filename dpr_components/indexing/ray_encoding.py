@@ -18,9 +18,10 @@ Example::
     from dpr_components.indexing.ray_encoding import index_on_ray
 
     summary = index_on_ray("psgs_w100.tsv", address="auto", store="wiki_store", pipeline="indexing",
-                           shards=256, embeddings="embeddings/")
+                           overrides=["Retriever.batch_size=64"], shards=256, embeddings="embeddings/")
     summary["passages"], summary["workers"]
 """
+import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
@@ -30,12 +31,13 @@ from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.indexing.shard_encoding import PassageEncoder, corpus_digest
-from dpr_components.indexing.shards import (ShardError, ShardHeader, ShardSpec, existing_shard, read_shard,
-                                            write_shard, write_to_store)
+from dpr_components.indexing.shards import (ShardError, ShardHeader, ShardSpec, check_store_encoder,
+                                            existing_shard, read_shard, write_shard, write_to_store)
+from dpr_components.pipelines.loading import PipelineConfig, PipelineSource
 from dpr_components.preprocessing.corpus import read_corpus
 
 Encoded = Tuple[List[str], List[Dict[str, Any]], np.ndarray]
-_ENCODERS: Dict[Tuple, PassageEncoder] = {}  # per worker process: the model is loaded once per process
+_ENCODERS: Dict[str, PassageEncoder] = {}  # per worker process: the model is loaded once per process
 
 
 def require_ray():
@@ -55,15 +57,14 @@ def connect(address: Optional[str]):
     return ray
 
 
-def encode_documents(pipeline: str, params: Tuple[str, ...], pipeline_name: Optional[str],
-                     documents: List[Dict[str, Any]], threads: int) -> Encoded:
+def encode_documents(config: PipelineConfig, documents: List[Dict[str, Any]], threads: int) -> Encoded:
     """Run inside a Ray worker: passages and vectors of ``documents`` (Haystack document dicts)."""
-    key = (pipeline, tuple(params), pipeline_name)
+    key = json.dumps([config.config, config.pipeline_name], sort_keys=True, default=str)
     if key not in _ENCODERS:
         import torch
 
         torch.set_num_threads(max(1, threads))
-        _ENCODERS[key] = PassageEncoder.load(pipeline, params, pipeline_name)
+        _ENCODERS[key] = PassageEncoder.load(config)
     return _ENCODERS[key].encode([Document.from_dict(document) for document in documents])
 
 
@@ -83,29 +84,28 @@ def _shard_documents(corpus: str, corpus_format: str, specs: List[ShardSpec], to
         current, shard = [], shard + 1
 
 
-def index_on_ray(corpus: str, address: Optional[str], store: Optional[str] = None, pipeline: str = "indexing",
-                 params: Iterable[str] = (), shards: Optional[int] = None, workers: Optional[int] = None,
-                 embeddings: Optional[str] = None, corpus_format: str = "auto", pipeline_name: Optional[str] = None,
-                 progress_bar: bool = True, max_retries: int = 3,
+def index_on_ray(corpus: str, address: Optional[str], store: Optional[str] = None,
+                 pipeline: PipelineSource = "indexing", overrides: Iterable[str] = (), shards: Optional[int] = None,
+                 workers: Optional[int] = None, embeddings: Optional[str] = None, corpus_format: str = "auto",
+                 pipeline_name: Optional[str] = None, progress_bar: bool = True, max_retries: int = 3,
                  encode: Callable[..., Encoded] = encode_documents) -> Dict[str, Any]:
     """Encode ``corpus`` in ``shards`` Ray tasks over ``workers`` concurrent workers into the pipeline's store.
 
-    ``encode(pipeline, params, pipeline_name, documents, threads)`` runs in the workers (default
-    :func:`encode_documents`). Returns counts: documents, passages, shards (encoded / loaded from files).
+    ``pipeline``: a name, path or ``PipelineConfig`` (the config, plain data, is what the workers receive).
+    ``encode(config, documents, threads)`` runs in the workers (default :func:`encode_documents`). Returns
+    counts: documents, passages, shards (encoded / loaded from files), workers.
     """
     from tqdm import tqdm
 
-    from dpr_components.cli.pipeline_config import load_pipeline
+    from dpr_components.pipelines import read_pipeline_config
+    from dpr_components.pipelines.indexing import load_indexing_pipeline
 
     ray = connect(address)
-    params = tuple(params)
-    loaded = load_pipeline(pipeline, params=list(params), store=store, pipeline_name=pipeline_name)
-    document_store = loaded.get_document_store()
-    if document_store is None:
-        raise ConfigurationError(f"{pipeline!r} has no document store to write the passages into.")
-    signature = PassageEncoder(loaded).signature
-    if hasattr(document_store, "check_encoder"):
-        document_store.check_encoder(signature)
+    config = read_pipeline_config(pipeline, pipeline_name, store, list(overrides))
+    loaded = load_indexing_pipeline(config)
+    document_store = loaded.document_store
+    signature = PassageEncoder(loaded.pipeline).signature
+    check_store_encoder(document_store, signature, "This encoder's output")
     digest = corpus_digest(corpus, corpus_format)
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
@@ -154,7 +154,7 @@ def index_on_ray(corpus: str, address: Optional[str], store: Optional[str] = Non
                 continue
             while len(pending) >= 2 * workers:
                 wait_for_one()
-            pending[task.remote(pipeline, params, pipeline_name, documents, threads)] = (spec, document_range)
+            pending[task.remote(loaded.config, documents, threads)] = (spec, document_range)
         while pending:
             wait_for_one()
     finally:

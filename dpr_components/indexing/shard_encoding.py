@@ -12,7 +12,7 @@ Example::
     from dpr_components.indexing.shards import ShardSpec
 
     summary = encode_shard("psgs_w100.tsv", ShardSpec.parse("0/8"), "embeddings/", pipeline="indexing",
-                           params=["Retriever.batch_size=64"])
+                           overrides=["Retriever.batch_size=64"])
     summary["passages"], summary["path"], summary["skipped"]
 """
 import shutil
@@ -26,6 +26,7 @@ from haystack.nodes.retriever.dense import DenseRetriever
 from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
+from dpr_components.pipelines.loading import PipelineSource
 from dpr_components.indexing.shards import CorpusDigest, ShardHeader, ShardSpec, existing_shard, write_shard
 from dpr_components.preprocessing.corpus import TITLE_FIELD, read_corpus
 
@@ -33,13 +34,12 @@ ENCODE_CHUNK = 512  # passages per embed_documents call: memory stays bounded, p
 
 
 def encoder_signature(retriever: Any) -> Dict[str, Any]:
-    """The signature of the encoder that makes a retriever's passage vectors, as a plain dict."""
+    """The signature of the encoder that makes a retriever's passage vectors, as a JSON-ready dict."""
     signature = getattr(retriever, "encoder_signature", None)
-    if hasattr(signature, "to_dict"):
-        return signature.to_dict()
-    if isinstance(signature, dict):
-        return dict(signature)
-    return {"retriever": type(retriever).__name__, "embedding_dim": getattr(retriever, "embedding_dim", None)}
+    if signature is None:
+        raise ConfigurationError(f"{type(retriever).__name__} does not say which encoder makes its vectors "
+                                 "(no encoder_signature): shards need one; use DPRRetriever.")
+    return signature.to_dict() if hasattr(signature, "to_dict") else dict(signature)
 
 
 class PassageEncoder:
@@ -59,18 +59,21 @@ class PassageEncoder:
         self._scratch: Optional[str] = None
 
     @classmethod
-    def load(cls, pipeline: str = "indexing", params: Iterable[str] = (),
+    def load(cls, pipeline: PipelineSource = "indexing", overrides: Iterable[str] = (),
              pipeline_name: Optional[str] = None) -> "PassageEncoder":
-        """The encoding nodes of an indexing pipeline, its store pointed at a scratch directory never written."""
-        from dpr_components.cli.pipeline_config import load_pipeline
+        """The encoding nodes of an indexing pipeline (a name, path or ``PipelineConfig``), its stores pointed
+        at a scratch directory that is never written."""
+        from dpr_components.pipelines import load_pipeline, read_pipeline_config
 
+        config = read_pipeline_config(pipeline, pipeline_name, overrides=list(overrides))
         scratch = tempfile.mkdtemp(prefix="dpr-shard-store-")
         try:
-            encoder = cls(load_pipeline(pipeline, params=list(params), store=scratch, pipeline_name=pipeline_name))
+            config = config.with_overrides([f"{name}.path={scratch}" for name in config.store_paths()])
+            encoder = cls(load_pipeline(config).pipeline)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
-        encoder.retriever.document_store = None  # vectors go to shard files: nothing to record in the scratch store
+        encoder.retriever.document_store = None  # vectors go to shard files, never to the scratch store
         encoder._scratch = scratch
         return encoder
 
@@ -108,12 +111,12 @@ def corpus_digest(corpus: str, corpus_format: str = "auto") -> CorpusDigest:
     return digest
 
 
-def encode_shard(corpus: str, spec: ShardSpec, directory: str, pipeline: str = "indexing",
-                 params: Iterable[str] = (), corpus_format: str = "auto", pipeline_name: Optional[str] = None,
+def encode_shard(corpus: str, spec: ShardSpec, directory: str, pipeline: PipelineSource = "indexing",
+                 overrides: Iterable[str] = (), corpus_format: str = "auto", pipeline_name: Optional[str] = None,
                  encoder: Optional[PassageEncoder] = None) -> Dict[str, Any]:
     """Encode shard ``spec`` of ``corpus`` into ``directory`` unless an up-to-date file is there already."""
     own = encoder is None
-    encoder = encoder or PassageEncoder.load(pipeline, params, pipeline_name)
+    encoder = encoder or PassageEncoder.load(pipeline, overrides, pipeline_name)
     try:
         digest, document_range, documents = corpus_shard(corpus, spec, corpus_format)
         summary = {"shard": str(spec), "documents": document_range[1] - document_range[0],

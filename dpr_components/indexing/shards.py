@@ -33,6 +33,7 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
+from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import ConfigurationError, StoreError
 from dpr_components.stores.cache_files import atomic_write
 
@@ -162,13 +163,13 @@ def existing_shard(directory: Union[str, Path], spec: ShardSpec, corpus_digest: 
         header = ShardHeader.read(path)
     except ShardError:
         return None
-    same = header.spec == spec and header.corpus_digest == corpus_digest and header.encoder == encoder
+    same = header.spec == spec and header.corpus_digest == corpus_digest and not _differences(header.encoder, encoder)
     return header if same else None
 
 
-def check_shards(directory: Union[str, Path], encoder: Optional[Dict[str, Any]] = None) -> List[ShardHeader]:
+def check_shards(directory: Union[str, Path]) -> List[ShardHeader]:
     """Headers of every shard in ``directory``, in shard order, after checking that they make one corpus
-    exactly once with one encoder (``encoder``, when given, e.g. the one a store recorded)."""
+    exactly once with one encoder."""
     directory = Path(directory)
     paths = sorted(directory.glob(f"*{SUFFIX}")) if directory.is_dir() else []
     if not paths:
@@ -184,10 +185,9 @@ def check_shards(directory: Union[str, Path], encoder: Optional[Dict[str, Any]] 
                 f"({header.corpus_documents} documents) but {first.path.name} is shard {first.spec} of corpus "
                 f"{first.corpus_digest} ({first.corpus_documents} documents): keep one sharding of one corpus "
                 f"in {directory}.")
-        reference, reference_name = (encoder, "the store's recorded encoder") if encoder else (first.encoder, first.path.name)
-        differences = _differences(reference, header.encoder)
+        differences = _differences(first.encoder, header.encoder)
         if differences:
-            raise ShardError(f"{header.path.name} was embedded by another encoder than {reference_name} "
+            raise ShardError(f"{header.path.name} was embedded by another encoder than {first.path.name} "
                              f"({differences}); re-encode it with the same encoder settings, or remove it.")
     seen: Dict[int, ShardHeader] = {}
     for header in headers:
@@ -223,12 +223,22 @@ def documents_of(ids: List[str], passages: List[Dict[str, Any]], embeddings: np.
 
 def write_to_store(store: Any, ids: List[str], passages: List[Dict[str, Any]], embeddings: np.ndarray,
                    encoder: Dict[str, Any], batch_size: int = 10_000) -> None:
-    """Write one shard's passages with their vectors into ``store`` (recording the encoder where it can)."""
-    if hasattr(store, "record_encoder"):
-        store.record_encoder(encoder)
+    """Write one shard's passages with their vectors into ``store``; a store whose ``write_documents`` takes
+    ``encoder_signature`` (HybridDocumentStore) records it and refuses vectors of another encoder."""
     documents = list(documents_of(ids, passages, embeddings))
+    extra = {"encoder_signature": EncoderSignature.from_dict(encoder)} if _takes_signature(store) else {}
     for start in range(0, len(documents), batch_size):
-        store.write_documents(documents[start:start + batch_size])
+        store.write_documents(documents[start:start + batch_size], **extra)
+
+
+def check_store_encoder(store: Any, encoder: Dict[str, Any], what: str) -> None:
+    """Refuse, before anything is written, vectors of ``encoder`` for a store that recorded another one."""
+    recorded = store.recorded_encoder() if hasattr(store, "recorded_encoder") else None
+    if recorded is not None and store.get_embedding_count():
+        differences = recorded.differences(EncoderSignature.from_dict(encoder))
+        if differences:
+            raise ShardError(f"{what} was embedded by another encoder than the vectors already in the store "
+                             f"({'; '.join(differences)}); load it into another store or index.")
 
 
 def load_shards(directory: Union[str, Path], store: Any, batch_size: int = 10_000, progress_bar: bool = True) -> Dict[str, Any]:
@@ -237,11 +247,7 @@ def load_shards(directory: Union[str, Path], store: Any, batch_size: int = 10_00
     from tqdm import tqdm
 
     headers = check_shards(directory)
-    if hasattr(store, "check_encoder"):  # a store that recorded another encoder refuses before anything is written
-        try:
-            store.check_encoder(headers[0].encoder)
-        except StoreError as error:
-            raise ShardError(f"The shards in {directory} ({headers[0].path.name}...) do not fit this store: {error}") from None
+    check_store_encoder(store, headers[0].encoder, f"{headers[0].path.name} (and the other shards)")
     total = sum(header.passages for header in headers)
     with tqdm(total=total, unit="passage", desc="Loading shards", disable=not progress_bar) as bar:
         for header in headers:
@@ -254,9 +260,15 @@ def load_shards(directory: Union[str, Path], store: Any, batch_size: int = 10_00
 
 
 def _differences(expected: Dict[str, Any], found: Dict[str, Any]) -> str:
-    keys = sorted(set(expected) | set(found))
-    return "; ".join(f"{key}: {expected.get(key)!r} vs {found.get(key)!r}" for key in keys
-                     if expected.get(key) != found.get(key))
+    """What makes two recorded signatures incomparable ("" if nothing: where models were loaded from is no
+    difference)."""
+    return "; ".join(EncoderSignature.from_dict(expected).differences(EncoderSignature.from_dict(found)))
+
+
+def _takes_signature(store: Any) -> bool:
+    import inspect
+
+    return "encoder_signature" in inspect.signature(store.write_documents).parameters
 
 
 def _json_bytes(value: Any) -> np.ndarray:
