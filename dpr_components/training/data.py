@@ -220,6 +220,9 @@ def write_examples(path: PathLike, examples: Iterable[TrainingExample]) -> int:
                 handle.write("\n]\n")
             handle.flush()
             os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
