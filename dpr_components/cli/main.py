@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--batch-passages", type=int, default=256, metavar="N",
                        help="documents are fed to the pipeline in groups of about N passages (default 256)")
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
+    index.add_argument("--reembed", action="store_true",
+                       help="first re-embed every stored passage with the pipeline's (new) passage encoder")
 
     for name, default, text in (("retrieve", "dense_retrieval", "top passages for questions"),
                                 ("ask", "dense_qa", "answers for questions, with their source passages")):
@@ -88,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--normalizations", default="none,centered,minmax,zscore", help="for linear mode")
     sweep.add_argument("--metric", default="top_20", help="what the best setting maximises (default top_20)")
     sweep.add_argument("--rows", type=int, default=15, metavar="N", help="fused settings printed (default 15)")
+
+    from dpr_components.cli import train_retriever
+
+    train_retriever.add_parser(commands)
 
     demo = commands.add_parser("demo", help="the offline demo: Wikipedia sample, MiniLM + BM25, hybrid QA")
     demo.add_argument("--store", default="demo_store", metavar="DIR", help="demo cache directory (default demo_store)")
@@ -137,13 +143,20 @@ def run_command(args: argparse.Namespace) -> int:
 
         return run_demo(store_dir=args.store, questions=args.question, reader_model=args.reader_model,
                         top_k=args.top_k, rebuild=args.rebuild)
+    if args.command == "train-retriever":
+        from dpr_components.cli import train_retriever
+
+        summary = train_retriever.run(args)
+        print(to_json(summary) if args.json else train_retriever.describe(summary))
+        return EXIT_OK
     _prepare_models(args)
     if args.command == "index":
         from dpr_components.cli.indexing import describe, index_corpus
 
         summary = index_corpus(args.corpus, pipeline=args.pipeline, store=args.store, params=args.param,
                                corpus_format=args.format, batch_passages=args.batch_passages,
-                               pipeline_name=args.pipeline_name, progress_bar=not (args.no_progress or args.json))
+                               pipeline_name=args.pipeline_name, progress_bar=not (args.no_progress or args.json),
+                               reembed=args.reembed)
         print(to_json(summary) if args.json else describe(summary))
         return EXIT_OK
     if args.command == "eval":
