@@ -84,8 +84,6 @@ def run(sizes: Sizes) -> SectionResult:
         workdir.cleanup()
         return result
     our_retriever = stacks.our_retriever(pair, index.our_store)
-    if hasattr(index.our_store, "record_encoder"):  # as indexing through our retriever would have done
-        index.our_store.record_encoder(our_retriever.encoder_signature)
     ours = measure("ours", lambda q: our_retriever.retrieve(q, top_k=TOP_K), queries)
     our_parts = profile_parts(our_retriever, index.our_store, queries)
     result.facts.append("ours DPRRetriever + HybridDocumentStore parts (p50): " +

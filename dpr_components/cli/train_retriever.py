@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 from dpr_components.training.biencoder import retriever_params
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
+def register(commands: Any) -> argparse.ArgumentParser:
     parser = commands.add_parser("train-retriever", help="train DPR's bi-encoder (in-batch + hard negatives)")
     data = parser.add_argument_group("data")
     data.add_argument("--train", required=True, metavar="FILE", help="DPR training JSON (.json list or .jsonl)")
@@ -32,7 +32,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     model.add_argument("--similarity", default="dot", choices=["dot", "cosine"], help="default dot, as DPR")
     model.add_argument("--temperature", type=float, default=1.0, help="scores are divided by it (MiniLM: 0.05)")
     model.add_argument("--freeze-passage-encoder", action="store_true",
-                       help="train the question encoder only: stored passage vectors stay valid (no re-embedding)")
+                       help="train the question encoder only: the passage vectors do not change")
     model.add_argument("--save-format", default="auto", choices=["auto", "dpr", "native"])
     batches = parser.add_argument_group("batches")
     batches.add_argument("--batch-size", type=int, default=16, help="questions per batch (default 16)")
@@ -61,7 +61,16 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     loop.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     loop.add_argument("--no-progress", action="store_true")
     parser.add_argument("--json", action="store_true", help="print JSON for programs instead of text")
+    parser.set_defaults(run=run_command)
     return parser
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from dpr_components.cli.output import to_json
+
+    summary = run(args)
+    print(to_json(summary) if args.json else describe(summary))
+    return 0
 
 
 def run(args: argparse.Namespace) -> Dict[str, Any]:

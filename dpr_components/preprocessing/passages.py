@@ -78,8 +78,14 @@ class DPRPassageSplitter(BaseComponent):
 
     def split(self, documents: List[Document]) -> List[Document]:
         """Passages of every document, in order (documents with no words yield none)."""
-        passages = []
-        for document in documents:
+        passages: List[Document] = []
+        seen: Dict[str, int] = {}
+        for position, document in enumerate(documents):
+            if seen.setdefault(document.id, position) != position:
+                raise ConfigurationError(
+                    f"DPRPassageSplitter got two documents with the id {document.id!r} (positions "
+                    f"{seen[document.id]} and {position}); their passages would share ids and one would be lost. "
+                    "Give every document a unique id.")
             if document.content_type != "text" or not isinstance(document.content, str):
                 raise ConfigurationError(
                     f"DPRPassageSplitter splits text documents only; document {document.id!r} has content_type "

@@ -15,6 +15,7 @@ Example::
 import json
 import sqlite3
 import threading
+import uuid
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from dpr_components.stores.document_rows import (DOCUMENT_COLUMNS, document_row,
 from dpr_components.stores.filters import Filters, parse_filters, row_id_query
 
 FORMAT_VERSION = 1
+RECOVERY = ("Restore documents.sqlite from a backup (the vector and BM25 caches beside it are rebuilt "
+            "automatically), or delete the store directory and index the documents again.")
 CHUNK = 500  # ids per SQL statement when looking documents up by id
 MATCH_CACHE_SIZE = 8  # filters whose matching row ids are kept (8 MB each at 1M matches)
 
@@ -85,7 +88,9 @@ class IndexInfo:
 class DocumentDatabase:
     """SQLite storage of Haystack documents for a :class:`HybridDocumentStore` (thread-safe, one connection)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, check: bool = True):
+        """Open (or create) the database; ``check`` runs SQLite's ``PRAGMA quick_check`` over every page first
+        (about a second per GB) and refuses a corrupted file instead of answering from it."""
         self.path = path
         self.lock = threading.RLock()
         self._commits = 0  # with PRAGMA data_version (other connections' commits): when cached answers expire
@@ -103,11 +108,22 @@ class DocumentDatabase:
                     self.connection.execute("INSERT INTO store_info VALUES ('format_version', ?)",
                                             (str(FORMAT_VERSION),))
                 row = self.connection.execute("SELECT value FROM store_info WHERE key = 'format_version'").fetchone()
+                # A random id born with the database (added to stores made before it existed): cache files are
+                # named after it, so a replaced database never loads the caches of the one it replaced.
+                if row is not None and row[0] == str(FORMAT_VERSION):
+                    self.connection.execute("INSERT OR IGNORE INTO store_info VALUES ('store_id', ?)",
+                                            (uuid.uuid4().hex,))
+                    self.store_id: str = self.connection.execute(
+                        "SELECT value FROM store_info WHERE key = 'store_id'").fetchone()[0]
+            problems = [line for (line,) in self.connection.execute("PRAGMA quick_check(3)")] if check else ["ok"]
         except sqlite3.DatabaseError as error:
             raise StoreCorruptedError(
-                f"{path} is not a readable document store database ({error}). Restore it from a backup or "
-                f"delete the store directory and index the documents again."
-            ) from error
+                f"{path} is not a readable document store database ({error}). {RECOVERY}") from error
+        if problems != ["ok"]:
+            self.connection.close()
+            found = [line.strip() for problem in problems for line in problem.splitlines()
+                     if line.strip() and not line.startswith("***")]
+            raise StoreCorruptedError(f"{path} is corrupted (PRAGMA quick_check: {'; '.join(found[:3])}). {RECOVERY}")
         if row is None or row[0] != str(FORMAT_VERSION):
             raise StoreCorruptedError(
                 f"{path} was written by an incompatible version of dpr-components (store format "
@@ -356,6 +372,12 @@ class DocumentDatabase:
     def changed_since(self, index: IndexInfo, generation: int) -> np.ndarray:
         rows = self.query("SELECT DISTINCT row_id FROM vector_changes WHERE index_id = ? AND generation > ?",
                           (index.index_id, generation))
+        return np.fromiter((row_id for (row_id,) in rows), dtype=np.int64, count=len(rows))
+
+    def text_row_ids(self, index: IndexInfo) -> np.ndarray:
+        """Row ids (ascending) of the text documents: the ones a BM25 index must map."""
+        rows = self.query("SELECT row_id FROM documents WHERE index_id = ? AND content_type = 'text' "
+                          "ORDER BY row_id", (index.index_id,))
         return np.fromiter((row_id for (row_id,) in rows), dtype=np.int64, count=len(rows))
 
     def texts(self, index: IndexInfo) -> Tuple[np.ndarray, List[str]]:

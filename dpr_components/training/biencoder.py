@@ -79,7 +79,8 @@ class BiEncoder(torch.nn.Module):
 
     def freeze(self, side: str) -> None:
         """Keep one side's weights fixed (no gradient, no dropout): e.g. train only the question encoder, so
-        that a store's passage vectors stay valid and need no re-embedding."""
+        that the corpus vectors stay what the original passage encoder made (a store that records the query
+        encoder's weights still asks for ``index --reembed``, which then recomputes the same vectors)."""
         if self.shared:
             raise ConfigurationError("A shared encoder cannot be frozen on one side only; train separate encoders "
                                      "(no --shared) to freeze the passage encoder.")

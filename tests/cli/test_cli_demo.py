@@ -27,6 +27,11 @@ def test_demo_builds_once_then_reuses_the_store(tmp_path, monkeypatch, capsys, m
     assert "Animal Farm  [id 620-0]" in answer_block.splitlines()[1]  # both BM25 and MiniLM put it first
     assert "scores: BM25 " in answer_block and "· Retriever " in answer_block
 
-    assert main(argv) == 0
+    # The demo calls the library, not the CLI's main() (main had demo -> main -> demo, an import cycle).
+    import dpr_components.cli.main as cli_main
+    from dpr_components.cli.demo import run_demo
+
+    monkeypatch.setattr(cli_main, "main", lambda *args: pytest.fail("the demo called main()"))
+    assert run_demo(store_dir=str(store), questions=["Who wrote Animal Farm?"], top_k=2) == 0
     second = capsys.readouterr().out
     assert "Wrote" not in second and "Indexed 0 documents (0 new passages), skipped 2 already stored" in second

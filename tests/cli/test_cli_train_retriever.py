@@ -37,7 +37,7 @@ def test_train_then_reembed_then_retrieve(tmp_path, tiny_question_encoder, tiny_
 
     # The store refuses the new encoder's queries until every passage is re-embedded with it.
     assert main(["retrieve", "capital", "--store", str(store), *new]) == EXIT_USAGE
-    assert "different encoder" in capsys.readouterr().err
+    assert "another encoder" in capsys.readouterr().err
     assert main(["index", str(corpus), "--store", str(store), "--reembed", "--json", *new]) == EXIT_OK
     reembedded = json.loads(capsys.readouterr().out)
     assert reembedded["passages_reembedded"] == reembedded["passages_in_store"] > 0
