@@ -230,9 +230,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             store = frozen_passage_store(open_store(store_dir(None), documents), len(documents))
         else:
             store = open_store(store_dir(name), documents)  # one store per model: its vectors, BM25 on the same text
+        text_store = open_store(store_dir(None), documents) if isinstance(store, InMemoryDocumentStore) else store
+        bm25 = BM25Retriever(document_store=text_store, top_k=100, scale_score=False)  # fusion needs raw scores
         if not rows:
             bm25_alone = Pipeline()
-            bm25_alone.add_node(BM25Retriever(document_store=store, top_k=100), name="BM25", inputs=["Query"])
+            bm25_alone.add_node(bm25, name="BM25", inputs=["Query"])
             rows.append(("BM25 (k1=0.9, b=0.4)", *[evaluate_pipeline(bm25_alone, q, params={"BM25": {"top_k": 100}},
                                                                      name="BM25") for q in (dev_questions, test_questions)]))
         retriever = dense_retriever(params, store, args.precision)
@@ -241,8 +243,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             store.update_embeddings(retriever)
         summary.setdefault("embedding", {})[label] = {"seconds": round(time.time() - started, 1),
                                                       "load_before": load, "load_after": os.getloadavg()}
-        bm25 = BM25Retriever(document_store=open_store(store_dir(None), documents) if isinstance(store, InMemoryDocumentStore)
-                             else store, top_k=100)
         dev = evaluate(label, retriever, bm25, dev_questions, "dev", out)
         test = evaluate(label, retriever, bm25, test_questions, "test", out)
         for run in dev:
