@@ -31,6 +31,7 @@ from dpr_components.errors import ConfigurationError, DPRComponentsError
 from dpr_components.evaluation.answers import exact_match, f1_score, has_answer
 from dpr_components.evaluation.metrics import TOP_KS, first_hit_rank, mean, mean_reciprocal_rank, top_k_accuracy
 from dpr_components.evaluation.questions import Question
+from dpr_components.schema import TITLE_FIELD
 from dpr_components.utils.validation import positive_int
 
 
@@ -254,7 +255,7 @@ def evaluate_pipeline(
     params: Optional[Dict[str, Any]] = None,
     batch_size: int = 32,
     name: str = "run",
-    title_field: str = "name",
+    title_field: str = TITLE_FIELD,
     output_path: Optional[Union[str, Path]] = None,
     include_content: bool = False,
     ks: Sequence[int] = TOP_KS,

@@ -1,7 +1,7 @@
 """Corpus readers: DPR's ``psgs_w100.tsv``, jsonl, plain-text and markdown files -> Haystack Documents.
 
 Every document carries its title in ``meta["name"]`` (the field DPR encodes with the passage) and a stable
-identifier in ``meta["source_id"]``, which is what makes indexing resumable: a source document whose
+identifier in ``meta["source_id"]`` (field names: :mod:`dpr_components.schema`), which is what makes indexing resumable: a source document whose
 ``source_id`` is already in the store is skipped on a re-run.
 
 Usage::
@@ -31,11 +31,10 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
+from dpr_components.schema import SOURCE_ID_FIELD, TITLE_FIELD
 from dpr_components.utils.choices import Choice
 from dpr_components.utils.text_files import read_utf8, utf8_lines
 
-SOURCE_ID_FIELD = "source_id"
-TITLE_FIELD = "name"
 
 
 class CorpusFormat(Choice):

@@ -10,6 +10,7 @@ from haystack.schema import Document, FilterType
 from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.encoders.text_encoder import Pooling, TextEncoder
 from dpr_components.errors import ConfigurationError, EmbeddingDimensionError
+from dpr_components.schema import TITLE_FIELD
 from dpr_components.stores.hybrid_document_store import HybridDocumentStore
 from dpr_components.utils.choices import Precision
 from dpr_components.utils.models import set_num_threads
@@ -86,7 +87,7 @@ class DPRRetriever(DenseRetriever):
         normalize: bool = False,
         max_seq_len_query: int = 64,
         max_seq_len_passage: int = 256,
-        title_field: str = "name",
+        title_field: str = TITLE_FIELD,
         embed_title: bool = True,
         top_k: int = 10,
         batch_size: int = 16,

@@ -19,7 +19,7 @@ import numpy as np
 import Stemmer
 
 from dpr_components.errors import StoreCorruptedError
-from dpr_components.stores.cache_files import atomic_write
+from dpr_components.utils.files import atomic_write
 
 STOPWORDS = "en"
 LANGUAGE = "english"

@@ -12,19 +12,20 @@ from typing import Any, Callable, Dict, Generator, List, Optional, Union
 
 import numpy as np
 from haystack.document_stores import KeywordDocumentStore
-from haystack.errors import DuplicateDocumentError
 from haystack.schema import Document, FilterType, Label
 from haystack.utils.scipy_utils import expit
 from tqdm import tqdm
 
 from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
+from dpr_components.schema import TITLE_FIELD, PassageSchema
 from dpr_components.stores import encoder_records as encoders
 from dpr_components.stores import label_table
+from dpr_components.stores.document_rows import unique_ids
 from dpr_components.stores.index_caches import IndexCaches
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
 from dpr_components.stores.vector_index import Similarity, VectorIndex
-from dpr_components.utils.validation import finite_float, positive_int
+from dpr_components.utils.validation import finite_float, optional_positive_int, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,11 @@ class HybridDocumentStore(KeywordDocumentStore):
     ``faiss_index_factory_str`` and ``bm25_k1`` / ``bm25_b`` may change between opens (the caches are
     rebuilt); ``embedding_dim`` is fixed by the first vectors written. On open, SQLite's ``PRAGMA
     quick_check`` reads every page of ``documents.sqlite`` and a corrupted file is refused
-    (``integrity_check: false`` skips it, for very large stores opened often).
+    (``integrity_check: false`` skips it, for very large stores opened often). BM25 indexes
+    ``meta[title_field]`` + text: give it the ``title_field`` of the splitter and retriever
+    (:mod:`dpr_components.schema`; the BM25 cache is rebuilt when it changes). ``nprobe`` (IVF lists probed,
+    default min(nlist, 16)) and ``ef_search`` (HNSW efSearch, default 128) trade recall for speed at search
+    time, without a rebuild; docs/scaling.md has measured choices for Wikipedia-size indexes.
 
     YAML (a BM25 query pipeline; Haystack's own BM25Retriever works unchanged)::
 
@@ -85,8 +90,13 @@ class HybridDocumentStore(KeywordDocumentStore):
         bm25_b: float = 0.4,
         progress_bar: bool = True,
         integrity_check: bool = True,
+        title_field: str = TITLE_FIELD,
+        nprobe: Optional[int] = None,
+        ef_search: Optional[int] = None,
     ):
         super().__init__()
+        nprobe = optional_positive_int("nprobe (e.g. 64 for IVF indexes, or null)", nprobe)
+        ef_search = optional_positive_int("ef_search (e.g. 256 for HNSW, or null)", ef_search)
         self.similarity = Similarity.from_str(similarity).value
         if duplicate_documents not in DuplicatePolicy:
             raise ConfigurationError(f"Unknown duplicate_documents {duplicate_documents!r}. "
@@ -100,8 +110,11 @@ class HybridDocumentStore(KeywordDocumentStore):
         if self.path.exists() and not self.path.is_dir():
             raise StoreCorruptedError(f"Store path {self.path} is a file; give a directory (new or an existing store).")
         self.path.mkdir(parents=True, exist_ok=True)
-        self._database = DocumentDatabase(self.path / DATABASE_FILE, check=integrity_check)
-        self._caches = IndexCaches(self.path, self._database, faiss_index_factory_str, self.similarity, bm25_k1, bm25_b)
+        self.title_field = title_field
+        self._database = DocumentDatabase(self.path / DATABASE_FILE, check=integrity_check,
+                                          schema=PassageSchema(title_field=title_field))
+        self._caches = IndexCaches(self.path, self._database, faiss_index_factory_str, self.similarity, bm25_k1, bm25_b,
+                                   nprobe=nprobe, ef_search=ef_search)
         self._finalizer = weakref.finalize(self, _shutdown, self._caches, self._database)
         try:
             with self._database.transaction():
@@ -145,7 +158,7 @@ class HybridDocumentStore(KeywordDocumentStore):
         batch_size = positive_int("batch_size", batch_size)
         field_map = self._create_document_field_map()
         documents = [Document.from_dict(d, field_map=field_map) if isinstance(d, dict) else d for d in documents]
-        documents = _unique_ids(documents, policy)
+        documents = unique_ids(documents, policy)
         name = index or self.index
         with self._database.transaction():
             if encoder_signature is not None and any(d.embedding is not None for d in documents):
@@ -322,7 +335,7 @@ class HybridDocumentStore(KeywordDocumentStore):
               custom_query: Optional[str] = None, index: Optional[str] = None,
               headers: Optional[Dict[str, str]] = None, all_terms_must_match: bool = False,
               scale_score: bool = True) -> List[Document]:
-        """BM25 over title (``meta["name"]``) + text: the ``top_k`` best documents matching ``filters``."""
+        """BM25 over title (``meta[title_field]``) + text: the ``top_k`` best documents matching ``filters``."""
         if custom_query is not None:
             raise ConfigurationError("HybridDocumentStore has no query language: custom_query is not supported. "
                                      "Use filters= to restrict the documents.")
@@ -399,27 +412,6 @@ class HybridDocumentStore(KeywordDocumentStore):
         encoders.check_vector_size(info, embedding_dim, "embedding_dim")
         if info.embedding_dim is not None:
             VectorIndex.create(info.embedding_dim, self.faiss_index_factory_str, self.similarity)
-
-
-def _unique_ids(documents: List[Document], policy: str) -> List[Document]:
-    """One document per id, as the duplicate policy says: the last copy when overwriting, the first when
-    skipping (said in a warning); two different documents with one id under ``fail`` raise."""
-    unique: Dict[str, Document] = {}
-    collided: List[str] = []
-    for document in documents:
-        if document.id in unique and unique[document.id] != document:
-            collided.append(document.id)
-        if policy == "overwrite" or document.id not in unique:
-            unique[document.id] = document
-    if collided:
-        shown = ", ".join(repr(i) for i in dict.fromkeys(collided[:5]))
-        if policy == "fail":
-            raise DuplicateDocumentError(f"{len(collided)} document(s) of this call share an id with another, "
-                                         f"different one ({shown}); nothing was written. Give each a unique id.")
-        logger.warning("%d document(s) of this write share an id with another, different one (%s): duplicate_documents"
-                       "=%r keeps the %s copy.", len(collided), shown, policy,
-                       "last" if policy == "overwrite" else "first")
-    return list(unique.values())
 
 
 def _shutdown(caches: IndexCaches, database: DocumentDatabase) -> None:

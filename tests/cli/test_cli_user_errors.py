@@ -22,19 +22,8 @@ QUESTIONS = [{"question": "capital of France?", "answers": ["Paris"]},
 
 
 @pytest.fixture(scope="module")
-def tiny_overrides(tiny_question_encoder, tiny_context_encoder):
-    return {"Retriever.query_embedding_model": tiny_question_encoder,
-            "Retriever.passage_embedding_model": tiny_context_encoder, "Retriever.max_seq_len_passage": 128}
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory, tiny_overrides):
-    """A store indexed with the tiny encoders; later commands name no encoder (the store recorded it)."""
-    work = tmp_path_factory.mktemp("user_errors")
-    corpus = work / "corpus.jsonl"
-    corpus.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES), encoding="utf-8")
-    index_corpus(str(corpus), store=str(work / "store"), overrides=tiny_overrides, progress_bar=False)
-    return work / "store"
+def store(tiny_store):
+    return tiny_store(ARTICLES)
 
 
 @pytest.fixture
@@ -71,21 +60,22 @@ def test_sweep_alphas_must_be_numbers(store, questions, capsys):
     one_line_error(capsys, "--alphas", "'a' is not a number", "0.5,1.0")
 
 
-def test_corpus_that_is_not_utf8_names_file_and_line(tmp_path, tiny_overrides, capsys):
+def test_corpus_that_is_not_utf8_names_file_and_line(tmp_path, tiny_retriever_overrides, capsys):
     corpus = tmp_path / "latin1.jsonl"
     corpus.write_bytes(b'{"id": "1", "text": "plain"}\n{"id": "2", "text": "caf\xe9"}\n')
-    params = sum((["-p", f"{k}={v}"] for k, v in tiny_overrides.items()), [])
+    params = sum((["-p", f"{k}={v}"] for k, v in tiny_retriever_overrides.items()), [])
     assert main(["index", str(corpus), "--store", str(tmp_path / "s"), "--no-progress", *params]) == EXIT_USAGE
     one_line_error(capsys, "latin1.jsonl", "not UTF-8", "line 2")
 
 
 @pytest.mark.parametrize("name", ["bom.jsonl", "bom.tsv"])
-def test_corpus_with_a_byte_order_mark_is_read(tmp_path, tiny_overrides, name):
+def test_corpus_with_a_byte_order_mark_is_read(tmp_path, tiny_retriever_overrides, name):
     corpus = tmp_path / name
     text = ('{"id": "a", "title": "A", "text": "alpha beta"}\n' if name.endswith(".jsonl")
             else "id\ttext\ttitle\na\talpha beta\tA\n")
     corpus.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    summary = index_corpus(str(corpus), store=str(tmp_path / "s"), overrides=tiny_overrides, progress_bar=False)
+    summary = index_corpus(str(corpus), store=str(tmp_path / "s"), overrides=tiny_retriever_overrides,
+                           progress_bar=False)
     assert summary["documents_indexed"] == 1 and summary["passages_in_store"] == 1
 
 

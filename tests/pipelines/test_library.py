@@ -7,7 +7,6 @@ import pytest
 from dpr_components.cli.main import EXIT_OK, EXIT_USAGE, main
 from dpr_components.pipelines import (
     evaluate,
-    index_corpus,
     load_query_pipeline,
     read_pipeline_config,
     read_question_texts,
@@ -28,18 +27,8 @@ QUESTIONS = [{"question": "capital of France?", "answers": ["Paris"]},
 
 
 @pytest.fixture(scope="module")
-def tiny_overrides(tiny_question_encoder, tiny_context_encoder):
-    return {"Retriever.query_embedding_model": tiny_question_encoder,
-            "Retriever.passage_embedding_model": tiny_context_encoder, "Retriever.max_seq_len_passage": 128}
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory, tiny_overrides):
-    work = tmp_path_factory.mktemp("library")
-    corpus = work / "corpus.jsonl"
-    corpus.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES), encoding="utf-8")
-    index_corpus(str(corpus), store=str(work / "store"), overrides=tiny_overrides, progress_bar=False)
-    return str(work / "store")
+def store(tiny_store):
+    return tiny_store(ARTICLES)
 
 
 @pytest.fixture

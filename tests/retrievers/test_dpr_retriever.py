@@ -335,3 +335,32 @@ def test_elasticsearch_document_store(retriever):
         assert {doc.meta["kind"] for doc in history} == {"history"}
     finally:
         store.delete_index("dpr_retriever_test")
+
+
+def test_lone_surrogates_in_questions_or_passages_are_a_one_line_error(retriever):
+    with pytest.raises(ConfigurationError, match=r"Text 0 given to .* has a lone surrogate '\\ud800' at character 6"):
+        retriever.embed_queries(["paris \ud800"])
+    with pytest.raises(ConfigurationError, match="lone surrogate"):
+        retriever.embed_documents([Document(content="fine", id="1"), Document(content="x\udc00", id="2")])
+
+
+@pytest.mark.parametrize("top_k", [3.5, "5", 0])
+def test_bad_top_k_is_the_same_clear_error_for_dense_and_bm25_in_a_pipeline(retriever, tmp_path, top_k):
+    from haystack.nodes import BM25Retriever
+
+    store = HybridDocumentStore(path=str(tmp_path / "store"), progress_bar=False)
+    store.write_documents(make_documents())
+    store.update_embeddings(retriever)
+    dense = DPRRetriever(store, retriever.query_encoder.model_name_or_path,
+                         retriever.passage_encoder.model_name_or_path, max_seq_len_passage=48, top_k=2,
+                         progress_bar=False)
+    for node in (dense, BM25Retriever(store, top_k=2, scale_score=False)):
+        pipeline = Pipeline()
+        pipeline.add_node(node, name="Retriever", inputs=["Query"])
+        with pytest.raises(Exception) as error:
+            pipeline.run(query="capital of germany", params={"Retriever": {"top_k": top_k}})
+        cause = error.value if isinstance(error.value, ConfigurationError) else error.value.__cause__
+        assert isinstance(cause, ConfigurationError) and f"top_k must be a positive integer, got {top_k!r}" in str(cause)
+        # None means "the node's default" for both
+        assert len(pipeline.run(query="capital of germany", params={"Retriever": {"top_k": None}})["documents"]) == 2
+    store.close()

@@ -43,7 +43,7 @@ def toy_pair(tmp_path_factory, tiny_vocab_file):
     from transformers import (DPRContextEncoder, DPRContextEncoderTokenizerFast, DPRQuestionEncoder,
                               DPRQuestionEncoderTokenizerFast)
 
-    from conftest import _save, tiny_dpr_config
+    from tiny_models import save_model as _save, tiny_dpr_config
 
     config = dict(initializer_range=0.2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     directory = tmp_path_factory.mktemp("toy_pair")
