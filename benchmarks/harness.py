@@ -203,3 +203,16 @@ def render_console(section: SectionResult) -> str:
         )
     lines += [f"   - {fact}" for fact in section.facts]
     return "\n".join(lines)
+
+
+BUSY_LOAD_PER_CORE = 0.5
+
+
+def load_warning() -> str:
+    """A warning when the 1-minute load average says other processes share the cores ("" when idle)."""
+    one_minute = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    if one_minute <= BUSY_LOAD_PER_CORE * cores:
+        return ""
+    return (f"WARNING: load average {one_minute:.2f} on {cores} cores: other processes use the CPU, so times "
+            "and ratios are not reliable; re-run on an idle machine before reading targets")

@@ -142,3 +142,20 @@ def test_mean_pooling_on_a_dpr_checkpoint_is_refused(tiny_question_encoder):
 def test_unknown_pooling_lists_the_valid_values(tiny_question_encoder):
     with pytest.raises(ConfigurationError, match="'cls', 'mean'"):
         TextEncoder(tiny_question_encoder, pooling="max")
+
+
+def test_auto_precision_is_resolved_and_shown(tiny_context_encoder, monkeypatch):
+    monkeypatch.setenv("DPR_COMPONENTS_AUTO_PRECISION", "bf16")
+    encoder = TextEncoder(tiny_context_encoder)
+    assert encoder.precision.value == "bf16" and "precision=bf16" in repr(encoder)
+    assert next(encoder.model.parameters()).dtype == torch.bfloat16
+
+
+def test_batches_spread_over_several_devices_equal_one_device(tiny_context_encoder):
+    texts = [f"{'the war ' * (n % 5 + 1)}in paris {n}" for n in range(13)]
+    one = TextEncoder(tiny_context_encoder, precision="fp32", device="cpu")
+    two = TextEncoder(tiny_context_encoder, precision="fp32", devices=["cpu", "cpu"])
+    assert len(two.replicas) == 2 and two.replicas[0] is not two.replicas[1]
+    np.testing.assert_allclose(two.encode(texts, max_length=32, batch_size=2),
+                               one.encode(texts, max_length=32, batch_size=2), atol=1e-6, rtol=0)
+    assert TextEncoder(tiny_context_encoder, devices=["cpu", "cpu"], use_gpu=False).devices == [torch.device("cpu")]
