@@ -26,3 +26,7 @@ class EmbeddingDimensionError(StoreError, ValueError):
 
 class StoreCorruptedError(StoreError):
     """Store files are missing, unreadable or written by an incompatible version."""
+
+
+class TrainingDataError(DPRComponentsError, ValueError):
+    """A training file is malformed (not JSON, a question without answers, a passage without text...)."""

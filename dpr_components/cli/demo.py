@@ -8,13 +8,14 @@
    directory, the Hugging Face cache or a reachable hub), else with ``pipelines/hybrid_retrieval.yml``, and
    prints the top passages with their fused and per-source (BM25, dense) scores.
 
-Every step is a ``dpr-components`` command (printed before it runs), so the demo is the same code path a user
-takes. Usage::
+Every step calls the library the commands call (:mod:`dpr_components.pipelines`) and prints the equivalent
+``dpr-components`` command first, so a user can repeat each step by hand. Usage::
 
     python -m dpr_components demo                     # or: make demo
     python -m dpr_components demo --question "Where was Albert Einstein born?"
     python -m dpr_components demo --reader-model /models/dpr-reader-single-nq-base
 """
+import argparse
 import json
 import shlex
 import shutil
@@ -70,11 +71,24 @@ def _show(argv: List[str]) -> str:
     return "$ dpr-components " + " ".join(shlex.quote(a) for a in argv).replace(_minilm_dir(), "$MINILM")
 
 
-def _run(argv: List[str]) -> int:
-    from dpr_components.cli.main import main
-
+def _step(argv: List[str]) -> None:
     print(_show(argv), flush=True)
-    return main(argv)
+
+
+def _param_flags(params: List[str]) -> List[str]:
+    return sum((["--param", param] for param in params), [])
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    demo = commands.add_parser("demo", help="the offline demo: Wikipedia sample, MiniLM + BM25, hybrid QA")
+    demo.add_argument("--store", default="demo_store", metavar="DIR", help="demo cache directory (default demo_store)")
+    demo.add_argument("--question", action="append", metavar="Q", help="ask this instead of the sample questions")
+    demo.add_argument("--reader-model", metavar="PATH_OR_ID", help="DPR reader checkpoint (default: the YAML's)")
+    demo.add_argument("--top-k", type=int, default=3, metavar="K", help="passages shown per question (default 3)")
+    demo.add_argument("--rebuild", action="store_true", help="delete the cached demo store first")
+    demo.set_defaults(run=lambda args: run_demo(store_dir=args.store, questions=args.question,
+                                                reader_model=args.reader_model, top_k=args.top_k,
+                                                rebuild=args.rebuild))
 
 
 def run_demo(
@@ -85,9 +99,12 @@ def run_demo(
     rebuild: bool = False,
 ) -> int:
     """Build (or reuse) the demo store and answer the questions; returns the exit status."""
-    from dpr_components.cli.hub import model_unavailable_reason
-    from dpr_components.cli.pipeline_config import component_params
+    from dpr_components.cli.output import format_result
+    from dpr_components.pipelines import describe, index_corpus, read_pipeline_config, run_queries
+    from dpr_components.utils.hub import model_unavailable_reason
+    from dpr_components.utils.validation import positive_int
 
+    top_k = positive_int("--top-k", top_k)
     root = Path(store_dir)
     if rebuild and root.exists():
         shutil.rmtree(root)
@@ -98,19 +115,24 @@ def run_demo(
         count = write_corpus(corpus)
         print(f"Wrote {count} Wikipedia articles (from gensim's test data) to {corpus}.")
     encoder = minilm_params()
-    status = _run(["index", str(corpus), "--store", str(store), *sum((["--param", p] for p in encoder), [])])
-    if status:
-        return status
+    _step(["index", str(corpus), "--store", str(store), *_param_flags(encoder)])
+    print(describe(index_corpus(str(corpus), store=str(store), overrides=encoder)))
 
     reader_params = [f"Reader.model_name_or_path={reader_model}"] if reader_model else []
-    reader = reader_model or component_params("hybrid_qa")["Reader"]["model_name_or_path"]
-    why_not = model_unavailable_reason(reader)
-    query = ["--store", str(store), "--top-k", str(top_k), *sum((["--param", p] for p in encoder + reader_params), [])]
+    qa = read_pipeline_config("hybrid_qa", store=str(store), overrides=reader_params)
+    why_not = model_unavailable_reason(qa.component_params()["Reader"]["model_name_or_path"])
+    questions = questions or SAMPLE_QUESTIONS
+    # The store records its encoder: the query commands need no encoder --params.
+    query = ["--store", str(store), "--top-k", str(top_k), *_param_flags(reader_params)]
     if why_not:
         print(f"Reader step skipped: {why_not}. Showing the hybrid retrieval results instead.")
-        status = _run(["retrieve", *(questions or SAMPLE_QUESTIONS), "--pipeline", "hybrid_retrieval", *query])
+        _step(["retrieve", *questions, "--pipeline", "hybrid_retrieval", *query])
+        config = read_pipeline_config("hybrid_retrieval", store=str(store))
     else:
-        status = _run(["ask", *(questions or SAMPLE_QUESTIONS), "--pipeline", "hybrid_qa", *query])
+        _step(["ask", *questions, "--pipeline", "hybrid_qa", *query])
+        config = qa
+    results = run_queries(config, questions, top_k=top_k)
+    print("\n\n".join(format_result(result) for result in results))
     print(f"\nDone. The store is cached in {root}/: a second run only answers the questions "
           "(--rebuild starts over).")
-    return status
+    return 0

@@ -7,7 +7,7 @@ finds it, keeps the component's name for context, and leaves tracebacks to ``--d
 Usage::
 
     try:
-        pipeline = load_pipeline("dense_qa")
+        loaded = load_pipeline("dense_qa")
     except Exception as error:
         message = explain(error)
         if message is None:

@@ -1,141 +1,85 @@
-"""``dpr-components eval`` and ``sweep``: score a pipeline on a question set; tune its fusion on dev questions.
+"""``dpr-components eval`` and ``sweep``: arguments and printing; the work is
+:func:`dpr_components.pipelines.evaluate` and :func:`dpr_components.pipelines.sweep_fusion`."""
+import argparse
 
-``eval`` runs the pipeline over the questions with :func:`dpr_components.evaluation.evaluate_pipeline` (DPR's
-``has_answer`` on passage text, top-k accuracy, MRR, EM/F1 with a reader). ``sweep`` retrieves once per
-source of the pipeline's :class:`HybridFusion` node (e.g. BM25 and DPR, ``depth`` passages each, raw scores),
-then scores a grid of fusion settings offline with :mod:`dpr_components.fusion.sweep` and prints the best as
-``--param Fusion....`` overrides.
-
-Usage::
-
-    from dpr_components.cli.evaluation import evaluate, sweep_fusion
-
-    result = evaluate("hybrid_retrieval", "data/mini_wikipedia/dev.jsonl", store="mini_store")
-    print(result.table())
-    report = sweep_fusion("hybrid_retrieval", "data/mini_wikipedia/dev.jsonl", store="mini_store")
-    print(report["table"], report["best"]["params"])
-"""
-from typing import Any, Dict, Iterable, List, Optional, Sequence
-
-from dpr_components.errors import ConfigurationError
-
-DEFAULT_EVAL_DEPTH = 100
+from dpr_components.cli.options import (
+    parse_floats,
+    pipeline_options,
+    progress,
+    question_set_options,
+    read_config,
+    split_list,
+)
 
 
-def _questions(questions: str, limit: Optional[int]) -> List[Any]:
-    from dpr_components.evaluation import load_questions
+def register(commands: argparse._SubParsersAction) -> None:
+    evaluate = commands.add_parser("eval", parents=[pipeline_options("dense_retrieval")],
+                                   help="top-k accuracy, MRR (and EM/F1 with a reader) on a question set")
+    question_set_options(evaluate)
+    evaluate.add_argument("--top-k", type=int, metavar="K",
+                          help="results of the output node (default: 100 for retrieval pipelines)")
+    evaluate.add_argument("--name", help="run name in tables and plots (default: the pipeline's file name)")
+    evaluate.add_argument("--output", metavar="FILE.jsonl", help="write one JSON line per question")
+    evaluate.add_argument("--compare", action="append", default=[], metavar="RUN.jsonl",
+                          help="add a run written by --output to the table and plot (repeatable)")
+    evaluate.add_argument("--plot", metavar="FILE.png", help="save an accuracy-vs-k plot")
+    evaluate.add_argument("--batch-size", type=int, default=32, metavar="N", help="questions per batch")
+    evaluate.set_defaults(run=run_eval)
 
-    loaded = load_questions(questions)
-    return loaded[:limit] if limit else loaded
-
-
-def _load(pipeline: str, params: Iterable[str], store: Optional[str], pipeline_name: Optional[str]) -> Any:
-    from dpr_components.cli.pipeline_config import load_pipeline
-    from dpr_components.cli.querying import check_store_exists, check_store_not_empty
-
-    check_store_exists(pipeline, params, store)
-    query_pipeline = load_pipeline(pipeline, params=params, store=store, pipeline_name=pipeline_name)
-    check_store_not_empty(query_pipeline)
-    return query_pipeline
-
-
-def evaluate(
-    pipeline: str,
-    questions: str,
-    store: Optional[str] = None,
-    params: Iterable[str] = (),
-    top_k: Optional[int] = None,
-    name: Optional[str] = None,
-    output: Optional[str] = None,
-    batch_size: int = 32,
-    limit: Optional[int] = None,
-    pipeline_name: Optional[str] = None,
-    progress_bar: bool = True,
-) -> Any:
-    """An :class:`EvaluationResult` for the pipeline on ``questions`` (a file or ``pyserini:NAME``).
-
-    ``top_k`` sets the output node's result count; without it a retriever or fusion output returns
-    ``DEFAULT_EVAL_DEPTH`` passages (so top-100 accuracy is measured) and a reader keeps its YAML setting.
-    """
-    from haystack.nodes import BaseReader
-
-    from dpr_components.cli.pipeline_config import resolve_pipeline_path
-    from dpr_components.cli.querying import output_node_names, top_k_params
-    from dpr_components.evaluation import evaluate_pipeline
-
-    question_list = _questions(questions, limit)
-    query_pipeline = _load(pipeline, params, store, pipeline_name)
-    outputs = [query_pipeline.get_node(n) for n in output_node_names(query_pipeline)]
-    if top_k is None and not any(isinstance(node, BaseReader) for node in outputs):
-        top_k = DEFAULT_EVAL_DEPTH
-    run_params = top_k_params(query_pipeline, top_k) if top_k is not None else {}
-    return evaluate_pipeline(query_pipeline, question_list, params=run_params, batch_size=batch_size,
-                             name=name or resolve_pipeline_path(pipeline).stem, output_path=output,
-                             progress_bar=progress_bar)
+    sweep = commands.add_parser("sweep", parents=[pipeline_options("hybrid_retrieval")],
+                                help="tune the pipeline's HybridFusion on (dev) questions")
+    question_set_options(sweep)
+    sweep.add_argument("--depth", type=int, default=100, metavar="K", help="passages per source (default 100)")
+    sweep.add_argument("--modes", default="linear,rrf,dbsf", help="comma-separated (default linear,rrf,dbsf)")
+    sweep.add_argument("--alphas", metavar="A,B,...", help="weights tried for one source (default: a grid 0.1-3)")
+    sweep.add_argument("--alpha-source", type=int, default=0, metavar="I",
+                       help="index of the source the alpha weighs (default 0: the first, e.g. BM25)")
+    sweep.add_argument("--normalizations", default="none,centered,minmax,zscore", help="for linear mode")
+    sweep.add_argument("--metric", default="top_20", help="what the best setting maximises (default top_20)")
+    sweep.add_argument("--rows", type=int, default=15, metavar="N", help="fused settings printed (default 15)")
+    sweep.set_defaults(run=run_sweep)
 
 
-def fusion_sources(query_pipeline: Any) -> tuple:
-    """The pipeline's HybridFusion node name and its input node names, in the order of its weights."""
-    from dpr_components.fusion.hybrid_fusion import HybridFusion
+def run_eval(args: argparse.Namespace) -> int:
+    from dpr_components.cli.output import to_json
+    from dpr_components.evaluation import EvaluationResult, plot_accuracy_vs_k, results_table
+    from dpr_components.pipelines import evaluate
 
-    fusions = [name for name in query_pipeline.graph.nodes
-               if isinstance(query_pipeline.get_node(name), HybridFusion)]
-    if len(fusions) != 1:
-        raise ConfigurationError(
-            f"sweep needs a pipeline with exactly one HybridFusion node; found {len(fusions)}. "
-            "Use hybrid_retrieval (or another YAML whose retrievers feed one HybridFusion)."
-        )
-    fusion = query_pipeline.get_node(fusions[0])
-    sources = fusion.source_names or list(query_pipeline.graph.predecessors(fusions[0]))
-    return fusions[0], sources
+    compared = [EvaluationResult.read_jsonl(path) for path in args.compare]  # bad files fail before models load
+    result = evaluate(read_config(args), args.questions, top_k=args.top_k, name=args.name, output=args.output,
+                      batch_size=args.batch_size, limit=args.limit, match=args.match, progress_bar=progress(args))
+    runs = [result] + compared
+    if args.plot:
+        plot_accuracy_vs_k(runs, args.plot)
+    if args.json:
+        print(to_json([run.summary() for run in runs]))
+    else:
+        print(results_table(runs))
+        for path in filter(None, [args.output, args.plot]):
+            print(f"Wrote {path}")
+    return 0
 
 
-def sweep_fusion(
-    pipeline: str,
-    questions: str,
-    store: Optional[str] = None,
-    params: Iterable[str] = (),
-    depth: int = DEFAULT_EVAL_DEPTH,
-    modes: Sequence[str] = ("linear", "rrf", "dbsf"),
-    alphas: Optional[Sequence[float]] = None,
-    normalizations: Sequence[str] = ("none", "centered", "minmax", "zscore"),
-    alpha_source: int = 0,
-    metric: str = "top_20",
-    limit: Optional[int] = None,
-    pipeline_name: Optional[str] = None,
-    progress_bar: bool = True,
-) -> Dict[str, Any]:
-    """Sweep fusion settings of the pipeline's HybridFusion on ``questions``; table, rows and best setting."""
-    from haystack import Pipeline
+def run_sweep(args: argparse.Namespace) -> int:
+    from dpr_components.cli.output import to_json
+    from dpr_components.pipelines import sweep_fusion
+    from dpr_components.utils.validation import positive_int
 
-    from dpr_components.evaluation import evaluate_pipeline, union_answer_doc_ids
-    from dpr_components.fusion.sweep import DEFAULT_ALPHAS, best_row, format_table, settings_grid, sweep
-
-    question_list = _questions(questions, limit)
-    query_pipeline = _load(pipeline, params, store, pipeline_name)
-    fusion_name, sources = fusion_sources(query_pipeline)
-    source_runs = []
-    for source in sources:  # each retriever alone, deep and raw, as the fusion node would receive it
-        alone = Pipeline()
-        alone.add_node(component=query_pipeline.get_node(source), name=source, inputs=["Query"])
-        source_runs.append(evaluate_pipeline(alone, question_list, params={source: {"top_k": depth}}, name=source,
-                                             progress_bar=progress_bar))
-    positives = union_answer_doc_ids(source_runs)
-    runs = {run.name: run.ranked_lists() for run in source_runs}
-    grid = settings_grid(len(sources), modes=modes, alphas=alphas or DEFAULT_ALPHAS,
-                         normalizations=normalizations, alpha_source=alpha_source)
-    rows = sweep(runs, positives, grid)
-    best = best_row(rows, metric=metric)
-    k = int(metric.strip().lower().replace("-", "_").removeprefix("top_"))  # best_row has validated it
-    fused = sorted((row for row in rows if row.setting is not None), key=lambda row: -row.accuracy[k])
-    shown = [row for row in rows if row.setting is None] + fused  # each source alone, then the best fusions
-    overrides = [f"{fusion_name}.{key}={value}" for key, value in best.setting.node_params().items()]
-    return {
-        "questions": len(question_list),
-        "sources": sources,
-        "depth": depth,
-        "metric": metric,
-        "rows": [row.as_dict() for row in rows],
-        "table": format_table(shown),
-        "best": {"setting": best.label, "accuracy": best.accuracy, "params": overrides},
-    }
+    alphas = parse_floats("--alphas", args.alphas)
+    rows = positive_int("--rows", args.rows)
+    report = sweep_fusion(read_config(args), args.questions, depth=args.depth, modes=split_list(args.modes),
+                          alphas=alphas, normalizations=split_list(args.normalizations),
+                          alpha_source=args.alpha_source, metric=args.metric, limit=args.limit, match=args.match,
+                          progress_bar=progress(args))
+    if args.json:
+        print(to_json({key: value for key, value in report.items() if key != "table"}))
+        return 0
+    table = report["table"].splitlines()
+    shown = 1 + len(report["sources"]) + rows  # header, each source alone, the best fused settings
+    print(f"{report['questions']} questions, top {report['depth']} of each source ({', '.join(report['sources'])}); "
+          f"fused settings sorted by {report['metric']}:")
+    print("\n".join(table[:shown]) + (f"\n... ({len(table) - shown} more rows)" if len(table) > shown else ""))
+    best = report["best"]
+    print(f"\nBest {report['metric']}: {best['setting']}. Apply it with:")
+    print("  " + " ".join(f"--param '{param}'" for param in best["params"]))
+    return 0

@@ -1,103 +1,27 @@
-"""``dpr-components index``: a corpus through an indexing pipeline into a store, resumably.
+"""``dpr-components index``: arguments and printing; the work is :func:`dpr_components.pipelines.index_corpus`."""
+import argparse
 
-The corpus is read document by document (see :mod:`dpr_components.preprocessing.corpus`) and fed to the
-pipeline's root (``File``) in batches of about ``batch_passages`` passages. Before each batch, the documents
-whose ``meta["source_id"]`` is already in the store are skipped, so re-running the same command after an
-interruption (or after adding files to a corpus directory) only indexes what is missing.
-
-Usage::
-
-    from dpr_components.cli.indexing import index_corpus
-
-    summary = index_corpus("psgs_w100.tsv", pipeline="indexing", store="wiki_store",
-                           params=["Retriever.batch_size=32"])
-    print(summary["documents_indexed"], summary["passages_in_store"])
-"""
-import math
-import sys
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Set
-
-from tqdm import tqdm
-
-from dpr_components.errors import ConfigurationError
-from dpr_components.preprocessing.corpus import SOURCE_ID_FIELD, count_documents, read_corpus
-
-WORDS_PER_PASSAGE = 100
+from dpr_components.cli.options import pipeline_options, progress, read_config
 
 
-def batches(documents: Iterable[Any], batch_passages: int) -> Iterator[List[Any]]:
-    """Groups of documents that will make about ``batch_passages`` 100-word passages each."""
-    batch: List[Any] = []
-    passages = 0
-    for document in documents:
-        batch.append(document)
-        passages += max(1, math.ceil(len(document.content.split()) / WORDS_PER_PASSAGE))
-        if passages >= batch_passages:
-            yield batch
-            batch, passages = [], 0
-    if batch:
-        yield batch
+def register(commands: argparse._SubParsersAction) -> None:
+    index = commands.add_parser("index", parents=[pipeline_options("indexing")],
+                                help="split, embed and store a corpus (re-running skips what is stored)")
+    index.add_argument("corpus", help="a corpus file (.tsv DPR passages, .jsonl, .txt, .md) or a directory")
+    index.add_argument("--format", default="auto", choices=["auto", "dpr_tsv", "jsonl", "text", "markdown"])
+    index.add_argument("--batch-passages", type=int, default=256, metavar="N",
+                       help="documents are fed to the pipeline in groups of about N passages (default 256)")
+    index.add_argument("--no-progress", action="store_true", help="no progress bar")
+    index.set_defaults(run=run_index)
 
 
-def stored_source_ids(store: Any, source_ids: List[str]) -> Set[str]:
-    """Which of ``source_ids`` already have passages in ``store``."""
-    if not source_ids:
-        return set()
-    stored = store.get_all_documents(filters={SOURCE_ID_FIELD: {"$in": source_ids}}, return_embedding=False)
-    return {str(document.meta.get(SOURCE_ID_FIELD)) for document in stored}
+def run_index(args: argparse.Namespace) -> int:
+    from dpr_components.cli.output import to_json
+    from dpr_components.pipelines import describe, index_corpus
+    from dpr_components.preprocessing.corpus import count_documents
 
-
-def index_corpus(
-    corpus: str,
-    pipeline: str = "indexing",
-    store: Optional[str] = None,
-    params: Iterable[str] = (),
-    corpus_format: str = "auto",
-    batch_passages: int = 256,
-    pipeline_name: Optional[str] = None,
-    progress_bar: bool = True,
-) -> Dict[str, Any]:
-    """Index ``corpus`` with the pipeline; returns counts of what was indexed, skipped and stored."""
-    from dpr_components.cli.pipeline_config import load_pipeline
-
-    total = count_documents(corpus, corpus_format)  # also checks the corpus exists before models load
-    indexing = load_pipeline(pipeline, params=params, store=store, pipeline_name=pipeline_name)
-    document_store = indexing.get_document_store()
-    if document_store is None or indexing.root_node != "File":
-        raise ConfigurationError(
-            f"{pipeline!r} is not an indexing pipeline: it needs `inputs: [File]` on its first node and a "
-            "document store node that writes the passages (see pipelines/indexing.yml)."
-        )
-    summary = {"documents_indexed": 0, "documents_skipped": 0, "documents_empty": 0,
-               "passages_before": document_store.get_document_count()}
-    bar = tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, file=sys.stderr)
-    try:
-        for batch in batches(read_corpus(corpus, corpus_format), batch_passages):
-            with_words = [document for document in batch if document.content.strip()]
-            source_ids = [str(document.meta[SOURCE_ID_FIELD]) for document in with_words]
-            done = stored_source_ids(document_store, source_ids)
-            todo = [document for document in with_words if str(document.meta[SOURCE_ID_FIELD]) not in done]
-            if todo:
-                indexing.run(documents=todo)
-            summary["documents_indexed"] += len(todo)
-            summary["documents_skipped"] += len(with_words) - len(todo)
-            summary["documents_empty"] += len(batch) - len(with_words)
-            bar.update(len(batch))
-            bar.set_postfix(skipped=summary["documents_skipped"])
-    finally:
-        bar.close()
-        if hasattr(document_store, "save"):  # persist derived vector indexes now rather than at exit
-            document_store.save()
-        summary["passages_in_store"] = document_store.get_document_count()
-        summary["passages_written"] = summary["passages_in_store"] - summary["passages_before"]
-        summary["store"] = str(getattr(document_store, "path", "") or "") or None
-    return summary
-
-
-def describe(summary: Dict[str, Any]) -> str:
-    empty = f", {summary['documents_empty']} without text" if summary["documents_empty"] else ""
-    return (
-        f"Indexed {summary['documents_indexed']} documents ({summary['passages_written']} new passages), "
-        f"skipped {summary['documents_skipped']} already stored{empty}. "
-        f"Store {summary['store']} holds {summary['passages_in_store']} passages."
-    )
+    count_documents(args.corpus, args.format)  # a missing corpus fails before the config's models are checked
+    summary = index_corpus(args.corpus, pipeline=read_config(args), corpus_format=args.format,
+                           batch_passages=args.batch_passages, progress_bar=progress(args))
+    print(to_json(summary) if args.json else describe(summary))
+    return 0

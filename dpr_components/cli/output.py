@@ -2,63 +2,19 @@
 
 Usage::
 
-    from dpr_components.cli.output import result_to_dict, format_result
+    from dpr_components.cli.output import format_result
+    from dpr_components.pipelines import result_to_dict
 
     result = pipeline.run(query="who wrote animal farm?")
-    print(format_result("who wrote animal farm?", result_to_dict(result)))
+    print(format_result(result_to_dict(result)))
 """
 import json
 import textwrap
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, List, Mapping, Optional
+
+from dpr_components.pipelines.results import plain
 
 SNIPPET_CHARS = 300
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly copies of numpy scalars/arrays and nested containers."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return value
-
-
-def document_to_dict(document: Any) -> Dict[str, Any]:
-    return {
-        "id": document.id,
-        "score": _plain(document.score),
-        "title": (document.meta or {}).get("name"),
-        "content": document.content,
-        "meta": _plain(document.meta or {}),
-    }
-
-
-def answer_to_dict(answer: Any, documents_by_id: Mapping[str, Any]) -> Dict[str, Any]:
-    sources = [documents_by_id[i] for i in (answer.document_ids or []) if i in documents_by_id]
-    return {
-        "answer": answer.answer,
-        "score": _plain(answer.score),
-        "context": answer.context,
-        "document_ids": list(answer.document_ids or []),
-        "offsets_in_document": [
-            {"start": span.start, "end": span.end} for span in (answer.offsets_in_document or []) if span is not None
-        ],
-        "title": (answer.meta or {}).get("name") or (sources[0]["title"] if sources else None),
-        "source": sources[0] if sources else None,
-        "meta": _plain(answer.meta or {}),
-    }
-
-
-def result_to_dict(result: Mapping[str, Any]) -> Dict[str, Any]:
-    """The query, its documents and (for QA pipelines) its answers with their source passages."""
-    documents = [document_to_dict(d) for d in result.get("documents") or []]
-    by_id = {d["id"]: d for d in documents}
-    output: Dict[str, Any] = {"query": result.get("query"), "documents": documents}
-    if "answers" in result:
-        output["answers"] = [answer_to_dict(a, by_id) for a in result["answers"]]
-    return output
 
 
 def source_scores(meta: Mapping[str, Any]) -> Optional[str]:
@@ -122,4 +78,4 @@ def format_result(result: Mapping[str, Any]) -> str:
 
 
 def to_json(payload: Any) -> str:
-    return json.dumps(_plain(payload), ensure_ascii=False, indent=2, default=str)
+    return json.dumps(plain(payload), ensure_ascii=False, indent=2, default=str)

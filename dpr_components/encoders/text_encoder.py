@@ -22,7 +22,9 @@ import torch
 from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, DPRContextEncoder, DPRQuestionEncoder, PreTrainedModel
 
+from dpr_components.encoders.signature import fingerprint
 from dpr_components.errors import ConfigurationError, ModelLoadError
+from dpr_components.utils.batching import padded_batches
 from dpr_components.utils.choices import Choice, Precision
 from dpr_components.utils.devices import DeviceSpec, resolve_devices, resolve_precision
 from dpr_components.utils.models import load_config, prepare_for_inference
@@ -106,10 +108,25 @@ class TextEncoder:
                 f"Could not load the tokenizer and weights of {self.model_name_or_path!r} ({error}). "
                 f"Expected {EXPECTED}, saved with save_pretrained (config.json, weights, tokenizer files)."
             ) from error
+        # Hashed as loaded, before a precision change: fp32, bf16 and int8 runs of one checkpoint are one model.
+        self.weights_digest = fingerprint(config, model)
+        self.max_positions = int(getattr(config, "max_position_embeddings", 0) or 0) or None
         # One copy per extra device first: prepare_for_inference packs or quantises the model in place.
         extra = [prepare_for_inference(copy.deepcopy(model), self.precision, device) for device in self.devices[1:]]
         self.model = prepare_for_inference(model, self.precision, self.device)
         self.replicas: List[torch.nn.Module] = [self.model] + extra
+
+    @property
+    def pooling_name(self) -> str:
+        """How vectors are pooled: ``pooler_output`` for DPR checkpoints, else ``cls`` or ``mean``."""
+        return "pooler_output" if self.uses_dpr_pooler else self.pooling.value
+
+    def check_max_length(self, name: str, max_length: int) -> None:
+        """Raise :class:`ConfigurationError` if inputs of ``max_length`` tokens exceed the model's positions."""
+        if self.max_positions is not None and max_length > self.max_positions:
+            raise ConfigurationError(
+                f"{name}={max_length} exceeds what {self.model_name_or_path!r} can read "
+                f"(max_position_embeddings={self.max_positions}). Set {name} <= {self.max_positions}.")
 
     def encode(
         self,
@@ -128,16 +145,15 @@ class TextEncoder:
         if not texts:
             return np.zeros((0, self.embedding_dim), dtype=np.float32)
         token_ids = self._tokenize(texts, max_length)
-        order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]), reverse=True)
-        batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
         vectors = np.empty((len(token_ids), self.embedding_dim), dtype=np.float32)
         show_bar = progress_bar and len(token_ids) > batch_size
+        batches = list(padded_batches(token_ids, batch_size, self.tokenizer.pad_token_id or 0))
         with tqdm(total=len(token_ids), desc=description, unit=" texts", disable=not show_bar) as bar:
             def run(replica: int) -> None:
                 with torch.inference_mode():
-                    for rows in batches[replica::len(self.replicas)]:
-                        input_ids, attention_mask = self._pad([token_ids[i] for i in rows])
-                        vectors[rows] = self._embed(input_ids, attention_mask, replica).cpu().numpy()
+                    for rows, input_ids, attention_mask in batches[replica::len(self.replicas)]:
+                        vectors[rows] = self._embed(torch.from_numpy(input_ids), torch.from_numpy(attention_mask),
+                                                    replica).cpu().numpy()
                         bar.update(len(rows))
 
             if len(self.replicas) == 1 or len(batches) == 1:
@@ -160,16 +176,6 @@ class TextEncoder:
                                  return_attention_mask=False, return_token_type_ids=False)
         return encoded["input_ids"]
 
-    def _pad(self, sequences: List[List[int]]) -> Tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(ids) for ids in sequences)
-        pad_id = self.tokenizer.pad_token_id or 0
-        input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
-        for row, ids in enumerate(sequences):
-            input_ids[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
-            attention_mask[row, :len(ids)] = 1
-        return input_ids, attention_mask
-
     def _embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, replica: int = 0) -> torch.Tensor:
         # No token_type_ids: the model's default (all 0) is what DPR uses for passages, and not every
         # AutoModel accepts them.
@@ -190,7 +196,5 @@ class TextEncoder:
 
     def __repr__(self) -> str:
         return (f"TextEncoder({self.model_name_or_path!r}, {self.architecture}, pooling="
-                f"{'pooler_output' if self.uses_dpr_pooler else self.pooling.value}, normalize={self.normalize}, "
-                f"precision={self.precision.value}, devices={[str(d) for d in self.devices]}, "
-                f"dim={self.embedding_dim})")
-
+                f"{self.pooling_name}, normalize={self.normalize}, precision={self.precision.value}, "
+                f"devices={[str(d) for d in self.devices]}, dim={self.embedding_dim})")

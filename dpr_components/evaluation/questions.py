@@ -12,8 +12,10 @@ Formats (detected from the content, not the extension):
   Anserini jar (no Java needed), NAME as pyserini calls it: nq-dev, nq-test, dpr-nq-dev, dpr-nq-test,
   dpr-trivia-dev, dpr-trivia-test, dpr-wq-test, dpr-squad-test, dpr-curated-test.
 
-CuratedTREC answers are regular expressions: files whose name contains ``curated`` are loaded in ``regex``
-match mode unless ``match`` says otherwise. Questions without an ``id`` get ``"<file stem>-<index>"``, the
+How answers are matched (``string`` or ``regex``) is said explicitly: the ``match`` argument (the CLI's
+``--match``) wins, else a jsonl record's ``"match"`` field, else ``string``. CuratedTREC answers are
+regular expressions: load a CuratedTREC file with ``match="regex"`` (``pyserini:dpr-curated-test`` is
+known to be regex and defaults to it). Questions without an ``id`` get ``"<file stem>-<index>"``, the
 0-based index over the file's questions, as Anserini numbers DPR topics (``pyserini:nq-dev`` -> ``nq-dev-0``).
 
 Usage::
@@ -37,6 +39,7 @@ from typing import Any, Dict, List, Optional, Union
 
 from dpr_components.errors import ConfigurationError, DPRComponentsError
 from dpr_components.evaluation.answers import MatchMode
+from dpr_components.utils.text_files import read_utf8
 
 PYSERINI_JAR = "pyserini/resources/jars/anserini-0.13.1-fatjar.jar"
 PYSERINI_TOPICS = {
@@ -50,6 +53,8 @@ PYSERINI_TOPICS = {
     "dpr-squad-test": "topics.dpr.squad.test.txt",
     "dpr-curated-test": "topics.dpr.curated.test.txt",
 }
+# Topic sets whose answers are regular expressions (CuratedTREC).
+REGEX_TOPICS = ("topics.dpr.curated.test.txt",)
 
 
 class QuestionFileError(DPRComponentsError, ValueError):
@@ -150,15 +155,25 @@ def _parse_delimited(text: str, stem: str, match: Optional[str], where: str) -> 
     return questions
 
 
+def _first_line(text: str) -> str:
+    return next((line for line in text.split("\n") if line.strip()), "")
+
+
+def is_question_set(text: str) -> bool:
+    """Whether a file's text is a question set (jsonl records or DPR qas ``question<TAB>answers`` lines)
+    rather than bare questions, one a line."""
+    first = _first_line(text).strip()
+    return first.startswith("{") or "\t" in first
+
+
 def parse_questions(text: str, name: str, match: Optional[str] = None) -> List[Question]:
     """Questions from the text of a question file; ``name`` (its file name) gives ids and error locations."""
     stem = Path(name).name
     for suffix in (".jsonl", ".json", ".tsv", ".csv", ".txt"):
         stem = stem[: -len(suffix)] if stem.endswith(suffix) else stem
-    if match is None and "curated" in Path(name).name.lower():
-        match = MatchMode.REGEX.value
-    first_line = next((line for line in text.split("\n") if line.strip()), "")
-    parse = _parse_jsonl if first_line.lstrip().startswith("{") else _parse_delimited
+    if match is not None:
+        match = MatchMode.from_str(match).value
+    parse = _parse_jsonl if _first_line(text).lstrip().startswith("{") else _parse_delimited
     questions = parse(text, stem, match, name)
     seen = set()
     for question in questions:
@@ -207,6 +222,8 @@ def _read_jar_member(jar_path: str, member: str) -> str:
 
 def load_pyserini_topics(name: str, match: Optional[str] = None) -> List[Question]:
     """The questions of one of pyserini 0.13.0's DPR topic sets; ids are ``"<name>-<Anserini's line index>"``."""
+    if match is None and PYSERINI_TOPICS.get(name, name) in REGEX_TOPICS:
+        match = MatchMode.REGEX.value
     return parse_questions(read_pyserini_topic_file(name), name, match)
 
 
@@ -220,7 +237,7 @@ def load_questions(path: Union[str, Path], match: Optional[str] = None) -> List[
             f"Question file {str(path)!r} does not exist. Give a DPR qas .tsv/.csv, a .jsonl file, "
             f"or pyserini:NAME with NAME one of {', '.join(PYSERINI_TOPICS)}."
         )
-    return parse_questions(path.read_text(encoding="utf-8"), path.name, match)
+    return parse_questions(read_utf8(path, "question file"), path.name, match)
 
 
 def write_questions(questions: List[Question], path: Union[str, Path]) -> None:

@@ -32,6 +32,7 @@ from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.utils.choices import Choice
+from dpr_components.utils.text_files import read_utf8, utf8_lines
 
 SOURCE_ID_FIELD = "source_id"
 TITLE_FIELD = "name"
@@ -124,50 +125,48 @@ def _document(text: str, title: str, source_id: str) -> Document:
 def read_dpr_tsv(file_path: Path, relative: str) -> Iterator[Document]:
     """DPR's passage file: header ``id<TAB>text<TAB>title``, fields csv-quoted when needed."""
     csv.field_size_limit(sys.maxsize)
-    with open(file_path, newline="", encoding="utf-8") as stream:
-        rows = csv.reader(stream, delimiter="\t")
-        header = [column.strip().lower() for column in next(rows, [])]
-        missing = {"id", "text", "title"} - set(header)
-        if missing:
+    rows = csv.reader(utf8_lines(file_path, "corpus file", newline=""), delimiter="\t")
+    header = [column.strip().lower() for column in next(rows, [])]
+    missing = {"id", "text", "title"} - set(header)
+    if missing:
+        raise ConfigurationError(
+            f"{str(file_path)!r} is not a DPR passage file: its header row lacks {', '.join(sorted(missing))} "
+            "(expected the columns id, text, title, tab-separated)."
+        )
+    id_col, text_col, title_col = header.index("id"), header.index("text"), header.index("title")
+    for line_number, row in enumerate(rows, start=2):
+        if not row:
+            continue
+        if len(row) < len(header):
             raise ConfigurationError(
-                f"{str(file_path)!r} is not a DPR passage file: its header row lacks {', '.join(sorted(missing))} "
-                "(expected the columns id, text, title, tab-separated)."
+                f"{str(file_path)!r} line {line_number}: expected {len(header)} tab-separated fields "
+                f"(id, text, title), found {len(row)}."
             )
-        id_col, text_col, title_col = header.index("id"), header.index("text"), header.index("title")
-        for line_number, row in enumerate(rows, start=2):
-            if not row:
-                continue
-            if len(row) < len(header):
-                raise ConfigurationError(
-                    f"{str(file_path)!r} line {line_number}: expected {len(header)} tab-separated fields "
-                    f"(id, text, title), found {len(row)}."
-                )
-            yield _document(row[text_col], row[title_col], row[id_col])
+        yield _document(row[text_col], row[title_col], row[id_col])
 
 
 def read_jsonl(file_path: Path, relative: str) -> Iterator[Document]:
     """One ``{"id", "title", "text"}`` object a line; ``id`` defaults to ``<file>:<line>``, ``title`` to ""."""
-    with open(file_path, encoding="utf-8") as stream:
-        for line_number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ConfigurationError(f"{str(file_path)!r} line {line_number} is not valid JSON: {error.msg}.") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise ConfigurationError(
-                    f"{str(file_path)!r} line {line_number}: expected an object with a \"text\" string "
-                    '(and optionally "id" and "title"), e.g. {"id": "1", "title": "Paris", "text": "Paris is ..."}.'
-                )
-            source_id = record.get("id")
-            source_id = f"{relative}:{line_number}" if source_id is None else str(source_id)
-            yield _document(record["text"], str(record.get("title") or ""), source_id)
+    for line_number, line in enumerate(utf8_lines(file_path, "corpus file"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ConfigurationError(f"{str(file_path)!r} line {line_number} is not valid JSON: {error.msg}.") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise ConfigurationError(
+                f"{str(file_path)!r} line {line_number}: expected an object with a \"text\" string "
+                '(and optionally "id" and "title"), e.g. {"id": "1", "title": "Paris", "text": "Paris is ..."}.'
+            )
+        source_id = record.get("id")
+        source_id = f"{relative}:{line_number}" if source_id is None else str(source_id)
+        yield _document(record["text"], str(record.get("title") or ""), source_id)
 
 
 def read_text(file_path: Path, relative: str) -> Iterator[Document]:
     """The whole file is one document, titled with the file name."""
-    yield _document(file_path.read_text(encoding="utf-8"), _title_from_name(file_path), relative)
+    yield _document(read_utf8(file_path, "corpus file"), _title_from_name(file_path), relative)
 
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
@@ -189,7 +188,7 @@ def markdown_to_text(markdown: str) -> str:
 
 def read_markdown(file_path: Path, relative: str) -> Iterator[Document]:
     """The whole file is one document, titled with its first heading (else the file name)."""
-    lines = file_path.read_text(encoding="utf-8").splitlines()
+    lines = read_utf8(file_path, "corpus file").splitlines()
     first_heading = next((number for number, line in enumerate(lines) if _HEADING.match(line)), None)
     if first_heading is None:
         title = _title_from_name(file_path)

@@ -48,8 +48,9 @@ from transformers import AutoTokenizer, DPRReader
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.readers.answers import build_answer, merge_identical_answers
-from dpr_components.readers.inputs import ReaderInputs, TokenizedText, Window, pad_batch
+from dpr_components.readers.inputs import ReaderInputs, TokenizedText, Window
 from dpr_components.readers.spans import WindowLogits, passage_spans
+from dpr_components.utils.batching import padded_batches
 from dpr_components.utils.devices import resolve_devices, resolve_precision
 from dpr_components.utils.models import check_architecture, load_config, prepare_for_inference, set_num_threads
 
@@ -254,10 +255,9 @@ class DPRSpanReader(BaseReader):
         Inputs are sorted by length so that each batch is padded only to its own longest input.
         """
         results: List[Any] = [None] * len(sequences)
-        order = np.argsort([len(s) for s in sequences], kind="stable")
-        batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-        for batch in tqdm(batches, desc="DPR reader", disable=not self.progress_bar):
-            input_ids, attention_mask = pad_batch([sequences[i] for i in batch], self.inputs.pad_id)
+        batches = padded_batches(sequences, batch_size, self.inputs.pad_id)
+        for batch, input_ids, attention_mask in tqdm(batches, desc="DPR reader", disable=not self.progress_bar,
+                                                     total=-(-len(sequences) // batch_size)):
             start, end, relevance = self._forward(input_ids, attention_mask)
             for row, index in enumerate(batch):
                 length = len(sequences[index])

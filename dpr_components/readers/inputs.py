@@ -67,17 +67,6 @@ def fit_prefix(question: np.ndarray, title: np.ndarray, max_tokens: int) -> Tupl
     return question, title
 
 
-def pad_batch(sequences: Sequence[np.ndarray], pad_id: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Right-pad ``sequences`` to the longest one: ``(input_ids, attention_mask)``, both int64."""
-    width = max(len(s) for s in sequences)
-    input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
-    attention_mask = np.zeros((len(sequences), width), dtype=np.int64)
-    for row, sequence in enumerate(sequences):
-        input_ids[row, :len(sequence)] = sequence
-        attention_mask[row, :len(sequence)] = 1
-    return input_ids, attention_mask
-
-
 class ReaderInputs:
     """Tokenises texts and builds the windows the DPR reader reads."""
 

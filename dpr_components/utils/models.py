@@ -8,6 +8,7 @@ from transformers import AutoConfig, PretrainedConfig
 
 from dpr_components.errors import ModelLoadError
 from dpr_components.utils.choices import Precision
+from dpr_components.utils.hub import is_local
 
 logger = logging.getLogger(__name__)
 
@@ -18,9 +19,7 @@ def load_config(name_or_path: str, what: str, use_auth_token: Optional[str] = No
     ``what`` names the expected model in messages, e.g. "a DPR question encoder".
     """
     # Hub ids look like "org/name"; anything else with a path separator is meant as a local directory.
-    looks_local = (os.path.isabs(name_or_path) or name_or_path.startswith((".", "~"))
-                   or name_or_path.count("/") > 1 or os.path.exists(name_or_path))
-    if looks_local and not os.path.isdir(name_or_path):
+    if is_local(name_or_path) and not os.path.isdir(name_or_path):
         raise ModelLoadError(
             f"Model directory {name_or_path!r} does not exist. Expected {what}: "
             "a local directory with config.json and weights, or a model hub id."

@@ -64,11 +64,15 @@ def test_jsonl_with_answers_answer_id_and_match(tmp_path):
     assert load_questions(path, match="regex")[0].match == "regex"
 
 
-def test_curated_files_default_to_regex_matching(tmp_path):
-    path = tmp_path / "curatedtrec-test.txt"
+def test_match_mode_is_said_explicitly_never_guessed_from_the_file_name(tmp_path):
+    path = tmp_path / "curatedtrec-test.txt"  # main read this name as "regex" without being asked
     path.write_text("What is the capital of Kansas?\t['Topeka|Topika']\n", encoding="utf-8")
-    assert load_questions(path)[0].match == "regex"
-    assert load_questions(path, match="string")[0].match == "string"
+    assert load_questions(path)[0].match == "string"
+    assert load_questions(path, match="regex")[0].match == "regex"
+    jsonl = tmp_path / "set.jsonl"
+    jsonl.write_text('{"question": "q?", "answers": ["a|b"], "match": "regex"}\n', encoding="utf-8")
+    assert load_questions(jsonl)[0].match == "regex"                   # the record says so
+    assert load_questions(jsonl, match="string")[0].match == "string"  # --match wins
 
 
 def test_write_then_load_round_trip(tmp_path):

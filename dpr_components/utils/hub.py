@@ -6,7 +6,7 @@ seconds, it switches huggingface_hub to offline mode, so a missing model fails a
 
 Usage::
 
-    from dpr_components.cli.hub import model_unavailable_reason
+    from dpr_components.utils.hub import model_unavailable_reason
 
     reason = model_unavailable_reason("facebook/dpr-reader-single-nq-base")
     if reason:

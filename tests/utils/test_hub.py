@@ -1,5 +1,5 @@
 """Telling hub ids from local paths, and which pipeline parameters name models."""
-from dpr_components.cli.hub import is_local, model_ids, model_unavailable_reason
+from dpr_components.utils.hub import is_local, model_ids, model_unavailable_reason
 
 
 def test_hub_ids_and_paths(tmp_path):

@@ -5,15 +5,15 @@ import pytest
 from haystack import Document
 
 from dpr_components.cli.errors import explain
-from dpr_components.cli.pipeline_config import (
-    PIPELINES_DIR,
+from dpr_components.pipelines import (
     apply_overrides,
-    check_components,
     load_pipeline,
     parse_assignment,
     read_pipeline_yaml,
     resolve_pipeline_path,
 )
+from dpr_components.pipelines.checks import check_components
+from dpr_components.pipelines.files import bundled_dir
 from dpr_components.errors import ConfigurationError
 
 BM25_YAML = """
@@ -52,15 +52,15 @@ def write(tmp_path, text, name="pipeline.yml"):
 def test_overrides_are_typed_and_ordered_file_env_param(bm25_yaml):
     config = read_pipeline_yaml(bm25_yaml)
     env = {"BM25_PARAMS_TOP_K": "7", "BM25_PARAMS_SCALE_SCORE": "false", "OTHER_PARAMS_X": "1"}
-    overridden = apply_overrides(config, params=["BM25.top_k=9"], environ=env)
+    overridden = apply_overrides(config, ["BM25.top_k=9"], environ=env)
     params = overridden["components"][1]["params"]
     assert params == {"document_store": "Store", "top_k": 9, "scale_score": False}
     assert config["components"][1]["params"]["top_k"] == 3  # the file's config is not modified
 
 
 def test_loaded_pipeline_uses_the_overrides_and_runs(bm25_yaml):
-    pipeline = load_pipeline(bm25_yaml, params=["BM25.top_k=1"], environ={})
-    store = pipeline.get_document_store()
+    loaded = load_pipeline(bm25_yaml, overrides=["BM25.top_k=1"], environ={})
+    pipeline, store = loaded.pipeline, loaded.document_store
     texts = ["Paris is the capital of France.", "Berlin is in Germany.", "Rome has seven hills.", "Oslo is cold."]
     store.write_documents([Document(text) for text in texts])
     documents = pipeline.run(query="capital of France")["documents"]
@@ -77,7 +77,7 @@ def test_parse_assignment():
 
 def test_override_of_unknown_component_lists_components(bm25_yaml):
     with pytest.raises(ConfigurationError, match=r"no component 'BM52'.*Components: Store, BM25.*Did you mean 'BM25'"):
-        apply_overrides(read_pipeline_yaml(bm25_yaml), params=["BM52.top_k=2"], environ={})
+        apply_overrides(read_pipeline_yaml(bm25_yaml), ["BM52.top_k=2"], environ={})
 
 
 def test_unknown_type_lists_close_matches_and_the_import_reminder(tmp_path):
@@ -92,12 +92,12 @@ def test_unknown_type_lists_close_matches_and_the_import_reminder(tmp_path):
 
 def test_mistyped_parameter_suggests_the_right_one(bm25_yaml):
     with pytest.raises(ConfigurationError, match=r"'BM25' \(BM25Retriever\) has no parameter 'topk'.*'top_k'"):
-        load_pipeline(bm25_yaml, params=["BM25.topk=3"], environ={})
+        load_pipeline(bm25_yaml, overrides=["BM25.topk=3"], environ={})
 
 
 def test_wrong_value_type_names_parameter_and_expected_type(bm25_yaml):
     with pytest.raises(ConfigurationError, match=r"parameter 'top_k' got 'many', expected integer"):
-        load_pipeline(bm25_yaml, params=["BM25.top_k=many"], environ={})
+        load_pipeline(bm25_yaml, overrides=["BM25.top_k=many"], environ={})
 
 
 def test_missing_required_parameter(tmp_path):
@@ -137,8 +137,8 @@ def test_not_a_pipeline_and_missing_file(tmp_path):
 
 
 def test_bundled_names_resolve_to_the_pipelines_folder():
-    assert resolve_pipeline_path("dense_retrieval") == PIPELINES_DIR / "dense_retrieval.yml"
-    assert resolve_pipeline_path("hybrid_qa.yml") == PIPELINES_DIR / "hybrid_qa.yml"
+    assert resolve_pipeline_path("dense_retrieval") == bundled_dir() / "dense_retrieval.yml"
+    assert resolve_pipeline_path("hybrid_qa.yml") == bundled_dir() / "hybrid_qa.yml"
 
 
 def test_several_pipelines_need_a_name(tmp_path):
@@ -146,7 +146,7 @@ def test_several_pipelines_need_a_name(tmp_path):
     path = write(tmp_path, text)
     with pytest.raises(ConfigurationError, match="--pipeline-name"):
         load_pipeline(path, environ={})
-    assert load_pipeline(path, pipeline_name="other", environ={}).get_node("BM25") is not None
+    assert load_pipeline(path, pipeline_name="other", environ={}).node("BM25") is not None
 
 
 def test_store_override_needs_a_hybrid_store(bm25_yaml):

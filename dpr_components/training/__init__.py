@@ -1,0 +1,1 @@
+"""Training: DPR's JSON training data, a model-agnostic training loop, and DPR reader training."""

@@ -1,0 +1,310 @@
+"""A model-agnostic training loop: AdamW, linear warm-up/decay, clipping, accumulation, dev evaluation.
+
+The loop knows nothing about readers or encoders. A *task* (any object with the methods of
+:class:`TrainingTask`) supplies the model, the batches, the loss, the dev evaluation and how to save a
+finished model; the loop does the rest:
+
+- AdamW (no weight decay on biases and LayerNorm weights), learning rate warmed up linearly over
+  ``warmup_steps`` then decayed linearly to 0 at the last step; gradients clipped to ``max_grad_norm``;
+  ``accumulation`` micro-batches per optimizer step (one "step" is one optimizer step everywhere).
+- Stops at ``max_steps``, after ``num_epochs`` or after ``max_minutes`` of wall time, whichever comes first.
+- Every ``eval_every`` steps and at the end, ``task.evaluate(device)`` gives dev metrics; when
+  ``metric`` improves the task saves the model into ``work_dir/best``. The output is the best model
+  (the last one when there is no dev evaluation), written to a temporary directory renamed to
+  ``output_dir`` at the end: an interrupted run never leaves a half-written output.
+- Every ``checkpoint_every`` steps and at the end, model, optimizer, scheduler, progress and RNG states go
+  to ``work_dir/last``; with ``resume=True`` (default) a new run continues from there, skipping the
+  batches of the current epoch already seen.
+- ``device`` auto | cpu | cuda[:n]; ``precision`` auto picks bf16 autocast where the hardware has native
+  bf16 (see :mod:`dpr_components.utils.devices`), fp32 otherwise. The choice is logged and returned.
+- tqdm shows the step, the running loss, the learning rate and the rate.
+
+Example::
+
+    from dpr_components.training.loop import TrainingConfig, train
+
+    class Task:                                   # the interface, in full
+        def __init__(self):
+            self.model = torch.nn.Linear(4, 1)
+            self.data = [(torch.randn(8, 4), torch.randn(8, 1)) for _ in range(10)]
+        def num_batches(self) -> int:             # micro-batches per epoch
+            return len(self.data)
+        def batches(self, epoch: int):            # deterministic for a given epoch (resume skips a prefix)
+            return iter(self.data)
+        def loss(self, batch):                    # batch already moved to the device by the loop
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.model(x), y)
+        def evaluate(self, device) -> dict:       # dev metrics, higher is better; {} when there is no dev set
+            return {"neg_loss": -float(sum(self.loss((x.to(device), y.to(device))) for x, y in self.data))}
+        def save(self, directory) -> None:        # the finished model's own format
+            torch.save(self.model.state_dict(), directory / "model.pt")
+
+    result = train(Task(), TrainingConfig(output_dir="out", max_steps=50, learning_rate=1e-2,
+                                          eval_every=10, metric="neg_loss"))
+    print(result.steps, result.best_metrics, result.stopped_by)
+"""
+import logging
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, Optional, Protocol, Union
+
+import torch
+from tqdm import tqdm
+
+from dpr_components.errors import ConfigurationError
+from dpr_components.training import checkpoints
+from dpr_components.utils.choices import Precision
+from dpr_components.utils.devices import resolve_device, resolve_precision
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingTask(Protocol):
+    """What the loop needs from a task (see the module example)."""
+
+    model: torch.nn.Module
+
+    def num_batches(self) -> int: ...
+
+    def batches(self, epoch: int) -> Iterable[Any]: ...
+
+    def loss(self, batch: Any) -> torch.Tensor: ...
+
+    def evaluate(self, device: torch.device) -> Dict[str, float]: ...
+
+    def save(self, directory: Path) -> None: ...
+
+
+@dataclass
+class TrainingConfig:
+    """Settings of :func:`train`. ``work_dir`` defaults to ``<output_dir>.work`` next to the output."""
+
+    output_dir: Union[str, Path]
+    learning_rate: float = 1e-5
+    weight_decay: float = 0.0
+    adam_eps: float = 1e-8
+    warmup_steps: int = 0
+    max_grad_norm: float = 1.0
+    accumulation: int = 1
+    num_epochs: Optional[int] = None
+    max_steps: Optional[int] = None
+    max_minutes: Optional[float] = None
+    eval_every: int = 0
+    checkpoint_every: int = 0
+    metric: str = "em"
+    seed: int = 42
+    device: str = "auto"
+    precision: str = "auto"
+    resume: bool = True
+    overwrite: bool = False
+    show_progress: bool = True
+    work_dir: Optional[Union[str, Path]] = None
+
+    def __post_init__(self) -> None:
+        self.output_dir = Path(self.output_dir)
+        self.work_dir = Path(self.work_dir) if self.work_dir else self.output_dir.with_name(self.output_dir.name + ".work")
+        for name in ("accumulation",):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        for name in ("num_epochs", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigurationError(f"{name} must be >= 1 (or unset), got {value}.")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ConfigurationError(f"max_minutes must be > 0 (or unset), got {self.max_minutes}.")
+        if not self.learning_rate > 0:
+            raise ConfigurationError(f"learning_rate must be > 0, got {self.learning_rate}.")
+
+
+@dataclass
+class TrainingResult:
+    output_dir: Path
+    steps: int
+    stopped_by: str  # "max_steps" | "num_epochs" | "max_minutes"
+    best_metrics: Dict[str, float] = field(default_factory=dict)
+    last_metrics: Dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+    precision: str = "fp32"
+    seconds: float = 0.0
+    final_loss: float = float("nan")
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """``batch`` with every tensor inside (dicts, lists, tuples) moved to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {key: to_device(value, device) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(value, device) for value in batch)
+    return batch
+
+
+def build_optimizer(model: torch.nn.Module, config: TrainingConfig) -> torch.optim.AdamW:
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            (no_decay if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decay).append(parameter)
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.learning_rate, eps=config.adam_eps)
+
+
+def linear_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
+    """Learning-rate factor rising linearly over ``warmup_steps`` to 1, then falling linearly to 0 at ``total_steps``."""
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / (warmup_steps + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def total_steps(config: TrainingConfig, batches_per_epoch: int) -> int:
+    steps_per_epoch = max(1, math.ceil(batches_per_epoch / config.accumulation))
+    limits = [config.max_steps] if config.max_steps else []
+    if config.num_epochs or not limits:
+        limits.append((config.num_epochs or 1) * steps_per_epoch)
+    return min(limits)
+
+
+class _Trainer:
+    def __init__(self, task: TrainingTask, config: TrainingConfig):
+        self.task, self.config = task, config
+        self.device = resolve_device(config.device)
+        self.precision = resolve_precision(config.precision, self.device)
+        if self.precision is Precision.INT8:
+            raise ConfigurationError("precision int8 cannot train; use auto, fp32 or bf16.")
+        self.autocast = self.precision is Precision.BF16
+        self.batches_per_epoch = task.num_batches()
+        if self.batches_per_epoch < 1:
+            raise ConfigurationError("The training set yields no batch: nothing to train on.")
+        self.total = total_steps(config, self.batches_per_epoch)
+        task.model.to(self.device)
+        self.optimizer = build_optimizer(task.model, config)
+        self.scheduler = linear_schedule(self.optimizer, config.warmup_steps, self.total)
+        self.step, self.epoch, self.seen_in_epoch = 0, 0, 0
+        self.best: Optional[float] = None
+        self.best_metrics: Dict[str, float] = {}
+        self.last_metrics: Dict[str, float] = {}
+        self.running_loss = float("nan")
+
+    def amp(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast)
+
+    def state(self) -> Dict[str, Any]:
+        return {"model": self.task.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "step": self.step, "epoch": self.epoch,
+                "seen_in_epoch": self.seen_in_epoch, "best": self.best, "best_metrics": self.best_metrics,
+                "running_loss": self.running_loss, "rng": checkpoints.rng_state(),
+                "config": {k: str(v) for k, v in asdict(self.config).items()}}
+
+    def restore(self, state: Dict[str, Any]) -> None:
+        self.task.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.epoch, self.seen_in_epoch = state["step"], state["epoch"], state["seen_in_epoch"]
+        self.best, self.best_metrics = state["best"], state["best_metrics"]
+        self.running_loss = state["running_loss"]
+        checkpoints.set_rng_state(state["rng"])
+        logger.info("resumed from %s at step %d (epoch %d)", self.config.work_dir / "last", self.step, self.epoch)
+
+    def evaluate(self) -> None:
+        self.task.model.eval()
+        with torch.no_grad(), self.amp():
+            metrics = dict(self.task.evaluate(self.device))
+        self.task.model.train()
+        self.last_metrics = metrics
+        if not metrics:
+            return
+        if self.config.metric not in metrics:
+            raise ConfigurationError(f"metric {self.config.metric!r} is not among the task's dev metrics "
+                                     f"{sorted(metrics)}; pass one of them.")
+        value = float(metrics[self.config.metric])
+        logger.info("step %d dev %s", self.step, ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        if self.best is None or value > self.best:
+            self.best, self.best_metrics = value, {**metrics, "step": self.step}
+            checkpoints.save_best(self.config.work_dir, self.task.save, self.best_metrics)
+
+    def micro_batches(self) -> Iterable[Any]:
+        """Batches from the current position on, across epochs, advancing ``epoch``/``seen_in_epoch``."""
+        while True:
+            for index, batch in enumerate(self.task.batches(self.epoch)):
+                if index < self.seen_in_epoch:
+                    continue
+                self.seen_in_epoch = index + 1
+                yield batch
+            self.epoch, self.seen_in_epoch = self.epoch + 1, 0
+
+    def run(self) -> TrainingResult:
+        config, started = self.config, time.monotonic()
+        deadline = started + config.max_minutes * 60 if config.max_minutes else None
+        stopped_by = "max_steps" if config.max_steps and self.total == config.max_steps else "num_epochs"
+        last_eval_step = -1
+        self.task.model.train()
+        progress = tqdm(total=self.total, initial=self.step, desc="training", unit="step",
+                        disable=not config.show_progress, dynamic_ncols=True)
+        batches = iter(self.micro_batches())
+        with progress:
+            while self.step < self.total:
+                if deadline is not None and time.monotonic() >= deadline:
+                    stopped_by = "max_minutes"
+                    break
+                self.optimizer.zero_grad(set_to_none=True)
+                step_loss = 0.0
+                for _ in range(config.accumulation):
+                    batch = to_device(next(batches), self.device)
+                    with self.amp():
+                        loss = self.task.loss(batch) / config.accumulation
+                    if not torch.isfinite(loss):
+                        raise ConfigurationError(f"The loss became {loss.item()} at step {self.step}; "
+                                                 "lower the learning rate.")
+                    loss.backward()
+                    step_loss += loss.item()
+                if config.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(self.task.model.parameters(), config.max_grad_norm)
+                self.optimizer.step()
+                self.scheduler.step()
+                self.step += 1
+                self.running_loss = step_loss if math.isnan(self.running_loss) else \
+                    0.9 * self.running_loss + 0.1 * step_loss
+                progress.update(1)
+                progress.set_postfix(loss=f"{self.running_loss:.4f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
+                if config.eval_every and self.step % config.eval_every == 0:
+                    self.evaluate()
+                    last_eval_step = self.step
+                if config.checkpoint_every and self.step % config.checkpoint_every == 0:
+                    checkpoints.save_state(config.work_dir, self.state())
+        if last_eval_step != self.step:
+            self.evaluate()
+        checkpoints.save_state(config.work_dir, self.state())
+        self.write_output()
+        return TrainingResult(config.output_dir, self.step, stopped_by, self.best_metrics, self.last_metrics,
+                              str(self.device), self.precision.value, time.monotonic() - started, self.running_loss)
+
+    def write_output(self) -> None:
+        best = checkpoints.best_dir(self.config.work_dir)
+        if best is not None:
+            write = lambda tmp: shutil.copytree(best, tmp, dirs_exist_ok=True)  # noqa: E731
+        else:
+            write = self.task.save
+        checkpoints.replace_dir(self.config.output_dir, write)
+
+
+def train(task: TrainingTask, config: TrainingConfig) -> TrainingResult:
+    """Train ``task.model`` as ``config`` says and write the best model to ``config.output_dir``."""
+    if config.output_dir.exists() and not config.overwrite:
+        raise ConfigurationError(f"Output directory {config.output_dir} already exists. "
+                                 "Choose another one or pass overwrite=True (--overwrite).")
+    checkpoints.seed_everything(config.seed)
+    trainer = _Trainer(task, config)
+    if config.resume:
+        state = checkpoints.load_state(config.work_dir)
+        if state is not None:
+            trainer.restore(state)
+    elif config.work_dir.exists():
+        shutil.rmtree(config.work_dir)
+    logger.info("training on %s, precision %s, %d steps", trainer.device, trainer.precision.value, trainer.total)
+    return trainer.run()
