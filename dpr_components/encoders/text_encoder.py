@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, DPRContextEncoder, DPRQuestionEncoder, PreTrainedModel
 
+from dpr_components.encoders.cls_only import compute_last_layer_for_cls_only
 from dpr_components.encoders.signature import fingerprint
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.utils.batching import padded_batches
@@ -111,6 +112,8 @@ class TextEncoder:
         # Hashed as loaded, before a precision change: fp32, bf16 and int8 runs of one checkpoint are one model.
         self.weights_digest = fingerprint(config, model)
         self.max_positions = int(getattr(config, "max_position_embeddings", 0) or 0) or None
+        if self.uses_dpr_pooler or self.pooling is Pooling.CLS:  # exact: only [CLS] of the last layer is read
+            compute_last_layer_for_cls_only(model)
         # One copy per extra device first: prepare_for_inference packs or quantises the model in place.
         extra = [prepare_for_inference(copy.deepcopy(model), self.precision, device) for device in self.devices[1:]]
         self.model = prepare_for_inference(model, self.precision, self.device)
