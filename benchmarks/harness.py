@@ -1,7 +1,8 @@
 """Shared plumbing of the benchmark suite: measurements, timing, machine facts, the markdown report.
 
 Every section returns a list of :class:`Measurement`; ``run_all.py`` prints them and writes
-``docs/performance.md``. A measurement always carries our figure, the baseline's figure from the same run
+``docs/performance/<machine kind>.md``. A measurement always carries our figure, the baseline's figure from
+the same run
 and the ratio, because absolute times alone mean little on a shared machine.
 """
 import datetime
@@ -223,7 +224,8 @@ def render_table(measurements: Sequence[Measurement]) -> List[str]:
 
 def render_markdown(sections: Sequence[SectionResult], command: str, machine: Dict[str, str],
                     preamble: str = "") -> str:
-    """The whole ``docs/performance.md``: how it was made, on what, then one table per section."""
+    """One machine kind's report (``docs/performance/<kind>.md``): how it was made, on what, then one table
+    per section."""
     lines = ["# Performance", ""]
     if preamble:
         lines += [preamble.strip(), ""]

@@ -1,4 +1,4 @@
-"""Run the benchmark suite: dpr-components vs Haystack 1.x's own DPR stack, written to docs/performance.md.
+"""Run the benchmark suite: dpr-components vs Haystack 1.x's own DPR stack, one report per machine kind.
 
 Usage::
 
