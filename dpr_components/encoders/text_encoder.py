@@ -26,6 +26,7 @@ from dpr_components.encoders.cls_only import compute_last_layer_for_cls_only
 from dpr_components.encoders.signature import fingerprint
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.utils.batching import padded_batches
+from dpr_components.utils.validation import unicode_problem
 from dpr_components.utils.choices import Choice, Precision
 from dpr_components.utils.devices import DeviceSpec, resolve_devices, resolve_precision
 from dpr_components.utils.models import load_config, prepare_for_inference
@@ -174,6 +175,11 @@ class TextEncoder:
             firsts, seconds = [str(t[0]) for t in texts], [str(t[1]) for t in texts]
         else:
             firsts, seconds = [str(t) for t in texts], None
+        for position, text in enumerate(firsts + (seconds or [])):
+            problem = unicode_problem(text)
+            if problem:
+                raise ConfigurationError(f"Text {position % len(firsts)} given to {self.model_name_or_path!r} has "
+                                         f"{problem}.")
         # longest_first truncation cuts the longer member of a pair (the passage) and keeps the final [SEP].
         encoded = self.tokenizer(firsts, seconds, truncation=True, max_length=max_length,
                                  return_attention_mask=False, return_token_type_ids=False)

@@ -17,6 +17,9 @@ Usage::
 """
 from typing import Collection, Dict, Hashable, Iterable, List, Optional, Sequence
 
+from dpr_components.errors import ConfigurationError
+from dpr_components.utils.validation import positive_int
+
 TOP_KS = (1, 5, 10, 20, 50, 100)
 
 
@@ -31,7 +34,13 @@ def first_relevant_rank(ranked_ids: Sequence[Hashable], relevant_ids: Collection
 
 
 def top_k_accuracy(first_hit_ranks: Sequence[Optional[int]], ks: Iterable[int] = TOP_KS) -> Dict[int, float]:
-    """Share of questions with a hit within the first k passages, for each k (0.0 for no questions)."""
+    """Share of questions with a hit within the first k passages, for each k (0.0 for no questions).
+
+    Every k must be a positive integer; the one implementation behind evaluation runs and fusion sweeps.
+    """
+    ks = [positive_int("k (of top-k accuracy)", k) for k in ks]
+    if not ks:
+        raise ConfigurationError("ks is empty: give the cut-offs k to report, e.g. (1, 5, 20, 100).")
     total = len(first_hit_ranks)
     return {
         k: (sum(1 for rank in first_hit_ranks if rank is not None and rank <= k) / total if total else 0.0)

@@ -10,6 +10,7 @@ Usage::
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+from dpr_components.errors import ConfigurationError
 from dpr_components.evaluation.metrics import hits_curve
 from dpr_components.evaluation.runner import EvaluationResult
 
@@ -23,7 +24,7 @@ def plot_accuracy_vs_k(
 ) -> Path:
     """Draw one accuracy-vs-k line per run (k = 1..max_k, default: the longest ranking) and save a PNG."""
     if not runs:
-        raise ValueError("plot_accuracy_vs_k needs at least one run.")
+        raise ConfigurationError("plot_accuracy_vs_k needs at least one run: give one or more EvaluationResults.")
     import matplotlib
 
     matplotlib.use("Agg")  # files only: works without a display

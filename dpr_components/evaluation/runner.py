@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
-from dpr_components.errors import DPRComponentsError
+from dpr_components.errors import ConfigurationError, DPRComponentsError
 from dpr_components.evaluation.answers import exact_match, f1_score, has_answer
 from dpr_components.evaluation.metrics import TOP_KS, first_hit_rank, mean, mean_reciprocal_rank, top_k_accuracy
 from dpr_components.evaluation.questions import Question
+from dpr_components.schema import TITLE_FIELD
+from dpr_components.utils.validation import positive_int
 
 
 class PipelineOutputError(DPRComponentsError, ValueError):
@@ -200,7 +202,9 @@ def union_answer_doc_ids(runs: Sequence[EvaluationResult]) -> List[Set[str]]:
     question_ids = [result.question.id for result in runs[0].results]
     for run in runs[1:]:
         if [result.question.id for result in run.results] != question_ids:
-            raise ValueError(f"Runs {runs[0].name!r} and {run.name!r} cover different questions or orders.")
+            raise ConfigurationError(
+                f"Runs {runs[0].name!r} and {run.name!r} cover different questions or orders: evaluate every run "
+                "on the same question file (same --limit).")
     per_run = [run.answer_doc_ids() for run in runs]
     return [set().union(*(answer_ids[question_id] for answer_ids in per_run)) for question_id in question_ids]
 
@@ -220,8 +224,8 @@ def results_table(runs: Sequence[EvaluationResult], ks: Sequence[int] = TOP_KS) 
     return "\n".join(lines)
 
 
-def _per_query(value: Any, count: int) -> List[Any]:
-    # A batch of one may come back flat from some nodes; anything else must be one list per query.
+def per_query(value: Any, count: int) -> List[Any]:
+    """One list per query from a ``run_batch`` output value (a batch of one may come back flat)."""
     if count == 1 and value and not isinstance(value[0], list):
         return [value]
     return value
@@ -251,15 +255,14 @@ def evaluate_pipeline(
     params: Optional[Dict[str, Any]] = None,
     batch_size: int = 32,
     name: str = "run",
-    title_field: str = "name",
+    title_field: str = TITLE_FIELD,
     output_path: Optional[Union[str, Path]] = None,
     include_content: bool = False,
     ks: Sequence[int] = TOP_KS,
     progress_bar: bool = False,
 ) -> EvaluationResult:
     """Evaluate a Haystack retrieval or QA pipeline over ``questions`` (see the module docstring)."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    batch_size = positive_int("batch_size", batch_size)
     batches = range(0, len(questions), batch_size)
     if progress_bar:
         from tqdm import tqdm
@@ -275,10 +278,10 @@ def evaluate_pipeline(
                 f"The pipeline's output has keys {sorted(output)}; evaluation needs 'documents' (a retriever) "
                 "and/or 'answers' (a reader). End the pipeline with a retriever, a fusion node or a reader."
             )
-        documents = _per_query(output.get("documents") or [[] for _ in batch], len(batch))
+        documents = per_query(output.get("documents") or [[] for _ in batch], len(batch))
         answers = output.get("answers")
         has_reader = has_reader or answers is not None
-        answers = _per_query(answers or [[] for _ in batch], len(batch))
+        answers = per_query(answers or [[] for _ in batch], len(batch))
         for question, question_documents, question_answers in zip(batch, documents, answers):
             top_answer = question_answers[0] if question_answers else None
             results.append(

@@ -16,6 +16,7 @@ from dpr_components.fusion.methods import (
     check_weights,
     fuse,
 )
+from dpr_components.utils.validation import optional_positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +224,4 @@ class HybridFusion(JoinNode):
 
 
 def _check_top_k(top_k: Optional[int]) -> Optional[int]:
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        raise ConfigurationError(f"top_k_join must be a positive integer or None (all documents), got {top_k!r}.")
-    return top_k
+    return optional_positive_int("top_k_join (None: all documents)", top_k)

@@ -18,11 +18,11 @@ Usage::
     best = best_row(rows, metric="top_20")
     print(best.label, best.setting.node_params())  # -> HybridFusion params for the test run
 """
-import math
 from dataclasses import dataclass
 from typing import Collection, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from dpr_components.errors import ConfigurationError
+from dpr_components.evaluation.metrics import first_relevant_rank, top_k_accuracy
 from dpr_components.fusion.methods import (
     FusionMode,
     Normalization,
@@ -31,8 +31,11 @@ from dpr_components.fusion.methods import (
     check_weights,
     fuse,
 )
+from dpr_components.utils.validation import positive_int
 
 DEFAULT_KS: Tuple[int, ...] = (1, 5, 10, 20, 50, 100)
+# Ties on the chosen metric are broken by these top-k accuracies, in this order (see selection_key).
+TIE_BREAK_KS: Tuple[int, ...] = (5, 100, 1)
 # Around pyserini's tuned values (NQ 1.2-1.3, TriviaQA 0.95) and the DPR paper's 1.1, plus the extremes.
 DEFAULT_ALPHAS: Tuple[float, ...] = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5, 2.0, 3.0)
 
@@ -93,8 +96,7 @@ def settings_grid(
     ``alpha_source=0`` that is pyserini's ``alpha * sparse + dense``; ``alpha_source=1`` gives the DPR
     paper's ``BM25 + alpha * sim``.
     """
-    if isinstance(n_sources, bool) or not isinstance(n_sources, int) or n_sources < 1:
-        raise ConfigurationError(f"n_sources must be a positive integer, got {n_sources!r}.")
+    n_sources = positive_int("n_sources", n_sources)
     if not 0 <= alpha_source < n_sources:
         raise ConfigurationError(f"alpha_source must index one of the {n_sources} sources, got {alpha_source!r}.")
     modes = [FusionMode.from_str(mode).value for mode in modes]
@@ -117,18 +119,14 @@ def settings_grid(
     return list(dict.fromkeys(settings))  # drop repeats, keep order
 
 
-def top_k_accuracy(
+def rankings_accuracy(
     rankings: Sequence[Sequence[str]], positives: Sequence[Collection[str]], ks: Sequence[int] = DEFAULT_KS
 ) -> Dict[int, float]:
-    """Share of questions with a positive document among the first k ids of their ranking, per k."""
-    ks = _check_ks(ks)
+    """Share of questions with a positive document among the first k ids of their ranking, per k
+    (:func:`dpr_components.evaluation.metrics.top_k_accuracy` of the first positive ranks)."""
     if len(rankings) != len(positives):
         raise ConfigurationError(f"{len(rankings)} rankings but {len(positives)} positive sets: give one per question.")
-    if not rankings:
-        raise ConfigurationError("No questions to evaluate: the question file gave no rankings.")
-    first_hits = [next((rank for rank, doc_id in enumerate(ids, start=1) if doc_id in positive), math.inf)
-                  for ids, positive in zip(rankings, positives)]
-    return {k: sum(hit <= k for hit in first_hits) / len(first_hits) for k in ks}
+    return top_k_accuracy([first_relevant_rank(ids, positive) for ids, positive in zip(rankings, positives)], ks)
 
 
 def fused_ranking(lists: Sequence[RankedList], setting: FusionSetting) -> List[str]:
@@ -143,7 +141,7 @@ def evaluate_setting(
     ks: Sequence[int] = DEFAULT_KS,
 ) -> Dict[int, float]:
     """Top-k accuracy of one setting; ``question_lists[q]`` holds question q's ranked list from each source."""
-    return top_k_accuracy([fused_ranking(lists, setting) for lists in question_lists], positives, ks)
+    return rankings_accuracy([fused_ranking(lists, setting) for lists in question_lists], positives, ks)
 
 
 def sweep(
@@ -163,6 +161,8 @@ def sweep(
     """
     if not runs:
         raise ConfigurationError("runs is empty: give the ranked lists of at least one source.")
+    if not positives:
+        raise ConfigurationError("No questions to evaluate: the question file gave no rankings.")
     for name, lists in runs.items():
         if len(lists) != len(positives):
             raise ConfigurationError(
@@ -174,7 +174,7 @@ def sweep(
     if include_sources:
         for name, lists in runs.items():
             rankings = [[doc_id for doc_id, _ in ranked] for ranked in lists]
-            rows.append(SweepRow(f"{name} only", None, top_k_accuracy(rankings, positives, ks)))
+            rows.append(SweepRow(f"{name} only", None, rankings_accuracy(rankings, positives, ks)))
     question_lists = list(zip(*runs.values()))
     for setting in settings:
         if len(setting.weights) != len(runs):
@@ -185,8 +185,15 @@ def sweep(
     return rows
 
 
+def selection_key(row: SweepRow, metric: str = "top_20") -> Tuple[float, ...]:
+    """How settings are ranked on dev: ``metric`` first, then top-5, top-100, top-1 (those evaluated)."""
+    k = _metric_k(metric)
+    return (row.accuracy[k],) + tuple(row.accuracy[t] for t in TIE_BREAK_KS if t != k and t in row.accuracy)
+
+
 def best_row(rows: Sequence[SweepRow], metric: str = "top_20", fused_only: bool = True) -> SweepRow:
-    """The row with the highest ``metric`` (``top_<k>``); ties go to the earlier row (grid order).
+    """The row with the highest ``metric`` (``top_<k>``); ties are broken by :func:`selection_key`'s
+    further metrics, then go to the earlier row (grid order).
 
     ``fused_only`` skips the single-source rows, so the result always has a ``setting`` to apply.
     """
@@ -196,7 +203,7 @@ def best_row(rows: Sequence[SweepRow], metric: str = "top_20", fused_only: bool 
         raise ConfigurationError("No fused settings among the rows: run the sweep with at least one setting.")
     if any(k not in row.accuracy for row in candidates):
         raise ConfigurationError(f"Metric {metric!r} was not evaluated: add {k} to the sweep's ks.")
-    return max(candidates, key=lambda row: row.accuracy[k])  # max() keeps the first of equal rows
+    return max(candidates, key=lambda row: selection_key(row, metric))  # max() keeps the first of equal rows
 
 
 def format_table(rows: Sequence[SweepRow], sort_by: Optional[str] = None) -> str:
@@ -218,9 +225,3 @@ def _metric_k(metric: str) -> int:
     if not name.startswith("top_") or not name[4:].isdigit():
         raise ConfigurationError(f"Unknown metric {metric!r}: use 'top_<k>', e.g. 'top_20'.")
     return int(name[4:])
-
-
-def _check_ks(ks: Sequence[int]) -> List[int]:
-    if not ks or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in ks):
-        raise ConfigurationError(f"ks must be positive integers (e.g. 1, 5, 20, 100), got {ks!r}.")
-    return list(ks)

@@ -23,10 +23,9 @@ from tqdm import tqdm
 from dpr_components.errors import ConfigurationError
 from dpr_components.pipelines.loading import LoadedPipeline, PipelineSource, load_pipeline, read_pipeline_config
 from dpr_components.pipelines.overrides import Overrides
-from dpr_components.preprocessing.corpus import SOURCE_ID_FIELD, count_documents, read_corpus
+from dpr_components.preprocessing.corpus import count_documents, read_corpus
+from dpr_components.schema import SOURCE_ID_FIELD, WORDS_PER_PASSAGE
 from dpr_components.utils.validation import positive_int
-
-WORDS_PER_PASSAGE = 100
 
 
 def batches(documents: Iterable[Any], batch_passages: int) -> Iterator[List[Any]]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 from dpr_components.errors import ConfigurationError
+from dpr_components.evaluation.runner import per_query
 from dpr_components.pipelines.loading import (
     LoadedPipeline,
     PipelineSource,
@@ -104,20 +105,11 @@ def run_queries(
     for start in range(0, len(questions), batch_size):
         batch = questions[start : start + batch_size]
         output = loaded.pipeline.run_batch(queries=batch, params=run_params or None)
+        empty = [[] for _ in batch]
         for position, query in enumerate(batch):
-            result = {"query": query, "documents": _nth(output.get("documents"), position, len(batch))}
+            result = {"query": query, "documents": per_query(output.get("documents") or empty, len(batch))[position]}
             if "answers" in output:
-                result["answers"] = _nth(output["answers"], position, len(batch))
+                result["answers"] = per_query(output["answers"] or empty, len(batch))[position]
             results.append(result_to_dict(result))
     return results
 
-
-def _nth(per_query: Optional[List[Any]], position: int, queries: int) -> List[Any]:
-    """Query ``position``'s list from a batch output (one list per query; a flat list for a single query)."""
-    if not per_query:
-        return []
-    if len(per_query) == queries and all(isinstance(item, list) for item in per_query):
-        return per_query[position]
-    if queries == 1:
-        return list(per_query)
-    raise ConfigurationError("The pipeline's batch output does not hold one result list per question.")

@@ -9,7 +9,7 @@ Usage::
 """
 from typing import Any, Dict, Mapping
 
-TITLE_FIELD = "name"  # the meta field the corpus readers put the title in
+from dpr_components.schema import TITLE_FIELD  # the meta field the corpus readers put the title in
 
 
 def plain(value: Any) -> Any:

@@ -29,27 +29,27 @@ def recorded_encoder(store_path: str, index: Optional[str] = None) -> Optional[D
         return None
     store = HybridDocumentStore(path=store_path, **({"index": index} if index else {}), progress_bar=False)
     try:
-        info = store._database.index_info(store.index)  # TODO(store-integrity): the store's public accessor
-        return dict(info.encoder) if info is not None and info.encoder else None
+        signature = store.recorded_encoder()
+        return signature.to_dict() if signature is not None else None
     finally:
         store.close()
 
 
-def retriever_params(signature: Mapping[str, Any]) -> Dict[str, Any]:
-    """DPRRetriever parameters that reproduce a recorded signature (old and new record formats)."""
+def retriever_params(recorded: Mapping[str, Any]) -> Dict[str, Any]:
+    """DPRRetriever parameters that reproduce a recorded signature (any format
+    :meth:`EncoderSignature.from_dict` reads)."""
+    from dpr_components.encoders.signature import EncoderSignature
+
+    signature = EncoderSignature.from_dict(recorded)
     params: Dict[str, Any] = {}
-    query = signature.get("query_source") or signature.get("query_model")
-    passage = signature.get("passage_source") or signature.get("passage_model")
-    if query and passage:
-        params.update(query_embedding_model=str(query), passage_embedding_model=str(passage))
-    if signature.get("pooling") in ("cls", "mean"):  # "pooler_output": DPR checkpoints, pooling "cls"
-        params["pooling"] = signature["pooling"]
-    elif signature.get("pooling") == "pooler_output":
-        params["pooling"] = "cls"
-    if isinstance(signature.get("normalize"), bool):
-        params["normalize"] = signature["normalize"]
-    if isinstance(signature.get("max_seq_len_passage"), int):
-        params["max_seq_len_passage"] = signature["max_seq_len_passage"]
+    if signature.query_source and signature.passage_source:
+        params.update(query_embedding_model=str(signature.query_source),
+                      passage_embedding_model=str(signature.passage_source))
+    # "pooler_output" is what DPR checkpoints use whatever `pooling` says; the YAML spells it "cls".
+    params["pooling"] = "cls" if signature.pooling == "pooler_output" else signature.pooling
+    params["normalize"] = bool(signature.normalize)
+    if signature.max_seq_len_passage is not None:
+        params["max_seq_len_passage"] = int(signature.max_seq_len_passage)
     return params
 
 
@@ -63,7 +63,7 @@ def with_store_encoder(config: PipelineConfig) -> PipelineConfig:
         if type_name not in RETRIEVER_TYPES or store_name not in stores:
             continue
         signature = recorded_encoder(stores[store_name], params[store_name].get("index"))
-        for param, value in retriever_params(signature or {}).items():
+        for param, value in (retriever_params(signature) if signature else {}).items():
             if (name, param) not in config.overridden and params[name].get(param) != value:
                 overrides[f"{name}.{param}"] = value
     return config.with_overrides(overrides) if overrides else config

@@ -1,7 +1,7 @@
 """Corpus readers: DPR's ``psgs_w100.tsv``, jsonl, plain-text and markdown files -> Haystack Documents.
 
 Every document carries its title in ``meta["name"]`` (the field DPR encodes with the passage) and a stable
-identifier in ``meta["source_id"]``, which is what makes indexing resumable: a source document whose
+identifier in ``meta["source_id"]`` (field names: :mod:`dpr_components.schema`), which is what makes indexing resumable: a source document whose
 ``source_id`` is already in the store is skipped on a re-run.
 
 Usage::
@@ -26,16 +26,15 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Union
+from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 
 from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
+from dpr_components.schema import SOURCE_ID_FIELD, TITLE_FIELD
 from dpr_components.utils.choices import Choice
 from dpr_components.utils.text_files import read_utf8, utf8_lines
 
-SOURCE_ID_FIELD = "source_id"
-TITLE_FIELD = "name"
 
 
 class CorpusFormat(Choice):
@@ -59,13 +58,42 @@ EXTENSIONS: Dict[str, CorpusFormat] = {
 
 
 def read_corpus(path: Union[str, Path], corpus_format: Union[str, CorpusFormat] = "auto") -> Iterator[Document]:
-    """Yield the documents of a corpus file, or of every corpus file under a directory (sorted by path)."""
-    corpus_format = CorpusFormat.from_str(corpus_format)
-    path = Path(path)
+    """Yield the documents of a corpus file, or of every corpus file under a directory (sorted by path).
+
+    Ids are strings (``1`` and ``"1"`` are one id) and must be unique across the corpus: a second document
+    with an id already read raises :class:`ConfigurationError` naming both lines, instead of silently
+    replacing (or being skipped as "already indexed" in favour of) the first.
+    """
+    seen: Set[int] = set()  # hashes of the ids read: ~60 bytes an id; the rare hit is confirmed by a re-read
+    for location, document in _located_documents(Path(path), CorpusFormat.from_str(corpus_format)):
+        key = hash(document.id)
+        if key in seen:
+            first = _first_location(Path(path), CorpusFormat.from_str(corpus_format), document.id, location)
+            if first is not None:
+                raise ConfigurationError(
+                    f"{first} and {location} both have the id {document.id!r} (ids are compared as strings, so 1 "
+                    f'and "1" are the same id); the second would replace the first. Give every document a unique id.')
+        seen.add(key)
+        yield document
+
+
+def _located_documents(path: Path, corpus_format: CorpusFormat) -> Iterator[Tuple[str, Document]]:
+    """("file:line", document) for every document of the corpus, in reading order."""
     for file_path in corpus_files(path, corpus_format):
         file_format = corpus_format if corpus_format is not CorpusFormat.AUTO else format_of(file_path)
         relative = file_path.relative_to(path).as_posix() if path.is_dir() else file_path.name
-        yield from READERS[file_format](file_path, relative)
+        for line_number, document in READERS[file_format](file_path, relative):
+            yield f"{str(file_path)!r} line {line_number}", document
+
+
+def _first_location(path: Path, corpus_format: CorpusFormat, document_id: str, before: str) -> Optional[str]:
+    """Where ``document_id`` first occurs, if before ``before`` (None: the hash hit was a collision)."""
+    for location, document in _located_documents(path, corpus_format):
+        if location == before:
+            return None
+        if document.id == document_id:
+            return location
+    return None
 
 
 def corpus_files(path: Path, corpus_format: CorpusFormat = CorpusFormat.AUTO) -> List[Path]:
@@ -122,7 +150,10 @@ def _document(text: str, title: str, source_id: str) -> Document:
     return Document(content=text, id=source_id, meta={TITLE_FIELD: title, SOURCE_ID_FIELD: source_id})
 
 
-def read_dpr_tsv(file_path: Path, relative: str) -> Iterator[Document]:
+Located = Iterator[Tuple[int, Document]]  # (line number, document) pairs, as every reader below yields them
+
+
+def read_dpr_tsv(file_path: Path, relative: str) -> Located:
     """DPR's passage file: header ``id<TAB>text<TAB>title``, fields csv-quoted when needed."""
     csv.field_size_limit(sys.maxsize)
     rows = csv.reader(utf8_lines(file_path, "corpus file", newline=""), delimiter="\t")
@@ -142,10 +173,10 @@ def read_dpr_tsv(file_path: Path, relative: str) -> Iterator[Document]:
                 f"{str(file_path)!r} line {line_number}: expected {len(header)} tab-separated fields "
                 f"(id, text, title), found {len(row)}."
             )
-        yield _document(row[text_col], row[title_col], row[id_col])
+        yield line_number, _document(row[text_col], row[title_col], row[id_col])
 
 
-def read_jsonl(file_path: Path, relative: str) -> Iterator[Document]:
+def read_jsonl(file_path: Path, relative: str) -> Located:
     """One ``{"id", "title", "text"}`` object a line; ``id`` defaults to ``<file>:<line>``, ``title`` to ""."""
     for line_number, line in enumerate(utf8_lines(file_path, "corpus file"), start=1):
         if not line.strip():
@@ -161,12 +192,12 @@ def read_jsonl(file_path: Path, relative: str) -> Iterator[Document]:
             )
         source_id = record.get("id")
         source_id = f"{relative}:{line_number}" if source_id is None else str(source_id)
-        yield _document(record["text"], str(record.get("title") or ""), source_id)
+        yield line_number, _document(record["text"], str(record.get("title") or ""), source_id)
 
 
-def read_text(file_path: Path, relative: str) -> Iterator[Document]:
+def read_text(file_path: Path, relative: str) -> Located:
     """The whole file is one document, titled with the file name."""
-    yield _document(read_utf8(file_path, "corpus file"), _title_from_name(file_path), relative)
+    yield 1, _document(read_utf8(file_path, "corpus file"), _title_from_name(file_path), relative)
 
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
@@ -186,7 +217,7 @@ def markdown_to_text(markdown: str) -> str:
     return _LIST_OR_QUOTE.sub("", text)
 
 
-def read_markdown(file_path: Path, relative: str) -> Iterator[Document]:
+def read_markdown(file_path: Path, relative: str) -> Located:
     """The whole file is one document, titled with its first heading (else the file name)."""
     lines = read_utf8(file_path, "corpus file").splitlines()
     first_heading = next((number for number, line in enumerate(lines) if _HEADING.match(line)), None)
@@ -194,7 +225,7 @@ def read_markdown(file_path: Path, relative: str) -> Iterator[Document]:
         title = _title_from_name(file_path)
     else:  # the title is encoded with every passage, so it is not repeated in the text
         title = _HEADING.match(lines.pop(first_heading)).group(1)
-    yield _document(markdown_to_text("\n".join(lines)), title, relative)
+    yield 1, _document(markdown_to_text("\n".join(lines)), title, relative)
 
 
 def _title_from_name(file_path: Path) -> str:

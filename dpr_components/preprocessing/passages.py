@@ -38,12 +38,14 @@ Usage (Python)::
     split_into_passages("Aristotle", article_text)                  # [{"title": "Aristotle", "text": ...}, ...]
 """
 from copy import deepcopy
+from dataclasses import replace
 from typing import Dict, List, Union
 
 from haystack.nodes.base import BaseComponent
 from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
+from dpr_components.schema import PASSAGES, TITLE_FIELD, WORDS_PER_PASSAGE
 
 
 def _check_words_per_passage(words_per_passage: int) -> None:
@@ -53,14 +55,14 @@ def _check_words_per_passage(words_per_passage: int) -> None:
         )
 
 
-def split_words(text: str, words_per_passage: int = 100) -> List[str]:
+def split_words(text: str, words_per_passage: int = WORDS_PER_PASSAGE) -> List[str]:
     """The texts of the consecutive, disjoint ``words_per_passage``-word blocks of ``text``."""
     _check_words_per_passage(words_per_passage)
     words = text.split()
     return [" ".join(words[start : start + words_per_passage]) for start in range(0, len(words), words_per_passage)]
 
 
-def split_into_passages(title: str, text: str, words_per_passage: int = 100) -> List[Dict[str, str]]:
+def split_into_passages(title: str, text: str, words_per_passage: int = WORDS_PER_PASSAGE) -> List[Dict[str, str]]:
     """DPR passages of one article: ``[{"title": title, "text": block}, ...]`` (none for an empty text)."""
     return [{"title": title, "text": block} for block in split_words(text, words_per_passage)]
 
@@ -70,16 +72,23 @@ class DPRPassageSplitter(BaseComponent):
 
     outgoing_edges = 1
 
-    def __init__(self, words_per_passage: int = 100, title_field: str = "name"):
+    def __init__(self, words_per_passage: int = WORDS_PER_PASSAGE, title_field: str = TITLE_FIELD):
         super().__init__()
         _check_words_per_passage(words_per_passage)
+        self.schema = replace(PASSAGES, title_field=title_field, words_per_passage=words_per_passage)
         self.words_per_passage = words_per_passage
         self.title_field = title_field
 
     def split(self, documents: List[Document]) -> List[Document]:
         """Passages of every document, in order (documents with no words yield none)."""
-        passages = []
-        for document in documents:
+        passages: List[Document] = []
+        seen: Dict[str, int] = {}
+        for position, document in enumerate(documents):
+            if seen.setdefault(document.id, position) != position:
+                raise ConfigurationError(
+                    f"DPRPassageSplitter got two documents with the id {document.id!r} (positions "
+                    f"{seen[document.id]} and {position}); their passages would share ids and one would be lost. "
+                    "Give every document a unique id.")
             if document.content_type != "text" or not isinstance(document.content, str):
                 raise ConfigurationError(
                     f"DPRPassageSplitter splits text documents only; document {document.id!r} has content_type "
@@ -89,8 +98,8 @@ class DPRPassageSplitter(BaseComponent):
             for index, block in enumerate(split_words(document.content, self.words_per_passage)):
                 meta = deepcopy(document.meta or {})
                 meta[self.title_field] = title
-                meta["_split_id"] = index
-                meta.setdefault("source_id", document.id)
+                meta[self.schema.split_id_field] = index
+                meta.setdefault(self.schema.source_id_field, document.id)
                 passages.append(Document(content=block, meta=meta, id=f"{document.id}-{index}"))
         return passages
 

@@ -50,9 +50,11 @@ from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.readers.answers import build_answer, merge_identical_answers
 from dpr_components.readers.inputs import ReaderInputs, TokenizedText, Window
 from dpr_components.readers.spans import WindowLogits, passage_spans
+from dpr_components.schema import TITLE_FIELD
 from dpr_components.utils.batching import padded_batches
 from dpr_components.utils.devices import resolve_devices, resolve_precision
 from dpr_components.utils.models import check_architecture, load_config, prepare_for_inference, set_num_threads
+from dpr_components.utils.validation import positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +87,6 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum()
 
 
-def _positive(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigurationError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return value
-
-
 class DPRSpanReader(BaseReader):
     """Extractive QA with DPR's reader: relevance-ranked passages, DPR span selection, exact document text."""
 
@@ -106,7 +102,7 @@ class DPRSpanReader(BaseReader):
         max_seq_len: int = 350,
         doc_stride: int = 128,
         max_answer_length: int = 10,
-        title_field: str = "name",
+        title_field: str = TITLE_FIELD,
         batch_size: int = 16,
         precision: str = "auto",
         num_threads: Optional[int] = None,
@@ -138,11 +134,11 @@ class DPRSpanReader(BaseReader):
         :param devices: Haystack's name: a list of devices; the reader runs on the first.
         """
         super().__init__()
-        self.top_k = _positive("top_k", top_k)
-        self.max_seq_len = _positive("max_seq_len", max_seq_len, MIN_SEQ_LEN)
-        self.doc_stride = _positive("doc_stride", doc_stride, 0)
-        self.max_answer_length = _positive("max_answer_length", max_answer_length)
-        self.batch_size = _positive("batch_size", batch_size)
+        self.top_k = positive_int("top_k", top_k)
+        self.max_seq_len = positive_int("max_seq_len", max_seq_len, MIN_SEQ_LEN)
+        self.doc_stride = positive_int("doc_stride", doc_stride, 0)
+        self.max_answer_length = positive_int("max_answer_length", max_answer_length)
+        self.batch_size = positive_int("batch_size", batch_size)
         self.title_field = title_field
         self.device = resolve_devices(device, devices, use_gpu)[0]
         self.precision = resolve_precision(precision, self.device)
@@ -164,7 +160,8 @@ class DPRSpanReader(BaseReader):
 
     def predict(self, query: str, documents: List[Document], top_k: Optional[int] = None) -> Dict[str, Any]:
         """Answers to ``query`` from ``documents``: ``{"query", "answers", "no_answer"[, "documents"]}``."""
-        result = self._read([query], [list(documents)], top_k or self.top_k, self.batch_size)[0]
+        result = self._read([query], [list(documents)], self.top_k if top_k is None else top_k,
+                            self.batch_size)[0]
         return {"query": query, **result}
 
     def predict_batch(self, queries: List[str], documents: Documents, top_k: Optional[int] = None,
@@ -179,7 +176,8 @@ class DPRSpanReader(BaseReader):
         per_query = self._documents_per_query(queries, documents)
         if len(per_query) > len(queries):  # one question, several document lists: read each list
             queries = queries * len(per_query)
-        results = self._read(queries, per_query, top_k or self.top_k, batch_size or self.batch_size)
+        results = self._read(queries, per_query, self.top_k if top_k is None else top_k,
+                             self.batch_size if batch_size is None else batch_size)
         output: Dict[str, Any] = {"queries": queries}
         for key in results[0] if results else ("answers", "no_answer"):
             output[key] = [result[key] for result in results]
@@ -221,7 +219,7 @@ class DPRSpanReader(BaseReader):
     def _read(self, queries: List[str], documents: List[List[Document]], top_k: int,
               batch_size: int) -> List[Dict[str, Any]]:
         """Tokenise, build windows, run all windows through the model, then decode each question."""
-        _positive("top_k", top_k)
+        positive_int("top_k", top_k), positive_int("batch_size", batch_size)
         readable = [[d for d in docs if isinstance(d.content, str) and d.content.strip()] for docs in documents]
         questions = self.inputs.tokenize(queries)
         texts = self._tokenize_documents([d for docs in readable for d in docs])

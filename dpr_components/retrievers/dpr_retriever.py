@@ -1,17 +1,21 @@
 """DPRRetriever: Dense Passage Retrieval (question and passage encoders) as a Haystack 1.x node."""
 import logging
-from typing import Dict, List, Optional, Set, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from haystack.document_stores import BaseDocumentStore
 from haystack.nodes.retriever.dense import DenseRetriever
 from haystack.schema import Document, FilterType
 
+from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.encoders.text_encoder import Pooling, TextEncoder
 from dpr_components.errors import ConfigurationError, EmbeddingDimensionError
+from dpr_components.schema import TITLE_FIELD
+from dpr_components.stores.hybrid_document_store import HybridDocumentStore
 from dpr_components.utils.choices import Precision
 from dpr_components.utils.devices import resolve_devices
 from dpr_components.utils.models import set_num_threads
+from dpr_components.utils.validation import positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +43,12 @@ class DPRRetriever(DenseRetriever):
     too: ``use_gpu: false`` forces the CPU and ``devices: [cuda:0, cuda:1]`` lists the devices. Questions are
     encoded on the first device; passage batches are spread over all of them.
 
-    Store checks (duck-typed): a store exposing ``embedding_dim`` must match this retriever's size
-    (:class:`EmbeddingDimensionError` otherwise, raised before any encoding); a store with
-    ``record_encoder(signature)`` is told which encoder embedded its documents, and one with
-    ``check_encoder(signature, index)`` is asked once before the first retrieval from each index.
+    Encoder identity flows forward with the data: ``encoder_signature`` (an
+    :class:`~dpr_components.encoders.signature.EncoderSignature`: architectures, weight hashes, pooling,
+    normalisation, size; not the model paths) leaves :meth:`run_indexing` with the embedded documents, and
+    travels with every query's vectors into a :class:`HybridDocumentStore`, which records it and refuses
+    vectors of another encoder. A store exposing ``embedding_dim`` must match this retriever's size
+    (:class:`EmbeddingDimensionError` otherwise, raised before any question is encoded).
 
     YAML::
 
@@ -86,7 +92,7 @@ class DPRRetriever(DenseRetriever):
         normalize: bool = False,
         max_seq_len_query: int = 64,
         max_seq_len_passage: int = 256,
-        title_field: str = "name",
+        title_field: str = TITLE_FIELD,
         embed_title: bool = True,
         top_k: int = 10,
         batch_size: int = 16,
@@ -100,10 +106,9 @@ class DPRRetriever(DenseRetriever):
         use_gpu: Optional[bool] = None,
     ):
         super().__init__()
-        for name, value in [("max_seq_len_query", max_seq_len_query), ("max_seq_len_passage", max_seq_len_passage),
-                            ("top_k", top_k), ("batch_size", batch_size)]:
-            if not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"DPRRetriever {name} must be a positive integer, got {value!r}.")
+        max_seq_len_query = positive_int("max_seq_len_query", max_seq_len_query)
+        max_seq_len_passage = positive_int("max_seq_len_passage", max_seq_len_passage)
+        top_k, batch_size = positive_int("top_k", top_k), positive_int("batch_size", batch_size)
         self.document_store = document_store
         self.max_seq_len_query = max_seq_len_query
         self.max_seq_len_passage = max_seq_len_passage
@@ -130,15 +135,11 @@ class DPRRetriever(DenseRetriever):
                 f"but the passage encoder {passage_embedding_model!r} makes {self.passage_encoder.embedding_dim}: "
                 "use a question and passage encoder of the same size."
             )
+        self.query_encoder.check_max_length("max_seq_len_query", max_seq_len_query)
+        self.passage_encoder.check_max_length("max_seq_len_passage", max_seq_len_passage)
         self.embedding_dim: int = self.query_encoder.embedding_dim
-        self.encoder_signature: Dict = {
-            "query_model": str(query_embedding_model),
-            "passage_model": str(passage_embedding_model),
-            "pooling": "pooler_output" if self.query_encoder.uses_dpr_pooler else settings["pooling"].value,
-            "normalize": bool(normalize),
-            "embedding_dim": self.embedding_dim,
-        }
-        self._checked_indexes: Set[Tuple[int, Optional[str]]] = set()
+        self.encoder_signature = EncoderSignature.from_encoders(self.query_encoder, self.passage_encoder,
+                                                                max_seq_len_query, max_seq_len_passage)
 
     def embed_queries(self, queries: List[str]) -> np.ndarray:
         """Embed questions as ``[CLS] question [SEP]``: float32 array of shape (len(queries), embedding_dim)."""
@@ -153,17 +154,19 @@ class DPRRetriever(DenseRetriever):
     def embed_documents(self, documents: List[Document]) -> np.ndarray:
         """Embed passages (title + text, see class docs): float32 array of shape (len(documents), embedding_dim).
 
-        When the retriever has a document store, its embedding size is checked first and, if it has
-        ``record_encoder``, it is told which encoder made these vectors.
+        Pure: nothing but the vectors comes out. Which encoder made them is ``encoder_signature``, which
+        :meth:`run_indexing` passes on with the documents and ``update_embeddings(retriever)`` reads.
         """
-        if self.document_store is not None:
-            self._check_dimension(self.document_store)
         passages = [self._passage_input(document) for document in documents]
-        vectors = self.passage_encoder.encode(passages, self.max_seq_len_passage, self.batch_size,
-                                              progress_bar=self.progress_bar, description="Embedding passages")
-        if documents and hasattr(self.document_store, "record_encoder"):
-            self.document_store.record_encoder(self.encoder_signature)
-        return vectors
+        return self.passage_encoder.encode(passages, self.max_seq_len_passage, self.batch_size,
+                                           progress_bar=self.progress_bar, description="Embedding passages")
+
+    def run_indexing(self, documents: List[Document]):  # type: ignore[override]
+        """Indexing pipelines: the documents with their embeddings, and the ``encoder_signature`` that made
+        them, for the next node (a store whose ``run`` takes ``encoder_signature`` records and checks it)."""
+        output, edge = super().run_indexing(documents)
+        output["encoder_signature"] = self.encoder_signature
+        return output, edge
 
     def retrieve(
         self,
@@ -180,10 +183,11 @@ class DPRRetriever(DenseRetriever):
         ``filters`` use Haystack's filter syntax; ``document_store`` overrides the one given at construction.
         """
         store, index = self._store_for_retrieval(document_store, index)
+        top_k = positive_int("top_k", self.top_k if top_k is None else top_k)
         query_embedding = self.embed_queries([query])[0]
         return store.query_by_embedding(
-            query_emb=query_embedding, filters=filters, top_k=self.top_k if top_k is None else top_k, index=index,
-            headers=headers, scale_score=self.scale_score if scale_score is None else scale_score,
+            query_emb=query_embedding, filters=filters, top_k=top_k, index=index, headers=headers,
+            scale_score=self.scale_score if scale_score is None else scale_score, **self._signed(store),
         )
 
     def retrieve_batch(
@@ -203,13 +207,13 @@ class DPRRetriever(DenseRetriever):
                 f"DPRRetriever.retrieve_batch needs a non-empty list of questions, got {queries!r}."
             )
         store, index = self._store_for_retrieval(document_store, index)
-        query_embeddings = self.query_encoder.encode(
-            queries, self.max_seq_len_query, batch_size or self.batch_size,
-            progress_bar=self.progress_bar, description="Embedding questions",
-        )
+        top_k = positive_int("top_k", self.top_k if top_k is None else top_k)
+        batch_size = positive_int("batch_size", self.batch_size if batch_size is None else batch_size)
+        query_embeddings = self.query_encoder.encode(queries, self.max_seq_len_query, batch_size,
+                                                     progress_bar=self.progress_bar, description="Embedding questions")
         return store.query_by_embedding_batch(
-            query_embs=list(query_embeddings), filters=filters, top_k=self.top_k if top_k is None else top_k,
-            index=index, headers=headers, scale_score=self.scale_score if scale_score is None else scale_score,
+            query_embs=list(query_embeddings), filters=filters, top_k=top_k, index=index, headers=headers,
+            scale_score=self.scale_score if scale_score is None else scale_score, **self._signed(store),
         )
 
     def _passage_input(self, document: Document) -> Union[str, Tuple[str, str]]:
@@ -233,17 +237,18 @@ class DPRRetriever(DenseRetriever):
             )
         index = index or getattr(store, "index", None)
         self._check_dimension(store)
-        if hasattr(store, "check_encoder") and (id(store), index) not in self._checked_indexes:
-            store.check_encoder(self.encoder_signature, index=index)
-            self._checked_indexes.add((id(store), index))
         return store, index
+
+    def _signed(self, store: BaseDocumentStore) -> Dict[str, EncoderSignature]:
+        """The keyword that sends the query vectors' signature along, for the store that checks it."""
+        return {"encoder_signature": self.encoder_signature} if isinstance(store, HybridDocumentStore) else {}
 
     def _check_dimension(self, store: BaseDocumentStore) -> None:
         store_dim = getattr(store, "embedding_dim", None)
         if isinstance(store_dim, int) and store_dim != self.embedding_dim:
             raise EmbeddingDimensionError(
                 f"{type(store).__name__} holds {store_dim}-dim embeddings but DPRRetriever's encoders "
-                f"({self.encoder_signature['query_model']!r}) make {self.embedding_dim}-dim vectors. Create the store "
+                f"({self.query_encoder.model_name_or_path!r}) make {self.embedding_dim}-dim vectors. Create the store "
                 f"with embedding_dim={self.embedding_dim}, or use encoders of size {store_dim}."
             )
 

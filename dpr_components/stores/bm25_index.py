@@ -2,8 +2,8 @@
 
 Texts are lower-cased, English stop words removed and Snowball-stemmed (PyStemmer). ``k1`` / ``b``
 default to the values tuned for Wikipedia passages (0.9 / 0.4, as in pyserini's DPR baselines). bm25s
-precomputes every (term, document) score, so a query sums a few sparse columns: about 0.5 ms at 100k
-passages on this project's 2-core machine. Filters arrive as the set of allowed row ids and act as a mask.
+precomputes every (term, document) score, so a query sums a few sparse columns (measured query times:
+docs/performance.md). Filters arrive as the set of allowed row ids and act as a mask.
 
 Example::
 
@@ -19,7 +19,7 @@ import numpy as np
 import Stemmer
 
 from dpr_components.errors import StoreCorruptedError
-from dpr_components.stores.cache_files import atomic_write
+from dpr_components.utils.files import atomic_write
 
 STOPWORDS = "en"
 LANGUAGE = "english"

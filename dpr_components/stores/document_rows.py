@@ -11,29 +11,84 @@ Example::
 """
 import copy
 import json
+import logging
 import numbers
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
+from haystack.errors import DuplicateDocumentError
 from haystack.schema import Document, dataframe_from_list
 
 from dpr_components.errors import EmbeddingDimensionError, StoreError
+from dpr_components.utils.validation import unicode_problem
+
+logger = logging.getLogger(__name__)
 
 DOCUMENT_COLUMNS = "d.row_id, d.id, d.content, d.content_type, d.meta, d.id_hash_keys"
 
 
-def title_and_text(name: Any, content: str) -> str:
-    """"<title> <text>" (just the text for documents without ``meta["name"]``)."""
-    return content if name is None else f"{name} {content}"
+def unique_ids(documents: List[Document], policy: str) -> List[Document]:
+    """One document per id, as the duplicate policy says: the last copy when overwriting, the first when
+    skipping (said in a warning); two different documents with one id under ``fail`` raise."""
+    unique: Dict[str, Document] = {}
+    collided: List[str] = []
+    for document in documents:
+        if document.id in unique and unique[document.id] != document:
+            collided.append(document.id)
+        if policy == "overwrite" or document.id not in unique:
+            unique[document.id] = document
+    if collided:
+        shown = ", ".join(repr(i) for i in dict.fromkeys(collided[:5]))
+        if policy == "fail":
+            raise DuplicateDocumentError(f"{len(collided)} document(s) of this call share an id with another, "
+                                         f"different one ({shown}); nothing was written. Give each a unique id.")
+        logger.warning("%d document(s) of this write share an id with another, different one (%s): duplicate_documents"
+                       "=%r keeps the %s copy.", len(collided), shown, policy,
+                       "last" if policy == "overwrite" else "first")
+    return list(unique.values())
 
 
-def indexed_text(row: tuple) -> str:
-    """The text BM25 indexes for a document row: title (``meta["name"]``) and content."""
-    return title_and_text(json.loads(row[3]).get("name"), row[1])
+def title_and_text(title: Any, content: str) -> str:
+    """"<title> <text>" (just the text for documents without a title)."""
+    return content if title is None else f"{title} {content}"
+
+
+def indexed_text(row: tuple, title_field: str) -> str:
+    """The text BM25 indexes for a document row: title (``meta[title_field]``, see dpr_components.schema)
+    and content."""
+    return title_and_text(json.loads(row[3]).get(title_field), row[1])
+
+
+SQLITE_INTEGERS = (-2**63, 2**63 - 1)  # SQLite stores integers in 64 bits
+
+
+def storage_problem(value: Any) -> Optional[str]:
+    """Why SQLite cannot hold ``value`` as given (None if it can): a lone surrogate in a string (not UTF-8
+    encodable) or an integer beyond 64 bits."""
+    if isinstance(value, str):
+        problem = unicode_problem(value)
+        return f"text with {problem}" if problem else None
+    if isinstance(value, int) and not isinstance(value, bool) and not SQLITE_INTEGERS[0] <= value <= SQLITE_INTEGERS[1]:
+        return f"the integer {value} beyond SQLite's 64-bit range (store it as a string or a float)"
+    return None
+
+
+def check_storable(document_id: Any, meta: Dict[str, Any], content: Any = None) -> None:
+    """Refuse before writing what SQLite would reject mid-write: the id, the text, meta keys and the meta values
+    that are indexed for filters (scalars and list items; nested values live in the JSON only)."""
+    fields = [("id", document_id), ("content", content)]
+    for key, value in (meta or {}).items():
+        fields += [(f"meta key {key!r}", key)] + [(f"meta[{key!r}]", item)
+                                                 for item in (value if isinstance(value, list) else [value])]
+    for where, value in fields:
+        problem = storage_problem(value)
+        if problem:
+            raise StoreError(f"Document {document_id!r} has in its {where} {problem}. Nothing was written.")
 
 
 def document_row(document: Document, dim: Optional[int], index_name: str) -> Tuple[tuple, Optional[int]]:
     """(id, content, content_type, meta JSON, id_hash_keys JSON, embedding bytes) and the index's vector size."""
+    check_storable(document.id, document.meta, document.content)
     content = document.content
     if not isinstance(content, str):
         content = json.dumps(document.to_dict()["content"], default=_json_default)

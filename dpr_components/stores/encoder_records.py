@@ -1,46 +1,58 @@
-"""Which encoder made an index's vectors: recorded with the index, checked before vectors are compared.
+"""Which encoder made an index's vectors: recorded with the index, checked before vectors meet.
 
-A signature is the retriever's ``encoder_signature`` dict (query model, passage model, pooling,
-normalize, embedding_dim). Values that differ between the recorded and the offered signature mean the
-vectors are not comparable; a different ``embedding_dim`` raises :class:`EmbeddingDimensionError`.
+This module is the one place where the store compares encoders. Vectors arrive with the
+:class:`~dpr_components.encoders.signature.EncoderSignature` of the encoder that made them (documents
+written by an indexing pipeline, ``update_embeddings(retriever)``, query vectors of a DPRRetriever) and
+:func:`admit` lets them in only if they are comparable with the vectors the index holds. Signatures that
+older versions recorded (model paths, no weight hashes) are compared on the fields they hold and replaced
+by the full signature at the next write.
 
 Example::
 
-    with database.transaction():
-        encoder_records.record(database, info, retriever.encoder_signature, replace=False)
-    encoder_records.check(database.index_info("document"), retriever.encoder_signature)
+    admit(database, "document", retriever.encoder_signature, record=True)      # before writing vectors
+    admit(database, "document", retriever.encoder_signature, record=False)     # before a dense search
 """
 import json
-from typing import Any, Dict, Optional
+import logging
+from typing import Optional
 
+from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import EmbeddingDimensionError, StoreError
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
 
-
-def record(database: DocumentDatabase, info: IndexInfo, signature: Dict[str, Any], replace: bool) -> None:
-    """Store ``signature`` with the index (inside a transaction). If the index holds vectors of another
-    encoder, they are cleared when ``replace`` (every vector is about to be recomputed), else refused."""
-    differences = _differences(info.encoder, signature)
-    if differences and database.count(info, embedding=True):
-        if not replace:
-            raise StoreError(
-                f"Index '{info.name}' holds vectors of another encoder ({differences}); adding vectors of this "
-                f"one would mix incomparable vectors. Re-embed every document with "
-                f"store.update_embeddings(retriever), or use another index.")
-        check_vector_size(info, signature.get("embedding_dim"), "The new encoder")
-        database.clear_embeddings(info)
-    if info.encoder != signature:
-        database.set_index_fields(info, encoder=json.dumps(signature, sort_keys=True))
+logger = logging.getLogger(__name__)
 
 
-def check(info: IndexInfo, signature: Dict[str, Any]) -> None:
-    """Raise when query vectors of the ``signature`` encoder are not comparable with the index's vectors."""
-    check_vector_size(info, signature.get("embedding_dim"), "The encoder")
-    differences = _differences(info.encoder, signature)
-    if differences:
-        raise StoreError(f"Index '{info.name}' was embedded with a different encoder ({differences}); its "
-                         f"vectors and these query vectors are not comparable. Use the encoder settings "
-                         f"recorded with the index, or re-embed it: store.update_embeddings(retriever).")
+def recorded(info: IndexInfo) -> Optional[EncoderSignature]:
+    """The signature recorded with the index (None if none)."""
+    return EncoderSignature.from_dict(info.encoder) if info.encoder else None
+
+
+def admit(database: DocumentDatabase, name: str, signature: EncoderSignature, record: bool,
+          replace: bool = False) -> None:
+    """Raise unless vectors of ``signature`` are comparable with the vectors of index ``name``.
+
+    With ``record`` (vectors are about to be written) the signature is stored with the index when it has
+    none, an older-version one, or vectors of no other encoder; with ``replace`` as well (every vector is
+    about to be recomputed) vectors of another encoder are cleared instead of refused.
+    """
+    info = database.index_info(name)
+    if not record:
+        if info is not None:
+            _refuse_if_incomparable(info, signature, "query vectors", refuse=True)
+        return
+    with database.transaction():
+        info = database.index_for_write(name, None)
+        incomparable = _refuse_if_incomparable(info, signature, "new vectors",
+                                               refuse=not replace and database.count(info, embedding=True) > 0)
+        if incomparable and database.count(info, embedding=True):
+            database.clear_embeddings(info)
+        before = recorded(info)
+        if before is None or before != signature or not before.complete:
+            if before is not None and not before.complete and not incomparable:
+                logger.info("Index '%s': upgrading the encoder record of an older version to %s.", name,
+                            signature.describe())
+            database.set_index_fields(info, encoder=json.dumps(signature.to_dict(), sort_keys=True))
 
 
 def check_vector_size(info: IndexInfo, size: Optional[int], what: str) -> None:
@@ -50,8 +62,15 @@ def check_vector_size(info: IndexInfo, size: Optional[int], what: str) -> None:
             f"Use an encoder of size {info.embedding_dim}, or another store path / index.")
 
 
-def _differences(recorded: Optional[Dict[str, Any]], signature: Dict[str, Any]) -> str:
-    if not recorded:
-        return ""
-    keys = [key for key in signature if key in recorded and recorded[key] != signature[key]]
-    return "; ".join(f"{key}: recorded {recorded[key]!r}, now {signature[key]!r}" for key in keys)
+def _refuse_if_incomparable(info: IndexInfo, signature: EncoderSignature, what: str, refuse: bool) -> bool:
+    """Whether ``signature`` differs from the recorded one; raises instead when ``refuse``. The vector size
+    is fixed by the first vectors written, so another size is always refused."""
+    check_vector_size(info, signature.embedding_dim, "The encoder")
+    before = recorded(info)
+    differences = before.differences(signature) if before else []
+    if differences and refuse:
+        raise StoreError(
+            f"Index '{info.name}' holds vectors of another encoder ({'; '.join(differences)}; recorded: "
+            f"{before.describe()}), so {what} of {signature.describe()} are not comparable with them. Use the "
+            f"encoder recorded with the index, or re-embed every document: store.update_embeddings(retriever).")
+    return bool(differences)

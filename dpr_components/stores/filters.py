@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from dpr_components.errors import ConfigurationError
+from dpr_components.stores.document_rows import storage_problem
 
 Filters = Optional[Union[Dict[str, Any], List[Dict[str, Any]]]]
 
@@ -177,7 +178,11 @@ def json_condition(node: Optional[Node], column: str) -> Tuple[str, List[Any]]:
 
 def _plain(value: Any) -> Any:
     """numpy scalars (np.int64, np.float32...) as the Python numbers SQLite and json can take."""
-    return value.item() if isinstance(value, numbers.Number) and hasattr(value, "item") else value
+    value = value.item() if isinstance(value, numbers.Number) and hasattr(value, "item") else value
+    problem = storage_problem(value)
+    if problem:
+        raise FilterSyntaxError(f"A filter value holds {problem}; no document can match it.")
+    return value
 
 
 def _is_scalar(value: Any) -> bool:

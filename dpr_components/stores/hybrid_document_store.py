@@ -16,12 +16,16 @@ from haystack.schema import Document, FilterType, Label
 from haystack.utils.scipy_utils import expit
 from tqdm import tqdm
 
+from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
+from dpr_components.schema import TITLE_FIELD, PassageSchema
 from dpr_components.stores import encoder_records as encoders
 from dpr_components.stores import label_table
+from dpr_components.stores.document_rows import unique_ids
 from dpr_components.stores.index_caches import IndexCaches
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
 from dpr_components.stores.vector_index import Similarity, VectorIndex
+from dpr_components.utils.validation import finite_float, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +41,11 @@ class HybridDocumentStore(KeywordDocumentStore):
     Haystack's scaling: BM25 expit(s/8), dot product expit(s/100), cosine (s+1)/2; ``l2`` scores are minus
     the squared distance). ``faiss_index_factory_str`` takes any faiss factory string; ``similarity``,
     ``faiss_index_factory_str`` and ``bm25_k1`` / ``bm25_b`` may change between opens (the caches are
-    rebuilt); ``embedding_dim`` is fixed by the first vectors written.
+    rebuilt); ``embedding_dim`` is fixed by the first vectors written. On open, SQLite's ``PRAGMA
+    quick_check`` reads every page of ``documents.sqlite`` and a corrupted file is refused
+    (``integrity_check: false`` skips it, for very large stores opened often). BM25 indexes
+    ``meta[title_field]`` + text: give it the ``title_field`` of the splitter and retriever
+    (:mod:`dpr_components.schema`; the BM25 cache is rebuilt when it changes).
 
     YAML (a BM25 query pipeline; Haystack's own BM25Retriever works unchanged)::
 
@@ -79,15 +87,16 @@ class HybridDocumentStore(KeywordDocumentStore):
         bm25_k1: float = 0.9,
         bm25_b: float = 0.4,
         progress_bar: bool = True,
+        integrity_check: bool = True,
+        title_field: str = TITLE_FIELD,
     ):
         super().__init__()
         self.similarity = Similarity.from_str(similarity).value
         if duplicate_documents not in DuplicatePolicy:
             raise ConfigurationError(f"Unknown duplicate_documents {duplicate_documents!r}. "
                                      f"Valid values: {', '.join(DuplicatePolicy)}.")
-        if bm25_k1 < 0 or not 0 <= bm25_b <= 1:
-            raise ConfigurationError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={bm25_k1}, b={bm25_b}. "
-                                     f"Wikipedia passages: k1=0.9, b=0.4.")
+        # Wikipedia passages: k1=0.9, b=0.4 (pyserini's DPR baselines).
+        bm25_k1, bm25_b = finite_float("bm25_k1", bm25_k1, minimum=0), finite_float("bm25_b", bm25_b, 0, 1)
         self.path, self.index, self.label_index = Path(path), index, "label"
         self.faiss_index_factory_str, self.embedding_field = faiss_index_factory_str, embedding_field
         self.return_embedding, self.duplicate_documents = return_embedding, duplicate_documents
@@ -95,10 +104,11 @@ class HybridDocumentStore(KeywordDocumentStore):
         if self.path.exists() and not self.path.is_dir():
             raise StoreCorruptedError(f"Store path {self.path} is a file; give a directory (new or an existing store).")
         self.path.mkdir(parents=True, exist_ok=True)
-        self._database = DocumentDatabase(self.path / DATABASE_FILE)
+        self.title_field = title_field
+        self._database = DocumentDatabase(self.path / DATABASE_FILE, check=integrity_check,
+                                          schema=PassageSchema(title_field=title_field))
         self._caches = IndexCaches(self.path, self._database, faiss_index_factory_str, self.similarity, bm25_k1, bm25_b)
         self._finalizer = weakref.finalize(self, _shutdown, self._caches, self._database)
-        self._embedding_target: Optional[str] = None
         try:
             with self._database.transaction():
                 info = self._database.index_for_write(index, embedding_dim)
@@ -127,16 +137,25 @@ class HybridDocumentStore(KeywordDocumentStore):
 
     def write_documents(self, documents: Union[List[dict], List[Document]], index: Optional[str] = None,
                         batch_size: int = 10_000, duplicate_documents: Optional[str] = None,
-                        headers: Optional[Dict[str, str]] = None) -> None:
-        """Write documents (with or without embeddings) in one transaction: all are stored or none."""
+                        headers: Optional[Dict[str, str]] = None,
+                        encoder_signature: Optional[EncoderSignature] = None) -> None:
+        """Write documents (with or without embeddings) in one transaction: all are stored or none.
+
+        ``encoder_signature``: the encoder that made the documents' embeddings (an indexing pipeline's
+        DPRRetriever passes it on); it is recorded with the index, and refused if the index holds vectors
+        of another encoder.
+        """
         policy = duplicate_documents or self.duplicate_documents
         if policy not in DuplicatePolicy:
             raise ConfigurationError(f"Unknown duplicate_documents {policy!r}. Valid: {', '.join(DuplicatePolicy)}.")
+        batch_size = positive_int("batch_size", batch_size)
         field_map = self._create_document_field_map()
         documents = [Document.from_dict(d, field_map=field_map) if isinstance(d, dict) else d for d in documents]
-        documents = _unique_ids(documents, keep_last=policy == "overwrite")
+        documents = unique_ids(documents, policy)
         name = index or self.index
         with self._database.transaction():
+            if encoder_signature is not None and any(d.embedding is not None for d in documents):
+                encoders.admit(self._database, name, encoder_signature, record=True)
             info = self._database.index_for_write(name, self._configured_dim)
             if policy == "fail":  # checked for the whole call before anything is written
                 self._database.raise_if_existing(info, [d.id for d in documents])
@@ -144,44 +163,49 @@ class HybridDocumentStore(KeywordDocumentStore):
                 info = self._database.write(info, documents[start:start + batch_size], policy)
             self._check_dim(info, None)
 
+    def run(self, documents: List[Union[dict, Document]], index: Optional[str] = None,  # type: ignore[override]
+            headers: Optional[Dict[str, str]] = None, id_hash_keys: Optional[List[str]] = None,
+            encoder_signature: Optional[EncoderSignature] = None):
+        """Pipeline node: write the documents, with the ``encoder_signature`` the retriever before passed on."""
+        documents = [Document.from_dict({**d, "id_hash_keys": id_hash_keys}, field_map=self._create_document_field_map())
+                     if isinstance(d, dict) else d for d in documents]
+        self.write_documents(documents, index=index, headers=headers, encoder_signature=encoder_signature)
+        return {}, "output_1"
+
     def update_embeddings(self, retriever, index: Optional[str] = None, update_existing_embeddings: bool = True,
                           filters: Optional[FilterType] = None, batch_size: Optional[int] = None) -> None:
         """Embed the documents with ``retriever.embed_documents``; each batch is committed on its own.
 
-        If the retriever's ``encoder_signature`` differs from the recorded one and every vector is being
-        replaced, the old vectors are cleared first, so the index never mixes two encoders.
+        The retriever's ``encoder_signature`` (if it has one) is recorded with the index; if it differs from
+        the recorded one and every vector is being replaced, the old vectors are cleared first, so the index
+        never mixes two encoders (replacing only some of them is refused).
         """
-        name, batch_size = index or self.index, batch_size or 10_000
+        name = index or self.index
+        batch_size = 10_000 if batch_size is None else positive_int("batch_size", batch_size)
         info = self._database.index_info(name)
         if info is None or not self._database.count(info):
             logger.warning("update_embeddings: index '%s' has no documents.", name)
             return
-        signature = getattr(retriever, "encoder_signature", None)
-        if isinstance(signature, dict):
-            replaces_all = update_existing_embeddings and not filters
-            with self._database.transaction():
-                encoders.record(self._database, self._database.index_for_write(name, None), signature,
-                                replace=replaces_all)
+        signature = getattr(retriever, "encoder_signature", None)  # Haystack's retrievers have none
+        if isinstance(signature, EncoderSignature):
+            encoders.admit(self._database, name, signature, record=True,
+                           replace=update_existing_embeddings and not filters)
         row_ids = self._database.row_ids(self._info(name), filters,
                                          only_without_embedding=not update_existing_embeddings)
-        self._embedding_target = name
-        try:
-            with tqdm(total=len(row_ids), disable=not self.progress_bar, desc="Updating embeddings") as progress:
-                for start in range(0, len(row_ids), batch_size):
-                    documents = list(self._database.documents_by_row_ids(row_ids[start:start + batch_size]).values())
-                    embeddings = np.asarray(retriever.embed_documents(documents), dtype=np.float32)
-                    if embeddings.ndim != 2 or len(embeddings) != len(documents):
-                        raise StoreError(f"The retriever returned embeddings of shape {embeddings.shape} for "
-                                         f"{len(documents)} documents; nothing of this batch was written.")
-                    with self._database.transaction():
-                        info = self._database.index_for_write(name, None)
-                        encoders.check_vector_size(info, embeddings.shape[1], "The retriever's embeddings")
-                        if info.embedding_dim is None:
-                            self._database.set_index_fields(info, embedding_dim=embeddings.shape[1])
-                        self._database.set_embeddings(info, [d.id for d in documents], embeddings)
-                    progress.update(len(documents))
-        finally:
-            self._embedding_target = None
+        with tqdm(total=len(row_ids), disable=not self.progress_bar, desc="Updating embeddings") as progress:
+            for start in range(0, len(row_ids), batch_size):
+                documents = list(self._database.documents_by_row_ids(row_ids[start:start + batch_size]).values())
+                embeddings = np.asarray(retriever.embed_documents(documents), dtype=np.float32)
+                if embeddings.ndim != 2 or len(embeddings) != len(documents):
+                    raise StoreError(f"The retriever returned embeddings of shape {embeddings.shape} for "
+                                     f"{len(documents)} documents; nothing of this batch was written.")
+                with self._database.transaction():
+                    info = self._database.index_for_write(name, None)
+                    encoders.check_vector_size(info, embeddings.shape[1], "The retriever's embeddings")
+                    if info.embedding_dim is None:
+                        self._database.set_index_fields(info, embedding_dim=embeddings.shape[1])
+                    self._database.set_embeddings(info, [d.id for d in documents], embeddings)
+                progress.update(len(documents))
         with self._caches.lock:
             self._caches.vectors(name)
             self._caches.save_vectors(name)
@@ -250,6 +274,11 @@ class HybridDocumentStore(KeywordDocumentStore):
             return 0
         return self._database.count(info, filters, embedding=False if only_documents_without_embedding else None)
 
+    def recorded_encoder(self, index: Optional[str] = None) -> Optional[EncoderSignature]:
+        """The signature of the encoder that made the vectors of ``index`` (None if none was recorded)."""
+        info = self._database.index_info(index or self.index)
+        return encoders.recorded(info) if info is not None else None
+
     def get_embedding_count(self, index: Optional[str] = None, filters: Optional[FilterType] = None) -> int:
         info = self._database.index_info(index or self.index)
         return self._database.count(info, filters, embedding=True) if info else 0
@@ -258,16 +287,25 @@ class HybridDocumentStore(KeywordDocumentStore):
 
     def query_by_embedding(self, query_emb: np.ndarray, filters: Optional[FilterType] = None, top_k: int = 10,
                            index: Optional[str] = None, return_embedding: Optional[bool] = None,
-                           headers: Optional[Dict[str, str]] = None, scale_score: bool = True) -> List[Document]:
-        """The ``top_k`` documents most similar to ``query_emb`` among those matching ``filters``."""
+                           headers: Optional[Dict[str, str]] = None, scale_score: bool = True,
+                           encoder_signature: Optional[EncoderSignature] = None) -> List[Document]:
+        """The ``top_k`` documents most similar to ``query_emb`` among those matching ``filters``.
+
+        ``encoder_signature``: the encoder that made ``query_emb`` (DPRRetriever passes it); refused if the
+        index's vectors were made by another one.
+        """
         return self.query_by_embedding_batch(np.asarray(query_emb)[None, :], filters, top_k, index,
-                                             return_embedding, headers, scale_score)[0]
+                                             return_embedding, headers, scale_score, encoder_signature)[0]
 
     def query_by_embedding_batch(self, query_embs: Union[List[np.ndarray], np.ndarray],
                                  filters: Optional[Union[FilterType, List[Optional[FilterType]]]] = None,
                                  top_k: int = 10, index: Optional[str] = None, return_embedding: Optional[bool] = None,
-                                 headers: Optional[Dict[str, str]] = None,
-                                 scale_score: bool = True) -> List[List[Document]]:
+                                 headers: Optional[Dict[str, str]] = None, scale_score: bool = True,
+                                 encoder_signature: Optional[EncoderSignature] = None) -> List[List[Document]]:
+        top_k = positive_int("top_k", top_k)
+        name = index or self.index
+        if encoder_signature is not None:
+            encoders.admit(self._database, name, encoder_signature, record=False)
         queries = np.asarray(query_embs, dtype=np.float32)
         if isinstance(filters, list):
             if len(filters) != len(queries):
@@ -275,9 +313,8 @@ class HybridDocumentStore(KeywordDocumentStore):
                                          f"give one filter per query or a single filter for all.")
             return [self.query_by_embedding_batch(queries[i:i + 1], f, top_k, index, return_embedding,
                                                   headers, scale_score)[0] for i, f in enumerate(filters)]
-        name = index or self.index
         info = self._database.index_info(name)
-        if info is None or info.embedding_dim is None or top_k <= 0 or not len(queries):
+        if info is None or info.embedding_dim is None or not len(queries):
             return [[] for _ in queries]
         encoders.check_vector_size(info, queries.shape[-1] if queries.ndim == 2 else -1, "The query embedding")
         hits = self._caches.dense_hits(info, queries, top_k, filters)
@@ -291,10 +328,11 @@ class HybridDocumentStore(KeywordDocumentStore):
               custom_query: Optional[str] = None, index: Optional[str] = None,
               headers: Optional[Dict[str, str]] = None, all_terms_must_match: bool = False,
               scale_score: bool = True) -> List[Document]:
-        """BM25 over title (``meta["name"]``) + text: the ``top_k`` best documents matching ``filters``."""
+        """BM25 over title (``meta[title_field]``) + text: the ``top_k`` best documents matching ``filters``."""
         if custom_query is not None:
             raise ConfigurationError("HybridDocumentStore has no query language: custom_query is not supported. "
                                      "Use filters= to restrict the documents.")
+        top_k = positive_int("top_k", top_k)
         name = index or self.index
         if query is None:  # like Elasticsearch's match_all: documents in storage order, unscored
             return self.get_all_documents(index=name, filters=filters)[:top_k]
@@ -332,20 +370,6 @@ class HybridDocumentStore(KeywordDocumentStore):
                 documents.append(found[row_id])
         return documents
 
-    # ----- encoder signature --------------------------------------------------------------------------------
-
-    def record_encoder(self, signature: Dict[str, Any], index: Optional[str] = None) -> None:
-        """Record which encoder made the vectors of ``index`` (refused if it contradicts stored vectors)."""
-        name = index or self._embedding_target or self.index
-        with self._database.transaction():
-            encoders.record(self._database, self._database.index_for_write(name, None), signature, replace=False)
-
-    def check_encoder(self, signature: Dict[str, Any], index: Optional[str] = None) -> None:
-        """Raise if ``signature`` contradicts the encoder recorded for (or the vector size of) ``index``."""
-        info = self._database.index_info(index or self.index)
-        if info is not None:
-            encoders.check(info, signature)
-
     # ----- labels -------------------------------------------------------------------------------------------
 
     def write_labels(self, labels: Union[List[Label], List[dict]], index: Optional[str] = None,
@@ -381,15 +405,6 @@ class HybridDocumentStore(KeywordDocumentStore):
         encoders.check_vector_size(info, embedding_dim, "embedding_dim")
         if info.embedding_dim is not None:
             VectorIndex.create(info.embedding_dim, self.faiss_index_factory_str, self.similarity)
-
-
-def _unique_ids(documents: List[Document], keep_last: bool) -> List[Document]:
-    """One document per id: the last copy when overwriting, else the first (in first-seen order)."""
-    unique: Dict[str, Document] = {}
-    for document in documents:
-        if keep_last or document.id not in unique:
-            unique[document.id] = document
-    return list(unique.values())
 
 
 def _shutdown(caches: IndexCaches, database: DocumentDatabase) -> None:

@@ -1,7 +1,11 @@
 """The FAISS and BM25 indexes of a store: caches derived from SQLite, never trusted beyond what it says.
 
 Each cache is stamped with the generation of the SQLite state it reflects and a key of the settings that
-shaped it (file names ``<index id>-<generation>-<key>``). Before use, a cache is brought up to SQLite's
+shaped it and of the database it was built from (its random ``store_id``; file names
+``<index id>-<generation>-<key>``), so the caches of a deleted or replaced database are never loaded. A
+cache newer than the database (one restored from a backup) cannot come from that database's history and is
+deleted on open. A loaded cache must map exactly SQLite's row ids (vectors: those with embeddings; BM25:
+the text documents), else it is rebuilt. Before use, a cache is brought up to SQLite's
 current generation: a vector index replays the rows logged in ``vector_changes`` since its stamp (remove,
 re-add), or is rebuilt from SQLite in chunks when replay is impossible (HNSW cannot remove, the log was
 pruned, the file is missing or corrupt, the result disagrees with SQLite's row ids). The BM25 index is
@@ -28,7 +32,7 @@ import numpy as np
 
 from dpr_components.errors import StoreCorruptedError
 from dpr_components.stores.bm25_index import BM25Index
-from dpr_components.stores.cache_files import remove, remove_leftovers
+from dpr_components.utils.files import remove, remove_leftovers
 from dpr_components.stores.filters import Filters
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
 from dpr_components.stores.vector_index import SelectorUnsupported, VectorIndex, exact_search
@@ -51,6 +55,7 @@ class IndexCaches:
         for folder in (self.vector_directory, self.bm25_directory):
             folder.mkdir(parents=True, exist_ok=True)
             remove_leftovers(folder)
+        self._remove_caches_newer_than_the_database()
         self.lock = threading.RLock()
         self._vectors: Dict[int, Tuple[int, VectorIndex]] = {}
         self._bm25: Dict[int, Tuple[int, BM25Index]] = {}
@@ -157,7 +162,7 @@ class IndexCaches:
 
     def _vector_key(self, dim: int) -> str:
         return _digest({"factory": self.factory, "similarity": self.similarity, "dim": dim,
-                        "faiss": faiss.__version__})
+                        "faiss": faiss.__version__, "store": self.database.store_id})
 
     def dense_hits(self, info: IndexInfo, queries: np.ndarray, top_k: int, filters: Filters
                    ) -> List[List[Tuple[float, int]]]:
@@ -212,6 +217,10 @@ class IndexCaches:
                     return cached[1]
                 path = self.bm25_directory / f"{info.index_id}-{info.text_generation}-{self._bm25_key()}"
                 index = self._load_bm25(path)
+                if index is not None and not np.array_equal(index.row_ids, self.database.text_row_ids(info)):
+                    logger.warning("BM25 index of '%s' disagrees with the documents database; rebuilding it.", name)
+                    remove(path)
+                    index = None
                 if index is None:
                     logger.info("Building the BM25 index of '%s' from the documents database.", name)
                     index = BM25Index.build(*self.database.texts(info), k1=self.k1, b=self.b)
@@ -232,7 +241,8 @@ class IndexCaches:
             return None
 
     def _bm25_key(self) -> str:
-        return _digest(BM25Index.settings(self.k1, self.b))
+        return _digest({**BM25Index.settings(self.k1, self.b), "store": self.database.store_id,
+                        "title": self.database.schema.title_field})
 
     # ----- shared -------------------------------------------------------------------------------------------
 
@@ -244,6 +254,22 @@ class IndexCaches:
             self._unsaved.pop(index_id, None)
             for directory in (self.vector_directory, self.bm25_directory):
                 self._remove_stale(directory, index_id, keep=None)
+
+    def _remove_caches_newer_than_the_database(self) -> None:
+        # Files are listed before the generations are read: a cache is saved only after its generation was
+        # committed, so one newer than the database did not come from it (the database was restored or replaced).
+        files = [(directory, path, STAMP.match(path.name)) for directory in (self.vector_directory, self.bm25_directory)
+                 for path in directory.iterdir()]
+        generations = {index_id: (vector_generation, text_generation) for index_id, vector_generation, text_generation
+                       in self.database.query("SELECT index_id, vector_generation, text_generation FROM indexes")}
+        for directory, path, match in files:
+            if match is None:
+                continue
+            current = generations.get(int(match.group(1)))
+            generation = int(match.group(2))
+            if current is None or generation > current[directory is self.bm25_directory]:
+                logger.info("Removing %s: it is newer than the documents database, so not built from it.", path)
+                remove(path)
 
     def _stamped(self, directory: Path, index_id: int):
         for path in directory.iterdir():

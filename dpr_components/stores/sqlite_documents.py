@@ -15,6 +15,7 @@ Example::
 import json
 import sqlite3
 import threading
+import uuid
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,11 +27,14 @@ from haystack.errors import DuplicateDocumentError
 from haystack.schema import Document
 
 from dpr_components.errors import StoreCorruptedError, StoreError
-from dpr_components.stores.document_rows import (DOCUMENT_COLUMNS, document_row, indexed_text, meta_json,
-                                                 meta_values, title_and_text, to_document)
+from dpr_components.schema import PASSAGES, PassageSchema
+from dpr_components.stores.document_rows import (DOCUMENT_COLUMNS, check_storable, document_row, indexed_text,
+                                                 meta_json, meta_values, title_and_text, to_document)
 from dpr_components.stores.filters import Filters, parse_filters, row_id_query
 
 FORMAT_VERSION = 1
+RECOVERY = ("Restore documents.sqlite from a backup (the vector and BM25 caches beside it are rebuilt "
+            "automatically), or delete the store directory and index the documents again.")
 CHUNK = 500  # ids per SQL statement when looking documents up by id
 MATCH_CACHE_SIZE = 8  # filters whose matching row ids are kept (8 MB each at 1M matches)
 
@@ -85,8 +89,12 @@ class IndexInfo:
 class DocumentDatabase:
     """SQLite storage of Haystack documents for a :class:`HybridDocumentStore` (thread-safe, one connection)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, check: bool = True, schema: PassageSchema = PASSAGES):
+        """Open (or create) the database; ``check`` runs SQLite's ``PRAGMA quick_check`` over every page first
+        and refuses a corrupted file instead of answering from it. ``schema`` names the title field that BM25
+        indexes with the text."""
         self.path = path
+        self.schema = schema
         self.lock = threading.RLock()
         self._commits = 0  # with PRAGMA data_version (other connections' commits): when cached answers expire
         self._matches: "OrderedDict[tuple, Tuple[tuple, np.ndarray]]" = OrderedDict()
@@ -103,11 +111,22 @@ class DocumentDatabase:
                     self.connection.execute("INSERT INTO store_info VALUES ('format_version', ?)",
                                             (str(FORMAT_VERSION),))
                 row = self.connection.execute("SELECT value FROM store_info WHERE key = 'format_version'").fetchone()
+                # A random id born with the database (added to stores made before it existed): cache files are
+                # named after it, so a replaced database never loads the caches of the one it replaced.
+                if row is not None and row[0] == str(FORMAT_VERSION):
+                    self.connection.execute("INSERT OR IGNORE INTO store_info VALUES ('store_id', ?)",
+                                            (uuid.uuid4().hex,))
+                    self.store_id: str = self.connection.execute(
+                        "SELECT value FROM store_info WHERE key = 'store_id'").fetchone()[0]
+            problems = [line for (line,) in self.connection.execute("PRAGMA quick_check(3)")] if check else ["ok"]
         except sqlite3.DatabaseError as error:
             raise StoreCorruptedError(
-                f"{path} is not a readable document store database ({error}). Restore it from a backup or "
-                f"delete the store directory and index the documents again."
-            ) from error
+                f"{path} is not a readable document store database ({error}). {RECOVERY}") from error
+        if problems != ["ok"]:
+            self.connection.close()
+            found = [line.strip() for problem in problems for line in problem.splitlines()
+                     if line.strip() and not line.startswith("***")]
+            raise StoreCorruptedError(f"{path} is corrupted (PRAGMA quick_check: {'; '.join(found[:3])}). {RECOVERY}")
         if row is None or row[0] != str(FORMAT_VERSION):
             raise StoreCorruptedError(
                 f"{path} was written by an incompatible version of dpr-components (store format "
@@ -192,7 +211,8 @@ class DocumentDatabase:
         new_rows = [row for row in rows if row[0] not in existing]
         replaced = [row for row in rows if row[0] in existing] if duplicate_documents == "overwrite" else []
         vector_changed = [existing[row[0]][0] for row in replaced if existing[row[0]][2] != row[5]]
-        text_changed = bool(new_rows) or any(existing[row[0]][1] != indexed_text(row) for row in replaced)
+        text_changed = bool(new_rows) or any(existing[row[0]][1] != indexed_text(row, self.schema.title_field)
+                                             for row in replaced)
         self.connection.executemany(
             "INSERT INTO documents (index_id, id, content, content_type, meta, id_hash_keys, embedding) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)", [(index.index_id, *row) for row in new_rows])
@@ -234,10 +254,12 @@ class DocumentDatabase:
         if not rows:
             raise StoreError(f"No document with id {document_id!r} in index '{index.name}'; nothing was changed.")
         row_id, content, old_meta = rows[0]
+        check_storable(document_id, meta)
         merged = meta_json({**json.loads(old_meta), **meta}, document_id)
         self.connection.execute("UPDATE documents SET meta = ? WHERE row_id = ?", (merged, row_id))
         self._index_meta(index, [(row_id, merged)])
-        if json.loads(merged).get("name") != json.loads(old_meta).get("name"):
+        title = self.schema.title_field
+        if json.loads(merged).get(title) != json.loads(old_meta).get(title):
             self.log_changes(index, [], text_changed=True)
 
     def delete(self, index: IndexInfo, ids: Optional[List[str]], filters: Filters) -> int:
@@ -358,10 +380,17 @@ class DocumentDatabase:
                           (index.index_id, generation))
         return np.fromiter((row_id for (row_id,) in rows), dtype=np.int64, count=len(rows))
 
+    def text_row_ids(self, index: IndexInfo) -> np.ndarray:
+        """Row ids (ascending) of the text documents: the ones a BM25 index must map."""
+        rows = self.query("SELECT row_id FROM documents WHERE index_id = ? AND content_type = 'text' "
+                          "ORDER BY row_id", (index.index_id,))
+        return np.fromiter((row_id for (row_id,) in rows), dtype=np.int64, count=len(rows))
+
     def texts(self, index: IndexInfo) -> Tuple[np.ndarray, List[str]]:
         """Row ids and "title text" strings of the text documents, for the BM25 index."""
-        rows = self.query("SELECT row_id, json_extract(meta, '$.name'), content FROM documents "
-                          "WHERE index_id = ? AND content_type = 'text' ORDER BY row_id", (index.index_id,))
+        rows = self.query("SELECT row_id, json_extract(meta, ?), content FROM documents "
+                          "WHERE index_id = ? AND content_type = 'text' ORDER BY row_id",
+                          (self.schema.title_json_path, index.index_id))
         row_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         return row_ids, [title_and_text(name, content) for _, name, content in rows]
 
@@ -370,9 +399,9 @@ class DocumentDatabase:
         found = {}
         for start in range(0, len(ids), CHUNK):
             for row_id, doc_id, name, content, embedding in self.connection.execute(
-                    "SELECT row_id, id, json_extract(meta, '$.name'), content, embedding FROM documents "
+                    "SELECT row_id, id, json_extract(meta, ?), content, embedding FROM documents "
                     "WHERE index_id = ? AND id IN (SELECT value FROM json_each(?))",
-                    (index_id, json.dumps(ids[start:start + CHUNK]))):
+                    (self.schema.title_json_path, index_id, json.dumps(ids[start:start + CHUNK]))):
                 found[doc_id] = (row_id, title_and_text(name, content), embedding)
         return found
 

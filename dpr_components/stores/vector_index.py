@@ -22,7 +22,7 @@ import faiss
 import numpy as np
 
 from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
-from dpr_components.stores.cache_files import atomic_write
+from dpr_components.utils.files import atomic_write
 from dpr_components.utils.choices import Choice
 
 SMALL_FLAT_BYTES = 64 * 2**20  # below this, a flat index may grow by faiss's reallocation (doubling) freely

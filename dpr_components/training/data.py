@@ -22,13 +22,12 @@ Example::
     assert list(read_examples("train.jsonl")) == [example]
 """
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, Optional, Tuple, Union
 
 from dpr_components.errors import TrainingDataError
+from dpr_components.utils.files import atomic_write
 
 PathLike = Union[str, Path]
 CTX_LISTS = ("positive_ctxs", "negative_ctxs", "hard_negative_ctxs")
@@ -201,12 +200,12 @@ def write_examples(path: PathLike, examples: Iterable[TrainingExample]) -> int:
     half-way leaves any earlier file untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     as_list = path.suffix.lower() == ".json"
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     count = 0
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+
+    def write(temporary: Path) -> None:
+        nonlocal count
+        with open(temporary, "w", encoding="utf-8") as handle:
             if as_list:
                 handle.write("[")
             for example in examples:
@@ -218,10 +217,6 @@ def write_examples(path: PathLike, examples: Iterable[TrainingExample]) -> int:
                 count += 1
             if as_list:
                 handle.write("\n]\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write)
     return count

@@ -77,6 +77,11 @@ class TrainingTask(Protocol):
 
     def save(self, directory: Path) -> None: ...
 
+    # Optional: ``backward(batch, scale) -> float`` back-propagates ``scale`` x the batch loss itself and returns
+    # the unscaled loss; the loop then calls it instead of ``loss(batch).backward()``. Tasks whose loss needs a
+    # custom backward (the bi-encoder's gradient caching, gradients summed across data-parallel processes)
+    # implement it; every other task does not.
+
 
 @dataclass
 class TrainingConfig:
@@ -247,6 +252,7 @@ class _Trainer:
         progress = tqdm(total=self.total, initial=self.step, desc="training", unit="step",
                         disable=not config.show_progress, dynamic_ncols=True)
         batches = iter(self.micro_batches())
+        backward = getattr(self.task, "backward", None)
         with progress:
             while self.step < self.total:
                 if deadline is not None and time.monotonic() >= deadline:
@@ -257,12 +263,17 @@ class _Trainer:
                 for _ in range(config.accumulation):
                     batch = to_device(next(batches), self.device)
                     with self.amp():
-                        loss = self.task.loss(batch) / config.accumulation
-                    if not torch.isfinite(loss):
-                        raise ConfigurationError(f"The loss became {loss.item()} at step {self.step}; "
+                        if backward is not None:  # the task back-propagates itself (e.g. gradient caching)
+                            loss_value = backward(batch, 1.0 / config.accumulation) / config.accumulation
+                        else:
+                            loss = self.task.loss(batch) / config.accumulation
+                            loss_value = loss.item()
+                    if not math.isfinite(loss_value):
+                        raise ConfigurationError(f"The loss became {loss_value} at step {self.step}; "
                                                  "lower the learning rate.")
-                    loss.backward()
-                    step_loss += loss.item()
+                    if backward is None:
+                        loss.backward()
+                    step_loss += loss_value
                 if config.max_grad_norm > 0:
                     torch.nn.utils.clip_grad_norm_(self.task.model.parameters(), config.max_grad_norm)
                 self.optimizer.step()

@@ -38,3 +38,13 @@ def finite_float(name: str, value: Any, minimum: Optional[float] = None, maximum
             f">= {minimum}" if minimum is not None else f"<= {maximum}")
         raise ConfigurationError(f"{name} must be {bounds}, got {value!r}.")
     return float(value)
+
+
+def unicode_problem(text: str) -> Optional[str]:
+    """Why ``text`` is not valid Unicode (a lone surrogate, which UTF-8, SQLite and tokenizers refuse), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return (f"a lone surrogate {text[error.start]!r} at character {error.start} (not valid Unicode; decode the "
+                "source with errors='replace' or fix it)")
+    return None

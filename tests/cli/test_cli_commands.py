@@ -135,7 +135,7 @@ def test_same_size_encoder_with_another_name_is_refused(built_store, tiny_questi
                "-p", f"Retriever.passage_embedding_model={tiny_question_encoder}", "-p", "Retriever.max_seq_len_passage=128"]
     assert main(["retrieve", "capital", "--store", str(store), *swapped]) == EXIT_USAGE
     error = capsys.readouterr().err
-    assert "different encoder" in error and error.count("\n") == 1
+    assert "another encoder" in error and error.count("\n") == 1
     more = write_corpus(tmp_path / "more.jsonl", [{"id": "oslo", "title": "Oslo", "text": "Oslo is in Norway."}])
     assert main(["index", str(more), "--store", str(store), *swapped]) == EXIT_USAGE
     assert "another encoder" in capsys.readouterr().err

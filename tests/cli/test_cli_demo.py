@@ -1,8 +1,10 @@
 """The demo's code path on two short articles (the real run indexes 106; it is the README's main job)."""
 import pytest
 
+from dpr_components.cli import demo_reader
 from dpr_components.cli.main import main
 from dpr_components.data import wikipedia_mini
+from dpr_components.evaluation.questions import Question
 
 ARTICLES = [
     wikipedia_mini.Article("620", "Animal Farm", "Animal Farm is an allegorical novella by George Orwell, first "
@@ -10,23 +12,40 @@ ARTICLES = [
     wikipedia_mini.Article("303", "Alabama", "The capital of Alabama is Montgomery. The largest city is "
                            "Birmingham. " * 8),
 ]
+TRAIN = [Question(f"t{i}", q, [a]) for i, (q, a) in enumerate([
+    ("who wrote the novella animal farm", "George Orwell"), ("when was animal farm published", "1945"),
+    ("what is the capital of alabama", "Montgomery"), ("largest city in alabama", "Birmingham")])]
 
 
 @pytest.mark.slow
-def test_demo_builds_once_then_reuses_the_store(tmp_path, monkeypatch, capsys, minilm_path):
+def test_demo_trains_a_reader_once_then_reuses_store_and_reader(tmp_path, monkeypatch, capsys, minilm_path):
     monkeypatch.setattr(wikipedia_mini, "load_wikipedia_articles", lambda: ARTICLES)
+    monkeypatch.setattr(demo_reader, "training_questions", lambda: TRAIN)
     store = tmp_path / "demo"
-    argv = ["demo", "--store", str(store), "--question", "Who wrote Animal Farm?", "--top-k", "2"]
+    argv = ["demo", "--store", str(store), "--question", "Who wrote Animal Farm?", "--top-k", "2",
+            "--reader-minutes", "0.3"]
     assert main(argv) == 0
     first = capsys.readouterr().out
     assert "Wrote 2 Wikipedia articles" in first
     assert "$ dpr-components index " in first and "Indexed 2 documents" in first
-    assert "Reader step skipped: 'facebook/dpr-reader-single-nq-base' is not in the local Hugging Face cache" in first
-    assert "--pipeline hybrid_retrieval" in first and "$MINILM" in first
+    assert "Training data from nq-dev + dpr-trivia-dev (dev splits only): 4 of 4 questions written" in first
+    assert f"Trained the reader" in first and (store / "reader" / "config.json").is_file()
+    assert "--pipeline hybrid_qa" in first and f"Reader.model_name_or_path={store / 'reader'}" in first
     answer_block = first[first.index("Q: Who wrote Animal Farm?"):]
-    assert "Animal Farm  [id 620-0]" in answer_block.splitlines()[1]  # both BM25 and MiniLM put it first
-    assert "scores: BM25 " in answer_block and "· Retriever " in answer_block
+    assert "(score " in answer_block and "from: " in answer_block
 
-    assert main(argv) == 0
+    # The demo calls the library, not the CLI's main() (main had demo -> main -> demo, an import cycle).
+    import dpr_components.cli.main as cli_main
+    from dpr_components.cli.demo import run_demo
+
+    monkeypatch.setattr(cli_main, "main", lambda *args: pytest.fail("the demo called main()"))
+    assert run_demo(store_dir=str(store), questions=["Who wrote Animal Farm?"], top_k=2) == 0
     second = capsys.readouterr().out
     assert "Wrote" not in second and "Indexed 0 documents (0 new passages), skipped 2 already stored" in second
+    assert "Trained" not in second and "(score " in second
+
+    # A reader that cannot be loaded here: the demo shows retrieval results instead.
+    assert main([*argv, "--param", f"Reader.model_name_or_path={tmp_path / 'missing'}"]) == 0
+    third = capsys.readouterr().out
+    assert "Reader step skipped" in third and "--pipeline hybrid_retrieval" in third
+    assert "Animal Farm  [id 620-0]" in third[third.index("Q: Who wrote Animal Farm?"):].splitlines()[1]

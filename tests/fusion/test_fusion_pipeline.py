@@ -135,7 +135,8 @@ def test_bm25_and_dpr_fused_in_a_yaml_pipeline(tiny_question_encoder, tiny_conte
     validate_config(config, strict_version_check=True)
     params = {c["name"]: c["params"] for c in config["components"]}
     params["Store"]["embedding_dim"] = 32
-    params["DPR"].update(query_embedding_model=tiny_question_encoder, passage_embedding_model=tiny_context_encoder)
+    params["DPR"].update(query_embedding_model=tiny_question_encoder, passage_embedding_model=tiny_context_encoder,
+                         max_seq_len_passage=128)  # the tiny models have 128 positions
     pipeline = Pipeline.load_from_config(config, pipeline_name="query")
     bm25_node, dpr = pipeline.get_node("BM25"), pipeline.get_node("DPR")
     store = dpr.document_store
@@ -165,7 +166,8 @@ def test_project_hybrid_retrieval_yaml_runs(tmp_path, tiny_question_encoder, tin
     by_type = {c["type"]: c for c in config["components"]}
     by_type["HybridDocumentStore"].setdefault("params", {})["path"] = str(tmp_path / "store")
     by_type["DPRRetriever"]["params"].update(query_embedding_model=tiny_question_encoder,
-                                             passage_embedding_model=tiny_context_encoder, progress_bar=False)
+                                             passage_embedding_model=tiny_context_encoder, progress_bar=False,
+                                             max_seq_len_passage=128)  # the tiny models have 128 positions
     fusion_name = by_type["HybridFusion"]["name"]
     nodes = {n["name"]: n["inputs"] for n in next(p for p in config["pipelines"] if p["name"] == "query")["nodes"]}
     sources = nodes[fusion_name]

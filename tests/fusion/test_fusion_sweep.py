@@ -7,12 +7,13 @@ from dpr_components.fusion.hybrid_fusion import HybridFusion
 from dpr_components.fusion.sweep import (
     DEFAULT_KS,
     FusionSetting,
+    SweepRow,
     best_row,
     format_table,
     fused_ranking,
     settings_grid,
+    rankings_accuracy,
     sweep,
-    top_k_accuracy,
 )
 
 # Three questions; q1's answer is in c, q2's in e, q3's answer was retrieved by neither source.
@@ -54,11 +55,11 @@ def test_bad_grid_parameters(kwargs, message):
 
 def test_top_k_accuracy_by_hand():
     rankings = [["a", "b", "c"], ["e"], ["h"]]
-    assert top_k_accuracy(rankings, POSITIVES, KS) == {1: 1 / 3, 2: 1 / 3, 3: 2 / 3}
+    assert rankings_accuracy(rankings, POSITIVES, KS) == {1: 1 / 3, 2: 1 / 3, 3: 2 / 3}
     with pytest.raises(ConfigurationError, match="one per question"):
-        top_k_accuracy(rankings, POSITIVES[:2], KS)
-    with pytest.raises(ConfigurationError, match="ks"):
-        top_k_accuracy(rankings, POSITIVES, (0, 5))
+        rankings_accuracy(rankings, POSITIVES[:2], KS)
+    with pytest.raises(ConfigurationError, match="k .of top-k accuracy. must be a positive integer"):
+        rankings_accuracy(rankings, POSITIVES, (0, 5))
 
 
 def test_sweep_rows_by_hand():
@@ -76,9 +77,20 @@ def test_sweep_rows_by_hand():
     best = best_row(list(rows.values()), metric="top_1")
     assert best.setting == settings[0]
     assert best.setting.node_params() == {"mode": "linear", "weights": [1.0, 1.0], "normalization": "none"}
-    # on top-2 the two settings tie: the earlier one in grid order wins; single sources are skipped
+    # on top-2 the two settings tie; top-1 breaks the tie (linear); single sources are skipped
     assert best_row(list(rows.values()), metric="top-2").setting == settings[0]
     assert best_row(list(rows.values()), metric="top_3", fused_only=False).label == "BM25 only"
+
+
+def test_ties_are_broken_by_top_5_then_top_100_then_top_1_then_grid_order():
+    # the rule the mini Wikipedia benchmark chose its dev setting by (docs/mini-wikipedia-benchmark.md)
+    a, b, c = (FusionSetting("linear", (w, 1.0), "minmax") for w in (0.1, 0.2, 0.3))
+    rows = [SweepRow("a", a, {1: 0.5, 5: 0.7, 20: 0.9, 100: 0.97}),
+            SweepRow("b", b, {1: 0.4, 5: 0.7, 20: 0.9, 100: 0.99}),
+            SweepRow("c", c, {1: 0.9, 5: 0.6, 20: 0.9, 100: 1.0})]
+    assert best_row(rows).setting == b          # top-20 tie, top-5 drops c, top-100 picks b over a
+    assert best_row(rows[:1] + [SweepRow("a2", b, dict(rows[0].accuracy))]).setting == a  # all equal: grid order
+    assert best_row(rows, metric="top_1").setting == c
 
 
 def test_sweep_ranks_exactly_as_the_node_does():

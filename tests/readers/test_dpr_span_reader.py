@@ -254,3 +254,12 @@ def test_device_and_precision_auto(tiny_reader, reader, monkeypatch):
     assert [d.meta["relevance_logit"] for d in cpu_only.predict(QUESTION, DOCS)["documents"]] == pytest.approx(expected)
     monkeypatch.setenv("DPR_COMPONENTS_AUTO_PRECISION", "bf16")
     assert DPRSpanReader(tiny_reader, max_seq_len=128, device="cpu").precision.value == "bf16"
+
+
+@pytest.mark.parametrize("top_k", [3.5, "5", 0, -3])
+def test_top_k_that_is_not_a_positive_integer_is_refused_at_predict_time(tiny_reader, top_k):
+    reader = DPRSpanReader(tiny_reader, max_seq_len=128)
+    documents = [Document(content="paris is the capital of france", meta={"name": "paris"})]
+    with pytest.raises(ConfigurationError, match=f"top_k must be a positive integer, got {top_k!r}"):
+        reader.predict("capital of france?", documents, top_k=top_k)
+    assert reader.predict("capital of france?", documents, top_k=None)["answers"]  # None: the reader's default

@@ -1,4 +1,6 @@
+import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -10,8 +12,11 @@ from haystack.schema import Document
 from scipy.special import expit
 from transformers import AutoTokenizer, DPRContextEncoder, DPRQuestionEncoder
 
+from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import ConfigurationError, EmbeddingDimensionError, StoreError
 from dpr_components.retrievers.dpr_retriever import DPRRetriever
+from dpr_components.stores import encoder_records
+from dpr_components.stores.hybrid_document_store import HybridDocumentStore
 
 QUESTIONS = ["who was born in paris", "what is the capital of germany", "when was the first war in england"]
 DOCUMENTS = [
@@ -75,14 +80,14 @@ def test_embeddings_equal_transformers_reference(retriever, tiny_question_encode
 def test_embed_title_off_and_title_field(tiny_question_encoder, tiny_context_encoder):
     documents = [Document(content=text, meta={"heading": title or "", "name": "music"}) for title, text, _ in DOCUMENTS]
     texts_only = DPRRetriever(query_embedding_model=tiny_question_encoder, passage_embedding_model=tiny_context_encoder,
-                              embed_title=False, progress_bar=False).embed_documents(documents)
-    expected = reference_vectors(DPRContextEncoder, tiny_context_encoder, [text for _, text, _ in DOCUMENTS], 256)
+                              embed_title=False, max_seq_len_passage=128, progress_bar=False).embed_documents(documents)
+    expected = reference_vectors(DPRContextEncoder, tiny_context_encoder, [text for _, text, _ in DOCUMENTS], 128)
     np.testing.assert_allclose(texts_only, expected, atol=1e-4, rtol=0)
 
     headings = DPRRetriever(query_embedding_model=tiny_question_encoder, passage_embedding_model=tiny_context_encoder,
-                            title_field="heading", progress_bar=False).embed_documents(documents)
+                            title_field="heading", max_seq_len_passage=128, progress_bar=False).embed_documents(documents)
     pairs = [(title or "", text) for title, text, _ in DOCUMENTS]
-    np.testing.assert_allclose(headings, reference_vectors(DPRContextEncoder, tiny_context_encoder, pairs, 256),
+    np.testing.assert_allclose(headings, reference_vectors(DPRContextEncoder, tiny_context_encoder, pairs, 128),
                                atol=1e-4, rtol=0)
 
 
@@ -99,10 +104,19 @@ def test_embeddings_equal_haystack_dense_passage_retriever(retriever, tiny_quest
 
 def test_signature_and_dimension(retriever, tiny_question_encoder, tiny_context_encoder):
     assert retriever.embedding_dim == 32
-    assert retriever.encoder_signature == {
-        "query_model": tiny_question_encoder, "passage_model": tiny_context_encoder,
-        "pooling": "pooler_output", "normalize": False, "embedding_dim": 32,
-    }
+    signature = retriever.encoder_signature
+    assert isinstance(signature, EncoderSignature) and signature.complete
+    assert (signature.query_architecture, signature.passage_architecture) == ("DPRQuestionEncoder", "DPRContextEncoder")
+    assert (signature.pooling, signature.normalize, signature.embedding_dim) == ("pooler_output", False, 32)
+    assert (signature.max_seq_len_query, signature.max_seq_len_passage) == (64, 48)
+    assert (signature.query_source, signature.passage_source) == (tiny_question_encoder, tiny_context_encoder)
+
+
+def test_max_seq_len_beyond_the_model_positions_is_a_one_line_error(tiny_question_encoder, tiny_context_encoder):
+    for side in ("max_seq_len_query", "max_seq_len_passage"):
+        with pytest.raises(ConfigurationError, match=f"{side}=512 exceeds .*max_position_embeddings=128.*<= 128"):
+            DPRRetriever(query_embedding_model=tiny_question_encoder, passage_embedding_model=tiny_context_encoder,
+                         **{"max_seq_len_passage": 128, side: 512})
 
 
 def test_retrieve_ranks_by_raw_dot_product(retriever, store):
@@ -200,50 +214,68 @@ def test_indexing_pipeline_embeds_and_writes_documents(retriever):
     assert retriever.retrieve(QUESTIONS[0], top_k=2, document_store=store)
 
 
-class RecordingInMemoryStore(InMemoryDocumentStore):
-    """Haystack's store plus the record_encoder/check_encoder hooks of HybridDocumentStore's contract."""
+def test_embed_documents_is_pure_and_the_signature_travels_with_the_indexing_output(retriever, tmp_path):
+    store = HybridDocumentStore(path=str(tmp_path / "store"), progress_bar=False)
+    retriever.embed_documents(make_documents())
+    assert store.get_document_count() == 0 and store._database.index_info("document").encoder is None
 
-    def __init__(self, embedding_dim: int = 32, recorded_dim: int = 32):
-        super().__init__(embedding_dim=embedding_dim, similarity="dot_product")
-        self.recorded = []
-        self.checked = []
-        self.recorded_dim = recorded_dim
-
-    def record_encoder(self, signature, index=None):
-        self.recorded.append(signature)
-
-    def check_encoder(self, signature, index=None):
-        self.checked.append((signature, index))
-        if signature["embedding_dim"] != self.recorded_dim:
-            raise StoreError("index was built by another encoder")
+    output, _ = retriever.run(root_node="File", documents=make_documents())
+    assert output["encoder_signature"] == retriever.encoder_signature
+    indexing = Pipeline()
+    indexing.add_node(retriever, name="Retriever", inputs=["File"])
+    indexing.add_node(store, name="Store", inputs=["Retriever"])
+    indexing.run(documents=make_documents())  # Haystack passes encoder_signature on to the store's run
+    assert encoder_records.recorded(store._database.index_info("document")) == retriever.encoder_signature
+    assert retriever.retrieve(QUESTIONS[0], top_k=2, document_store=store)
+    store.close()
 
 
-def test_store_hooks_are_called(tiny_question_encoder, tiny_context_encoder):
-    store = RecordingInMemoryStore()
-    retriever = DPRRetriever(store, tiny_question_encoder, tiny_context_encoder, progress_bar=False)
+def test_the_same_checkpoint_elsewhere_is_accepted_and_another_refused(retriever, tiny_question_encoder,
+                                                                      tiny_context_encoder, tmp_path, monkeypatch):
+    store = HybridDocumentStore(path=str(tmp_path / "store"), progress_bar=False)
     store.write_documents(make_documents())
     store.update_embeddings(retriever)
-    assert store.recorded == [retriever.encoder_signature]
+    moved = tmp_path / "moved"
+    shutil.copytree(tiny_question_encoder, moved / "question")
+    shutil.copytree(tiny_context_encoder, moved / "context")
+    monkeypatch.chdir(tmp_path)
+    same = DPRRetriever(store, "moved/question/", "./moved/context", max_seq_len_passage=48, progress_bar=False)
+    assert [d.id for d in same.retrieve(QUESTIONS[1])] == [d.id for d in retriever.retrieve(QUESTIONS[1],
+                                                                                          document_store=store)]
+    swapped = DPRRetriever(store, tiny_context_encoder, tiny_question_encoder, max_seq_len_passage=48,
+                           progress_bar=False)
+    with pytest.raises(StoreError, match="holds vectors of another encoder .*query_architecture"):
+        swapped.retrieve(QUESTIONS[0])
+    store.close()
 
-    retriever.retrieve(QUESTIONS[0])
-    retriever.retrieve_batch(QUESTIONS)
-    assert store.checked == [(retriever.encoder_signature, "document")]  # checked once per store and index
 
-    other = RecordingInMemoryStore(recorded_dim=768)
-    with pytest.raises(StoreError, match="another encoder"):
-        retriever.retrieve(QUESTIONS[0], document_store=other)
+def test_old_stores_recorded_paths_are_read_and_upgraded(retriever, tiny_context_encoder, tmp_path):
+    store = HybridDocumentStore(path=str(tmp_path / "store"), progress_bar=False)
+    store.write_documents(make_documents())
+    store.update_embeddings(retriever)
+    info = store._database.index_info("document")
+    legacy = {"query_model": "/old/venv/q", "passage_model": "/old/venv/c", "pooling": "pooler_output",
+              "normalize": False, "embedding_dim": 32}
+    with store._database.transaction():
+        store._database.set_index_fields(info, encoder=json.dumps(legacy))
+    assert retriever.retrieve(QUESTIONS[0], document_store=store)  # compared on what the old record holds
+    store.write_documents([Document(content="more", embedding=retriever.embed_documents([Document("more")])[0])],
+                          encoder_signature=retriever.encoder_signature)
+    assert encoder_records.recorded(store._database.index_info("document")) == retriever.encoder_signature
+    store.close()
 
 
-def test_dimension_mismatch_is_refused_before_encoding(tiny_question_encoder, tiny_context_encoder):
+def test_dimension_mismatch_is_refused(tiny_question_encoder, tiny_context_encoder):
     store = InMemoryDocumentStore(similarity="dot_product")  # Haystack's default: 768 dims
     store.write_documents(make_documents())
-    retriever = DPRRetriever(store, tiny_question_encoder, tiny_context_encoder, progress_bar=False)
-    with pytest.raises(EmbeddingDimensionError, match="768-dim.*32-dim.*embedding_dim=32"):
+    retriever = DPRRetriever(store, tiny_question_encoder, tiny_context_encoder, max_seq_len_passage=128,
+                             progress_bar=False)
+    with pytest.raises(RuntimeError, match="model \(32\) .* store \(768\)"):  # Haystack's own store checks the vectors it gets
         store.update_embeddings(retriever)
     assert store.get_document_count() == len(DOCUMENTS)
     assert all(doc.embedding is None for doc in store.get_all_documents(return_embedding=True))
-    with pytest.raises(EmbeddingDimensionError, match="768-dim"):
-        retriever.retrieve(QUESTIONS[0])
+    with pytest.raises(EmbeddingDimensionError, match="768-dim.*32-dim.*embedding_dim=32"):
+        retriever.retrieve(QUESTIONS[0])  # refused before the question is encoded
 
 
 @pytest.mark.slow
@@ -307,3 +339,32 @@ def test_elasticsearch_document_store(retriever):
         assert {doc.meta["kind"] for doc in history} == {"history"}
     finally:
         store.delete_index("dpr_retriever_test")
+
+
+def test_lone_surrogates_in_questions_or_passages_are_a_one_line_error(retriever):
+    with pytest.raises(ConfigurationError, match=r"Text 0 given to .* has a lone surrogate '\\ud800' at character 6"):
+        retriever.embed_queries(["paris \ud800"])
+    with pytest.raises(ConfigurationError, match="lone surrogate"):
+        retriever.embed_documents([Document(content="fine", id="1"), Document(content="x\udc00", id="2")])
+
+
+@pytest.mark.parametrize("top_k", [3.5, "5", 0])
+def test_bad_top_k_is_the_same_clear_error_for_dense_and_bm25_in_a_pipeline(retriever, tmp_path, top_k):
+    from haystack.nodes import BM25Retriever
+
+    store = HybridDocumentStore(path=str(tmp_path / "store"), progress_bar=False)
+    store.write_documents(make_documents())
+    store.update_embeddings(retriever)
+    dense = DPRRetriever(store, retriever.query_encoder.model_name_or_path,
+                         retriever.passage_encoder.model_name_or_path, max_seq_len_passage=48, top_k=2,
+                         progress_bar=False)
+    for node in (dense, BM25Retriever(store, top_k=2, scale_score=False)):
+        pipeline = Pipeline()
+        pipeline.add_node(node, name="Retriever", inputs=["Query"])
+        with pytest.raises(Exception) as error:
+            pipeline.run(query="capital of germany", params={"Retriever": {"top_k": top_k}})
+        cause = error.value if isinstance(error.value, ConfigurationError) else error.value.__cause__
+        assert isinstance(cause, ConfigurationError) and f"top_k must be a positive integer, got {top_k!r}" in str(cause)
+        # None means "the node's default" for both
+        assert len(pipeline.run(query="capital of germany", params={"Retriever": {"top_k": None}})["documents"]) == 2
+    store.close()

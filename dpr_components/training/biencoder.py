@@ -1,0 +1,241 @@
+"""A trainable pair of encoders (question, passage), or one shared encoder, and how it is saved.
+
+Loading: a DPR checkpoint (config ``architectures`` DPRQuestionEncoder / DPRContextEncoder) is pooled by its
+``pooler_output`` ([CLS], projected when ``projection_dim > 0``); any other BERT-style encoder (MiniLM) loads
+with ``AutoModel`` and is pooled from ``last_hidden_state`` by ``pooling`` (cls | mean), optionally
+L2-normalised: the same rules as :class:`dpr_components.encoders.text_encoder.TextEncoder`, so a saved pair
+embeds at inference exactly as it did in training (a test checks it).
+
+Saving (:meth:`BiEncoder.save`) writes ``question_encoder/`` and ``passage_encoder/`` (or one ``encoder/``
+when shared and not DPR-format), each a ``save_pretrained`` checkpoint with its tokenizer, and
+``retriever.json`` with the DPRRetriever parameters (pooling, normalize, lengths) that reproduce the training
+embeddings. ``save_format="dpr"`` (the default where pooling is [CLS] without normalisation) writes
+``DPRQuestionEncoder`` / ``DPRContextEncoder`` checkpoints, which Haystack's DensePassageRetriever loads too;
+``"native"`` keeps the encoder's own class (mean-pooled MiniLM must: DPR classes pool [CLS]). The directory is
+written under a temporary name and renamed into place, so a reader never sees half a checkpoint.
+
+Example::
+
+    from dpr_components.training.biencoder import BiEncoder
+
+    model = BiEncoder.from_pretrained("/models/all-MiniLM-L6-v2", shared=True, pooling="mean", normalize=True)
+    questions = model.tokenize_questions(["who founded paris?"], max_length=64)
+    vectors = model.encode("question", **questions)          # torch.Tensor (1, 384), with gradients
+    model.save("out/minilm-dpr")                             # out/minilm-dpr/{encoder,retriever.json}
+"""
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from transformers import AutoModel, AutoTokenizer, DPRConfig, DPRContextEncoder, DPRQuestionEncoder, PreTrainedModel
+
+from dpr_components.encoders.text_encoder import DPR_ENCODERS, Pooling
+from dpr_components.errors import ConfigurationError, ModelLoadError
+from dpr_components.training.checkpoints import replace_dir
+from dpr_components.utils.models import load_config
+
+SIDES = ("question", "passage")
+SAVE_FORMATS = ("auto", "dpr", "native")
+RETRIEVER_FILE = "retriever.json"
+EXPECTED = "a DPR question/context encoder or a BERT-style encoder that AutoModel loads"
+
+
+class BiEncoder(torch.nn.Module):
+    """Question and passage encoders (the same module when ``shared``) with DPRRetriever's pooling."""
+
+    def __init__(self, question_model: PreTrainedModel, passage_model: PreTrainedModel, tokenizer: Any,
+                 pooling: Union[str, Pooling] = Pooling.CLS, normalize: bool = False):
+        super().__init__()
+        self.question_model = question_model
+        self.passage_model = passage_model
+        self.tokenizer = tokenizer
+        self.pooling = Pooling.from_str(pooling)
+        self.normalize = bool(normalize)
+        for model in {id(question_model): question_model, id(passage_model): passage_model}.values():
+            if _is_dpr(model) and self.pooling is not Pooling.CLS:
+                raise ConfigurationError(f"pooling={self.pooling.value!r} does not apply to {type(model).__name__}: "
+                                         "DPR encoders are pooled by their [CLS] pooler_output. Use pooling: cls.")
+
+    @property
+    def shared(self) -> bool:
+        return self.question_model is self.passage_model
+
+    @classmethod
+    def from_pretrained(cls, question_model: str, passage_model: Optional[str] = None, shared: bool = False,
+                        pooling: Union[str, Pooling] = Pooling.CLS, normalize: bool = False) -> "BiEncoder":
+        """Load both sides (``passage_model`` defaults to ``question_model``; ``shared`` ties their weights)."""
+        question = _load_encoder(question_model)
+        if shared:
+            passage = question
+        else:
+            passage = _load_encoder(passage_model or question_model)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(question_model)
+        except (OSError, ValueError) as error:
+            raise ModelLoadError(f"Could not load the tokenizer of {question_model!r} ({error}).") from error
+        return cls(question, passage, tokenizer, pooling, normalize)
+
+    def side(self, name: str) -> PreTrainedModel:
+        if name not in SIDES:
+            raise ValueError(f"side must be one of {SIDES}, got {name!r}")
+        return self.question_model if name == "question" else self.passage_model
+
+    def encode(self, side: str, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Vectors (batch, dim) of one side; differentiable unless called under ``torch.no_grad``."""
+        model = self.side(side)
+        output = model(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)
+        if _is_dpr(model):
+            vectors = output.pooler_output
+        elif self.pooling is Pooling.CLS:
+            vectors = output.last_hidden_state[:, 0]
+        else:
+            mask = attention_mask.unsqueeze(-1).to(output.last_hidden_state.dtype)
+            vectors = (output.last_hidden_state * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        vectors = vectors.float()
+        return torch.nn.functional.normalize(vectors, p=2, dim=-1) if self.normalize else vectors
+
+    def tokenize_questions(self, questions: Sequence[str], max_length: int) -> Dict[str, torch.Tensor]:
+        """``[CLS] q [SEP]``, padded to the longest question (as TextEncoder tokenises)."""
+        return self._tokenize(list(questions), None, max_length)
+
+    def tokenize_passages(self, passages: Sequence[Tuple[str, str]], max_length: int) -> Dict[str, torch.Tensor]:
+        """``[CLS] title [SEP] text [SEP]``, padded to the longest passage, segment ids all 0 (as DPR)."""
+        return self._tokenize([title or "" for title, _ in passages], [text for _, text in passages], max_length)
+
+    def _tokenize(self, firsts: List[str], seconds: Optional[List[str]], max_length: int) -> Dict[str, torch.Tensor]:
+        encoded = self.tokenizer(firsts, seconds, truncation=True, max_length=max_length, padding=True,
+                                 return_tensors="pt", return_token_type_ids=False)
+        return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+
+    def resolved_save_format(self, save_format: str = "auto") -> str:
+        if save_format not in SAVE_FORMATS:
+            raise ConfigurationError(f"save_format must be one of {', '.join(SAVE_FORMATS)}, got {save_format!r}.")
+        dpr_compatible = self.pooling is Pooling.CLS and not self.normalize
+        if save_format == "dpr" and not dpr_compatible:
+            raise ConfigurationError(
+                f"save_format 'dpr' needs pooling cls without normalize (DPR encoders pool [CLS] unnormalised); "
+                f"this model uses pooling={self.pooling.value}, normalize={self.normalize}. Use save_format native.")
+        if save_format == "auto":
+            return "dpr" if dpr_compatible else "native"
+        return save_format
+
+    def save(self, directory: Union[str, Path], save_format: str = "auto", max_seq_len_query: int = 64,
+             max_seq_len_passage: int = 256, extra: Optional[Dict[str, Any]] = None) -> Path:
+        """Write the checkpoint(s) and ``retriever.json`` into ``directory`` atomically (replacing it)."""
+        directory = Path(directory)
+        replace_dir(directory, lambda tmp: self.write(tmp, save_format, max_seq_len_query, max_seq_len_passage,
+                                                      extra))
+        return directory
+
+    def write(self, directory: Path, save_format: str = "auto", max_seq_len_query: int = 64,
+              max_seq_len_passage: int = 256, extra: Optional[Dict[str, Any]] = None) -> None:
+        """Write into an existing (empty) ``directory``; :meth:`save` is the atomic version."""
+        save_format = self.resolved_save_format(save_format)
+        directory = Path(directory)
+        if save_format == "native" and self.shared:
+            names = {"question": "encoder", "passage": "encoder"}
+            self._save_side("question", directory / "encoder", "native")
+        else:
+            names = {"question": "question_encoder", "passage": "passage_encoder"}
+            for side in SIDES:
+                self._save_side(side, directory / names[side], save_format)
+        settings = {
+            "query_embedding_model": names["question"], "passage_embedding_model": names["passage"],
+            "pooling": self.pooling.value, "normalize": self.normalize,
+            "max_seq_len_query": max_seq_len_query, "max_seq_len_passage": max_seq_len_passage,
+            "save_format": save_format, "shared": self.shared, **(extra or {}),
+        }
+        (directory / RETRIEVER_FILE).write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n",
+                                                encoding="utf-8")
+
+    def _save_side(self, side: str, target: Path, save_format: str) -> None:
+        model = self.side(side)
+        if save_format == "dpr" and not _is_dpr(model):
+            model = _as_dpr_encoder(model, side)
+        elif save_format == "dpr" and side == "passage" and isinstance(model, DPRQuestionEncoder):
+            model = _as_dpr_encoder(model.question_encoder.bert_model, side, model.question_encoder)
+        elif save_format == "dpr" and side == "question" and isinstance(model, DPRContextEncoder):
+            model = _as_dpr_encoder(model.ctx_encoder.bert_model, side, model.ctx_encoder)
+        model.save_pretrained(target, safe_serialization=True)
+        self.tokenizer.save_pretrained(target)
+
+
+def embed(model: BiEncoder, side: str, texts: Sequence, max_length: int, batch_size: int = 32) -> "np.ndarray":
+    """float32 vectors of ``texts`` (questions, or (title, text) pairs for ``side="passage"``), in input order.
+
+    Inference mode (no graph, dropout off; the previous mode is restored); inputs are sorted by length so
+    each batch is padded only to its longest member.
+    """
+    import numpy as np
+
+    was_training = model.training
+    model.eval()
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i][1] if side == "passage" else texts[i]))
+    device = next(model.parameters()).device
+    vectors = None
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                rows = order[start:start + batch_size]
+                chunk = [texts[i] for i in rows]
+                inputs = (model.tokenize_passages(chunk, max_length) if side == "passage"
+                          else model.tokenize_questions(chunk, max_length))
+                batch = model.encode(side, **{k: v.to(device) for k, v in inputs.items()}).cpu().numpy()
+                if vectors is None:
+                    vectors = np.empty((len(texts), batch.shape[1]), dtype=np.float32)
+                vectors[rows] = batch
+    finally:
+        model.train(was_training)
+    return vectors if vectors is not None else np.zeros((0, 0), dtype=np.float32)
+
+
+def retriever_params(directory: Union[str, Path]) -> Dict[str, Any]:
+    """DPRRetriever parameters of a saved pair: model paths made absolute, pooling, normalize, lengths.
+
+    ``DPRRetriever(document_store=store, **retriever_params("out/pair"))`` embeds as training did.
+    """
+    directory = Path(directory)
+    path = directory / RETRIEVER_FILE
+    if not path.is_file():
+        raise ModelLoadError(f"{str(directory)!r} has no {RETRIEVER_FILE}: it is not a bi-encoder saved by "
+                             "train-retriever. Give the output directory of dpr-components train-retriever.")
+    settings = json.loads(path.read_text(encoding="utf-8"))
+    params = {key: settings[key] for key in ("pooling", "normalize", "max_seq_len_query", "max_seq_len_passage")}
+    for key in ("query_embedding_model", "passage_embedding_model"):
+        params[key] = str((directory / settings[key]).resolve())
+    return params
+
+
+def _is_dpr(model: torch.nn.Module) -> bool:
+    return isinstance(model, (DPRQuestionEncoder, DPRContextEncoder))
+
+
+def _load_encoder(name_or_path: str) -> PreTrainedModel:
+    config = load_config(str(name_or_path), EXPECTED)
+    architectures = list(getattr(config, "architectures", None) or [])
+    dpr_class = next((DPR_ENCODERS[name] for name in architectures if name in DPR_ENCODERS), None)
+    if config.model_type == "dpr" and dpr_class is None:
+        raise ModelLoadError(f"{name_or_path!r} is a {architectures or config.model_type} checkpoint; expected "
+                             f"{EXPECTED}. A DPRReader cannot embed text.")
+    try:
+        return (dpr_class or AutoModel).from_pretrained(str(name_or_path))
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(f"Could not load the weights of {name_or_path!r} ({error}); expected {EXPECTED}.") from error
+
+
+def _as_dpr_encoder(bert: PreTrainedModel, side: str, source: Optional[torch.nn.Module] = None) -> PreTrainedModel:
+    """The BERT weights (and projection of ``source``, a DPR encoder) inside a DPR question/context encoder."""
+    config_dict = {key: value for key, value in bert.config.to_dict().items()
+                   if key not in ("architectures", "model_type", "auto_map", "transformers_version")}
+    config_dict["projection_dim"] = getattr(source, "projection_dim", 0) if source is not None else 0
+    config = DPRConfig(**config_dict)
+    dpr = (DPRQuestionEncoder if side == "question" else DPRContextEncoder)(config)
+    inner = dpr.question_encoder if side == "question" else dpr.ctx_encoder
+    missing, _unexpected = inner.bert_model.load_state_dict(bert.state_dict(), strict=False)
+    if missing:
+        raise ModelLoadError(f"Cannot write {type(bert).__name__} as a DPR encoder: missing weights {missing[:3]}. "
+                             "Use save_format native.")
+    if config.projection_dim:
+        inner.encode_proj.load_state_dict(source.encode_proj.state_dict())
+    return dpr

@@ -1,0 +1,63 @@
+"""DPR's bi-encoder objective: NLL of each question's positive among every passage of the batch.
+
+A batch holds B questions, each with one positive and H hard negatives, laid out as DPR does: the passages
+of question i are rows ``i*(1+H) ... i*(1+H)+H`` of the passage matrix, the positive first. Every question
+is scored against all ``B*(1+H)`` passages (the other questions' positives and hard negatives are its
+"in-batch" negatives), and the loss is the mean over questions of ``-log softmax(scores)[positive]``.
+
+Similarity is DPR's dot product, or the cosine divided by a temperature (``similarity="cosine"``), the
+objective sentence-transformers' MultipleNegativesRankingLoss trains MiniLM with (scale 20 = temperature
+0.05).
+
+Example::
+
+    import torch
+    from dpr_components.training.biencoder_loss import biencoder_nll_loss, positive_indices
+
+    questions, passages = torch.randn(2, 8), torch.randn(4, 8)     # 2 questions, 1 positive + 1 hard each
+    loss, ranks = biencoder_nll_loss(questions, passages, positive_indices(2, 1))
+"""
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+
+from dpr_components.errors import ConfigurationError
+
+SIMILARITIES = ("dot", "cosine")
+
+
+def positive_indices(num_questions: int, hard_negatives: int, device: torch.device = None) -> torch.Tensor:
+    """Row of each question's positive when every question brings 1 positive + ``hard_negatives`` passages."""
+    return torch.arange(num_questions, device=device) * (1 + hard_negatives)
+
+
+def similarity_scores(questions: torch.Tensor, passages: torch.Tensor, similarity: str = "dot",
+                      temperature: float = 1.0) -> torch.Tensor:
+    """The (questions x passages) score matrix: dot products, or cosines / ``temperature``."""
+    if similarity not in SIMILARITIES:
+        raise ConfigurationError(f"similarity must be one of {', '.join(SIMILARITIES)}, got {similarity!r}.")
+    if temperature <= 0:
+        raise ConfigurationError(f"temperature must be positive, got {temperature!r}.")
+    if similarity == "cosine":
+        questions, passages = F.normalize(questions, dim=-1), F.normalize(passages, dim=-1)
+    return questions @ passages.T / temperature
+
+
+def biencoder_nll_loss(
+    questions: torch.Tensor,
+    passages: torch.Tensor,
+    positives: torch.Tensor,
+    similarity: str = "dot",
+    temperature: float = 1.0,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Mean NLL of each question's positive (``positives[i]`` indexes ``passages``) among all passages.
+
+    Returns ``(loss, ranks)``: ``ranks[i]`` is the 0-based rank of question i's positive among the batch's
+    passages (0 = ranked first), what DPR's average-rank validation averages.
+    """
+    scores = similarity_scores(questions.float(), passages.float(), similarity, temperature)
+    loss = F.nll_loss(F.log_softmax(scores, dim=1), positives, reduction="mean")
+    positive_scores = scores.gather(1, positives.unsqueeze(1))
+    ranks = (scores > positive_scores).sum(dim=1).detach()
+    return loss, ranks

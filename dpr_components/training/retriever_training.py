@@ -1,0 +1,213 @@
+"""Train DPR's bi-encoder on DPR-format JSON with the shared training loop (``dpr-components train-retriever``).
+
+:class:`RetrieverTask` is a :class:`dpr_components.training.loop.TrainingTask`: it shuffles the training
+questions each epoch (seeded), lays out each batch as DPR does (see :mod:`.negatives`), computes DPR's
+in-batch NLL (:mod:`.biencoder_loss`) through :func:`.biencoder_step.biencoder_step` (gradient caching with
+``chunk_size``; negatives gathered across processes in data-parallel runs) and validates on the dev set:
+
+- ``validation="average_rank"`` (default, DPR's ``validate_average_rank``): every dev question is ranked
+  against the pool of all dev passages (each dev question's positive and hard negatives); metrics ``mrr``,
+  ``average_rank`` and ``pool_top_1/5/20``. No re-indexing.
+- ``validation="retrieval"``: the pair is saved, ``dev_corpus`` (passages JSONL ``{"id","title","text"}``)
+  is embedded into an InMemoryDocumentStore with the new passage encoder through DPRRetriever, and the dev
+  questions are run through a Haystack pipeline and scored by :mod:`dpr_components.evaluation`
+  (``top_1 ... top_100``, ``mrr``): the real top-k accuracy, at the cost of re-embedding the corpus.
+
+Example::
+
+    from dpr_components.training.loop import TrainingConfig
+    from dpr_components.training.retriever_training import RetrieverTrainingConfig, train_retriever
+
+    result = train_retriever(
+        RetrieverTrainingConfig(train_file="train.jsonl", dev_file="dev.jsonl", question_model="/models/minilm",
+                                shared=True, pooling="mean", normalize=True, similarity="cosine",
+                                temperature=0.05, batch_size=16, hard_negatives=1),
+        TrainingConfig(output_dir="out/minilm-dpr", learning_rate=2e-5, warmup_steps=10, max_minutes=10,
+                       num_epochs=3, metric="mrr"))
+    print(result.best_metrics)                 # DPRRetriever(**retriever_params("out/minilm-dpr")) loads it
+"""
+import json
+import logging
+import math
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+
+from dpr_components.errors import ConfigurationError
+from dpr_components.training.biencoder import BiEncoder, embed, retriever_params
+from dpr_components.training.biencoder_loss import SIMILARITIES, similarity_scores
+from dpr_components.training.biencoder_step import BiEncoderBatch, all_reduce_gradients, biencoder_step
+from dpr_components.training.data import TrainingExample, read_examples
+from dpr_components.training.loop import TrainingConfig, TrainingResult, train
+from dpr_components.training.negatives import batch_passages, usable_examples
+
+logger = logging.getLogger(__name__)
+
+VALIDATIONS = ("average_rank", "retrieval", "none")
+
+
+@dataclass
+class RetrieverTrainingConfig:
+    """What to train (the loop's own settings are in :class:`TrainingConfig`)."""
+
+    train_file: Union[str, Path]
+    question_model: str
+    passage_model: Optional[str] = None
+    dev_file: Optional[Union[str, Path]] = None
+    shared: bool = False
+    pooling: str = "cls"
+    normalize: bool = False
+    similarity: str = "dot"
+    temperature: float = 1.0
+    batch_size: int = 16
+    hard_negatives: int = 1
+    shuffle_positives: bool = False
+    chunk_size: Optional[int] = None
+    max_seq_len_query: int = 64
+    max_seq_len_passage: int = 256
+    validation: str = "average_rank"
+    dev_corpus: Optional[Union[str, Path]] = None
+    save_format: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.similarity not in SIMILARITIES:
+            raise ConfigurationError(f"similarity must be one of {', '.join(SIMILARITIES)}, got {self.similarity!r}.")
+        if self.validation not in VALIDATIONS:
+            raise ConfigurationError(f"validation must be one of {', '.join(VALIDATIONS)}, got {self.validation!r}.")
+        if self.validation == "retrieval" and not self.dev_corpus:
+            raise ConfigurationError("validation 'retrieval' re-embeds a corpus: give dev_corpus (--dev-corpus "
+                                     "passages.jsonl with id, title, text), or use validation average_rank.")
+        for name in ("batch_size", "max_seq_len_query", "max_seq_len_passage"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if self.hard_negatives < 0:
+            raise ConfigurationError(f"hard_negatives must be >= 0, got {self.hard_negatives}.")
+        if self.chunk_size is not None and self.chunk_size < 1:
+            raise ConfigurationError(f"chunk_size must be >= 1 (or unset: no gradient caching), got {self.chunk_size}.")
+
+
+def load_examples(path: Union[str, Path], what: str) -> Tuple[List[TrainingExample], int]:
+    """The usable examples of ``path`` and how many questions were skipped for having no positive passage."""
+    examples, skipped = usable_examples(read_examples(path))
+    if skipped:
+        logger.warning("%s: skipped %d question(s) without a positive passage", path, skipped)
+    if not examples:
+        raise ConfigurationError(f"{path} has no question with a positive passage ({skipped} skipped): nothing "
+                                 f"to {what}. Build the file with build-training-data or add positive_ctxs.")
+    return examples, skipped
+
+
+class RetrieverTask:
+    """The bi-encoder as a task of the shared training loop."""
+
+    def __init__(self, model: BiEncoder, settings: RetrieverTrainingConfig, train_examples: List[TrainingExample],
+                 dev_examples: Optional[List[TrainingExample]] = None, seed: int = 42):
+        self.model = model
+        self.settings = settings
+        self.train_examples = train_examples
+        self.dev_examples = dev_examples or []
+        self.seed = seed
+
+    def num_batches(self) -> int:
+        return math.ceil(len(self.train_examples) / self.settings.batch_size)
+
+    def batches(self, epoch: int):
+        rng = random.Random(self.seed * 1000 + epoch)
+        order = list(range(len(self.train_examples)))
+        rng.shuffle(order)
+        size = self.settings.batch_size
+        for start in range(0, len(order), size):
+            yield self.make_batch([self.train_examples[i] for i in order[start:start + size]], rng)
+
+    def make_batch(self, examples: List[TrainingExample], rng: Optional[random.Random] = None) -> Dict:
+        passages, positives = batch_passages(examples, self.settings.hard_negatives, rng,
+                                             self.settings.shuffle_positives)
+        return {
+            "questions": self.model.tokenize_questions([e.question for e in examples], self.settings.max_seq_len_query),
+            "passages": self.model.tokenize_passages([(p.title, p.text) for p in passages],
+                                                     self.settings.max_seq_len_passage),
+            "positives": torch.tensor(positives, dtype=torch.long),
+        }
+
+    def backward(self, batch: Dict, scale: float) -> float:
+        """Gradient of ``scale`` x the batch loss into the weights (the loop calls this instead of loss())."""
+        result = biencoder_step(self.model, BiEncoderBatch(**batch), self.settings.chunk_size,
+                                self.settings.similarity, self.settings.temperature, loss_scale=scale)
+        all_reduce_gradients(self.model.parameters())
+        return result.loss
+
+    def loss(self, batch: Dict) -> torch.Tensor:
+        from dpr_components.training.biencoder_step import biencoder_loss
+
+        return biencoder_loss(self.model, BiEncoderBatch(**batch), self.settings.similarity,
+                              self.settings.temperature)[0]
+
+    def evaluate(self, device: torch.device) -> Dict[str, float]:
+        if not self.dev_examples or self.settings.validation == "none":
+            return {}
+        if self.settings.validation == "retrieval":
+            return self.retrieval_accuracy()
+        return self.average_rank()
+
+    def average_rank(self) -> Dict[str, float]:
+        """DPR's validation: rank of each dev question's positive among all dev questions' passages."""
+        pool, positives, seen = [], [], {}
+        for example in self.dev_examples:
+            for index, ctx in enumerate(batch_passages([example], self.settings.hard_negatives)[0]):
+                key = (ctx.title, ctx.text)
+                if key not in seen:
+                    seen[key] = len(pool)
+                    pool.append(key)
+                if index == 0:
+                    positives.append(seen[key])
+        passages = embed(self.model, "passage", pool, self.settings.max_seq_len_passage)
+        questions = embed(self.model, "question", [e.question for e in self.dev_examples],
+                          self.settings.max_seq_len_query)
+        scores = similarity_scores(torch.from_numpy(questions), torch.from_numpy(passages),
+                                   self.settings.similarity, self.settings.temperature).numpy()
+        positive_scores = scores[np.arange(len(positives)), positives][:, None]
+        ranks = (scores > positive_scores).sum(axis=1)  # 0-based
+        metrics = {"average_rank": float(ranks.mean()), "mrr": float((1.0 / (ranks + 1)).mean()),
+                   "pool_size": float(len(pool))}
+        for k in (1, 5, 20):
+            metrics[f"pool_top_{k}"] = float((ranks < k).mean())
+        return metrics
+
+    def retrieval_accuracy(self) -> Dict[str, float]:
+        """Top-k accuracy of the dev questions on ``dev_corpus`` re-embedded by the current passage encoder."""
+        from dpr_components.training.retrieval_validation import evaluate_saved_pair
+
+        with tempfile.TemporaryDirectory(prefix="dpr-retriever-eval-") as tmp:
+            pair = Path(tmp) / "pair"
+            pair.mkdir()
+            self.save(pair)
+            return evaluate_saved_pair(pair, self.settings.dev_corpus, self.dev_examples)
+
+    def save(self, directory: Path) -> None:
+        self.model.write(Path(directory), self.settings.save_format, self.settings.max_seq_len_query,
+                         self.settings.max_seq_len_passage,
+                         extra={"similarity": self.settings.similarity, "temperature": self.settings.temperature})
+
+
+def train_retriever(settings: RetrieverTrainingConfig, loop: TrainingConfig) -> TrainingResult:
+    """Train a bi-encoder as ``settings`` says with the shared loop; the best pair lands in ``loop.output_dir``."""
+    model = BiEncoder.from_pretrained(settings.question_model, settings.passage_model, settings.shared,
+                                      settings.pooling, settings.normalize)
+    model.resolved_save_format(settings.save_format)  # refuse an impossible format before training
+    train_examples, skipped_train = load_examples(settings.train_file, "train on")
+    dev_examples, skipped_dev = load_examples(settings.dev_file, "validate on") if settings.dev_file else (None, 0)
+    task = RetrieverTask(model, settings, train_examples, dev_examples, seed=loop.seed)
+    result = train(task, loop)
+    (Path(loop.output_dir) / "training.json").write_text(json.dumps(
+        {"steps": result.steps, "stopped_by": result.stopped_by, "best_metrics": result.best_metrics,
+         "last_metrics": result.last_metrics, "seconds": round(result.seconds, 1), "device": result.device,
+         "precision": result.precision, "train_questions": len(train_examples),
+         "dev_questions": len(dev_examples or []),
+         "skipped_without_positive": {"train": skipped_train, "dev": skipped_dev}}, indent=2) + "\n", encoding="utf-8")
+    logger.info("DPRRetriever parameters: %s", retriever_params(loop.output_dir))
+    return result

@@ -1,0 +1,136 @@
+"""Reader training end to end with tiny random models: the loss falls, the span is learned, the checkpoint
+loads in DPRSpanReader and a YAML pipeline; answers found on whole words; bad init models refused."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from haystack import Pipeline
+from haystack.schema import Document
+from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizerFast
+
+from dpr_components.errors import ModelLoadError, TrainingDataError
+from dpr_components.readers.dpr_span_reader import DPRSpanReader
+from dpr_components.readers.inputs import ReaderInputs
+from dpr_components.training.data import Context, TrainingExample, write_examples
+from dpr_components.training.loop import TrainingConfig
+from dpr_components.training.reader import ReaderSettings, ReaderTrainingTask, train_reader
+from dpr_components.training.reader_model import init_reader
+from dpr_components.training.reader_samples import answer_spans
+
+CITIES = [("paris", "france"), ("berlin", "germany"), ("london", "england")]
+
+
+def toy_examples():
+    examples = []
+    for city, country in CITIES:
+        others = [c for c, _ in CITIES if c != city]
+        positive = Context(city.title(), f"the king was born in the city of {city} . {city} is the capital of "
+                                         f"{country} and its largest city .")
+        negatives = tuple(Context(o.title(), f"the music of {o} is called world music by many people .") for o in others)
+        examples.append(TrainingExample(f"what is the capital of {country}", (city,), (positive,), negatives))
+    return examples
+
+
+def settings(**overrides):
+    values = dict(passages_per_question=3, questions_per_batch=3, max_seq_len=64, doc_stride=16)
+    values.update(overrides)
+    return ReaderSettings(**values)
+
+
+def config(output_dir, **overrides):
+    values = dict(output_dir=output_dir, learning_rate=3e-3, max_steps=100, warmup_steps=2, eval_every=20,
+                  show_progress=False, device="cpu", precision="fp32", seed=0)
+    values.update(overrides)
+    return TrainingConfig(**values)
+
+
+def test_answers_located_on_whole_words_only(tiny_reader):
+    inputs = ReaderInputs(AutoTokenizer.from_pretrained(tiny_reader), 64, 16)
+    passage, answer, part = inputs.tokenize(["paris and parisian paris.", "paris", "pari"])
+    # "parisian" is split into "paris ##i ##a ##n": not an occurrence; "pari" is a prefix of "paris"
+    assert answer_spans(passage, [answer]) == [(0, 0), (6, 6)]
+    assert answer_spans(passage, [part]) == []
+
+
+def test_tiny_reader_learns_the_span_and_loads_in_dpr_span_reader(tiny_reader, tmp_path):
+    torch.manual_seed(0)
+    model, tokenizer = init_reader(tiny_reader)
+    task = ReaderTrainingTask(model, tokenizer, toy_examples(), toy_examples(), settings())
+    first_batch = next(iter(task.batches(0)))
+    with torch.no_grad():
+        before = float(task.loss(first_batch))
+    from dpr_components.training.loop import train
+
+    result = train(task, config(tmp_path / "reader"))
+    with torch.no_grad():
+        task.model.eval()
+        after = float(task.loss(first_batch))
+    assert after < before / 4
+    assert result.best_metrics["em"] == 1.0
+
+    reader = DPRSpanReader(str(tmp_path / "reader"), max_seq_len=64, top_k=1)
+    for city, country in CITIES:
+        docs = [Document(c.text, meta={"name": c.title}) for c in
+                [*toy_examples()[[c for c, _ in CITIES].index(city)].negative_ctxs,
+                 toy_examples()[[c for c, _ in CITIES].index(city)].positive_ctxs[0]]]
+        answer = reader.predict(f"what is the capital of {country}", docs)["answers"][0]
+        assert answer.answer == city and f"capital of {country}" in answer.context
+
+    saved = json.loads((tmp_path / "reader" / "reader_training.json").read_text())
+    assert saved["train_questions"] == 3 and saved["settings"]["span_loss"] == "mml"
+    yaml = tmp_path / "qa.yml"
+    yaml.write_text(f"""version: 1.26.4.post0
+components:
+  - name: DocumentStore
+    type: InMemoryDocumentStore
+    params: {{use_bm25: true}}
+  - name: Retriever
+    type: BM25Retriever
+    params: {{document_store: DocumentStore, top_k: 3}}
+  - name: Reader
+    type: DPRSpanReader
+    params: {{model_name_or_path: {tmp_path / 'reader'}, max_seq_len: 64, top_k: 1}}
+pipelines:
+  - name: query
+    nodes:
+      - {{name: Retriever, inputs: [Query]}}
+      - {{name: Reader, inputs: [Retriever]}}
+""")
+    pipeline = Pipeline.load_from_yaml(yaml)
+    pipeline.get_document_store().write_documents(
+        [Document(c.text, meta={"name": c.title}) for e in toy_examples() for c in (*e.positive_ctxs, *e.negative_ctxs)])
+    assert pipeline.run(query="what is the capital of germany")["answers"][0].answer == "berlin"
+
+
+def test_bert_encoder_init_copies_encoder_and_makes_new_heads(tiny_vocab_file, tmp_path):
+    torch.manual_seed(3)
+    bert = BertModel(BertConfig(vocab_size=len(tiny_vocab_file.read_text().split()), hidden_size=32,
+                                num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                                max_position_embeddings=128))
+    bert.save_pretrained(tmp_path / "bert")
+    BertTokenizerFast(vocab_file=str(tiny_vocab_file)).save_pretrained(tmp_path / "bert")
+    model, tokenizer = init_reader(tmp_path / "bert")
+    encoder = model.span_predictor.encoder.bert_model.state_dict()
+    for key, value in bert.state_dict().items():
+        if not key.startswith("pooler"):
+            assert torch.equal(encoder[key], value), key
+    assert model.span_predictor.qa_classifier.weight.shape == (1, 32)
+    write_examples(tmp_path / "train.jsonl", toy_examples())
+    result = train_reader(tmp_path / "train.jsonl", tmp_path / "bert", config(tmp_path / "out", max_steps=3),
+                          settings=settings())
+    assert result.steps == 3
+    assert DPRSpanReader(str(tmp_path / "out"), max_seq_len=64).model.config.architectures == ["DPRReader"]
+
+
+def test_bad_init_model_and_data_leave_no_output(tiny_question_encoder, tiny_reader, tmp_path):
+    write_examples(tmp_path / "train.jsonl", toy_examples())
+    with pytest.raises(ModelLoadError, match="not a DPRReader checkpoint or a BERT encoder"):
+        train_reader(tmp_path / "train.jsonl", tiny_question_encoder, config(tmp_path / "out"), settings=settings())
+    unanswerable = [TrainingExample("q", ("nowhere",), (Context("T", "paris is in france"),))]
+    with pytest.raises(TrainingDataError, match="None of the 1 training questions"):
+        train_reader(unanswerable, tiny_reader, config(tmp_path / "out"), settings=settings())
+    (tmp_path / "bad.jsonl").write_text('{"question": "q", "answers": ["a"]}\nnot json\n')
+    with pytest.raises(TrainingDataError, match="bad.jsonl line 2"):
+        train_reader(tmp_path / "bad.jsonl", tiny_reader, config(tmp_path / "out"), settings=settings())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl", "train.jsonl"]
