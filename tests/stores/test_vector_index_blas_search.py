@@ -23,8 +23,13 @@ def test_blas_search_equals_faiss_search(similarity, k, monkeypatch):
     assert np.isneginf(scores[~found]).all()
 
 
-def test_blas_search_is_not_used_for_l2_or_many_queries():
+def test_l2_and_many_queries_keep_faiss_search():
     index = VectorIndex.create(8, "Flat", "l2")
     index.add(np.arange(4), np.eye(4, 8, dtype=np.float32))
     scores, ids = index.search(np.eye(1, 8, dtype=np.float32), 2)
-    assert ids[0, 0] == 0 and scores[0, 0] == pytest.approx(0.0)  # minus the squared distance
+    assert ids[0, 0] == 0 and scores[0, 0] == pytest.approx(0.0)  # minus the squared distance, not a dot product
+    many = VectorIndex.create(8, "Flat", "dot_product")
+    many.add(np.arange(4), np.eye(4, 8, dtype=np.float32))
+    queries = np.eye(20, 8, dtype=np.float32)  # more than BLAS_SEARCH_MAX_QUERIES: faiss's batched path
+    _, top = many.search(queries, 1)
+    assert top[:4, 0].tolist() == [0, 1, 2, 3]
