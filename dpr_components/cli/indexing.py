@@ -7,11 +7,19 @@ from dpr_components.cli.options import pipeline_options, progress, read_config
 def register(commands: argparse._SubParsersAction) -> None:
     index = commands.add_parser("index", parents=[pipeline_options("indexing")],
                                 help="split, embed and store a corpus (re-running skips what is stored)")
-    index.add_argument("corpus", help="a corpus file (.tsv DPR passages, .jsonl, .txt, .md) or a directory")
+    index.add_argument("corpus", nargs="?", help="a corpus file (.tsv DPR passages, .jsonl, .txt, .md) or a directory")
     index.add_argument("--format", default="auto", choices=["auto", "dpr_tsv", "jsonl", "text", "markdown"])
     index.add_argument("--batch-passages", type=int, default=256, metavar="N",
                        help="documents are fed to the pipeline in groups of about N passages (default 256)")
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
+    scale = index.add_argument_group("sharded / distributed encoding (docs/scaling.md)")
+    scale.add_argument("--shard", metavar="I/N", help="encode only shard I (0-based) of N into --embeddings DIR")
+    scale.add_argument("--embeddings", metavar="DIR", help="shard files: written by --shard/--ray; without a "
+                       "corpus, all of DIR is checked and loaded into the store")
+    scale.add_argument("--ray", metavar="ADDRESS", help='encode the shards as Ray tasks ("auto", "local" or '
+                       'ray://host:port; needs the [ray] extra)')
+    scale.add_argument("--shards", type=int, metavar="N", help="shards of a --ray job (default 4 per worker)")
+    scale.add_argument("--workers", type=int, metavar="N", help="concurrent Ray workers (default: GPUs, else CPUs)")
     index.set_defaults(run=run_index)
 
 
@@ -20,6 +28,16 @@ def run_index(args: argparse.Namespace) -> int:
     from dpr_components.pipelines import describe, index_corpus
     from dpr_components.preprocessing.corpus import count_documents
 
+    if args.shard or args.embeddings or args.ray:
+        from dpr_components.cli.sharded_indexing import index_sharded
+
+        summary, text = index_sharded(args)
+        print(to_json(summary) if args.json else text)
+        return 0
+    if not args.corpus:
+        from dpr_components.errors import ConfigurationError
+
+        raise ConfigurationError("index needs a corpus (or --embeddings DIR to load embedding shard files).")
     count_documents(args.corpus, args.format)  # a missing corpus fails before the config's models are checked
     summary = index_corpus(args.corpus, pipeline=read_config(args), corpus_format=args.format,
                            batch_passages=args.batch_passages, progress_bar=progress(args))

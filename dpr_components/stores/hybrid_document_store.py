@@ -25,7 +25,7 @@ from dpr_components.stores.document_rows import unique_ids
 from dpr_components.stores.index_caches import IndexCaches
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
 from dpr_components.stores.vector_index import Similarity, VectorIndex
-from dpr_components.utils.validation import finite_float, positive_int
+from dpr_components.utils.validation import finite_float, optional_positive_int, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,9 @@ class HybridDocumentStore(KeywordDocumentStore):
     quick_check`` reads every page of ``documents.sqlite`` and a corrupted file is refused
     (``integrity_check: false`` skips it, for very large stores opened often). BM25 indexes
     ``meta[title_field]`` + text: give it the ``title_field`` of the splitter and retriever
-    (:mod:`dpr_components.schema`; the BM25 cache is rebuilt when it changes).
+    (:mod:`dpr_components.schema`; the BM25 cache is rebuilt when it changes). ``nprobe`` (IVF lists probed,
+    default min(nlist, 16)) and ``ef_search`` (HNSW efSearch, default 128) trade recall for speed at search
+    time, without a rebuild; docs/scaling.md has measured choices for Wikipedia-size indexes.
 
     YAML (a BM25 query pipeline; Haystack's own BM25Retriever works unchanged)::
 
@@ -89,8 +91,12 @@ class HybridDocumentStore(KeywordDocumentStore):
         progress_bar: bool = True,
         integrity_check: bool = True,
         title_field: str = TITLE_FIELD,
+        nprobe: Optional[int] = None,
+        ef_search: Optional[int] = None,
     ):
         super().__init__()
+        nprobe = optional_positive_int("nprobe (e.g. 64 for IVF indexes, or null)", nprobe)
+        ef_search = optional_positive_int("ef_search (e.g. 256 for HNSW, or null)", ef_search)
         self.similarity = Similarity.from_str(similarity).value
         if duplicate_documents not in DuplicatePolicy:
             raise ConfigurationError(f"Unknown duplicate_documents {duplicate_documents!r}. "
@@ -107,7 +113,8 @@ class HybridDocumentStore(KeywordDocumentStore):
         self.title_field = title_field
         self._database = DocumentDatabase(self.path / DATABASE_FILE, check=integrity_check,
                                           schema=PassageSchema(title_field=title_field))
-        self._caches = IndexCaches(self.path, self._database, faiss_index_factory_str, self.similarity, bm25_k1, bm25_b)
+        self._caches = IndexCaches(self.path, self._database, faiss_index_factory_str, self.similarity, bm25_k1, bm25_b,
+                                   nprobe=nprobe, ef_search=ef_search)
         self._finalizer = weakref.finalize(self, _shutdown, self._caches, self._database)
         try:
             with self._database.transaction():

@@ -48,9 +48,10 @@ class IndexCaches:
     """Per named index: the FAISS index (at a vector generation) and the BM25 index (at a text generation)."""
 
     def __init__(self, directory: Path, database: DocumentDatabase, factory: str, similarity: str,
-                 k1: float, b: float):
+                 k1: float, b: float, nprobe: Optional[int] = None, ef_search: Optional[int] = None):
         self.database = database
         self.factory, self.similarity, self.k1, self.b = factory, similarity, k1, b
+        self.search_settings = {"nprobe": nprobe, "ef_search": ef_search}  # search-time only: not in the key
         self.vector_directory, self.bm25_directory = directory / "vectors", directory / "bm25"
         for folder in (self.vector_directory, self.bm25_directory):
             folder.mkdir(parents=True, exist_ok=True)
@@ -111,7 +112,7 @@ class IndexCaches:
             return None
         generation, path = saved[-1]
         try:
-            index = VectorIndex.load(path, self.similarity)
+            index = VectorIndex.load(path, self.similarity, **self.search_settings)
         except StoreCorruptedError as error:
             logger.warning("%s; rebuilding it from the documents database.", error)
             return None
@@ -142,7 +143,8 @@ class IndexCaches:
         logger.info("Building the %s vector index of '%s' from the documents database.", self.factory, info.name)
         sample = self._training_sample(info)
         index = VectorIndex.build(info.embedding_dim, self.factory, self.similarity,  # type: ignore[arg-type]
-                                  sample, self.database.vectors(info), self.database.count(info, embedding=True))
+                                  sample, self.database.vectors(info), self.database.count(info, embedding=True),
+                                  **self.search_settings)
         self._vectors[info.index_id] = (info.vector_generation, index)
         self._unsaved[info.index_id] = info.name
         return index

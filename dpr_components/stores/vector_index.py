@@ -3,15 +3,16 @@
 Any faiss index factory string works (``Flat``, ``HNSW32``, ``IVF1024,PQ64``, ``SQ8``...); trainable
 indexes are trained on a sample of the stored vectors when first built. Similarities: ``dot_product``
 (DPR's), ``cosine`` (vectors L2-normalised, inner product) and ``l2`` (score = minus the squared euclidean
-distance, so that higher is better everywhere). HNSW uses DPR's efConstruction 200 / efSearch 128; IVF
-probes ``min(nlist, 16)`` lists.
+distance, so that higher is better everywhere). HNSW uses DPR's efConstruction 200 and, unless ``ef_search``
+is given, efSearch 128; IVF probes ``nprobe`` lists (default ``min(nlist, 16)``). Both are search-time
+settings: changing them needs no rebuild (benchmarks/index_compression.py measures their recall/latency).
 
 Filtered search passes an id selector into faiss; when the index type cannot take one, or an approximate
 index finds fewer hits than exist, :func:`exact_search` scores the allowed vectors directly.
 
 Example::
 
-    index = VectorIndex.create(768, "HNSW32", "dot_product")
+    index = VectorIndex.create(768, "HNSW32", "dot_product", ef_search=256)
     index.add(np.array([7, 9]), vectors)                    # ids are SQLite row ids
     scores, ids = index.search(query[None, :], k=10, allowed=np.array([9]))
 """
@@ -50,16 +51,19 @@ class SelectorUnsupported(Exception):
 class VectorIndex:
     """A faiss ``IndexIDMap`` over a factory-built index; ids are the documents' SQLite row ids."""
 
-    def __init__(self, index: faiss.Index, similarity: Similarity):
+    def __init__(self, index: faiss.Index, similarity: Similarity, nprobe: Optional[int] = None,
+                 ef_search: Optional[int] = None):
         self.index = index
         self.similarity = similarity
+        self.nprobe, self.ef_search = nprobe, ef_search
         flat = self._flat()
         # Vectors a flat index can take without reallocating (which would double its memory).
         self.capacity = flat.ntotal if flat is not None else None
         self._tune()
 
     @classmethod
-    def create(cls, dim: int, factory: str, similarity: str) -> "VectorIndex":
+    def create(cls, dim: int, factory: str, similarity: str, nprobe: Optional[int] = None,
+               ef_search: Optional[int] = None) -> "VectorIndex":
         similarity = Similarity.from_str(similarity)
         metric = faiss.METRIC_L2 if similarity is Similarity.L2 else faiss.METRIC_INNER_PRODUCT
         try:
@@ -73,14 +77,15 @@ class VectorIndex:
             ) from None
         if isinstance(inner, faiss.IndexIDMap):
             raise ConfigurationError(f"Index factory {factory!r} must not contain IDMap: the store adds it.")
-        return cls(faiss.IndexIDMap(inner), similarity)
+        return cls(faiss.IndexIDMap(inner), similarity, nprobe, ef_search)
 
     @classmethod
     def build(cls, dim: int, factory: str, similarity: str, training_sample: np.ndarray,
-              chunks: Iterable[Tuple[np.ndarray, np.ndarray]], count: int) -> "VectorIndex":
+              chunks: Iterable[Tuple[np.ndarray, np.ndarray]], count: int, nprobe: Optional[int] = None,
+              ef_search: Optional[int] = None) -> "VectorIndex":
         """A new index trained (if it needs training) on ``training_sample``, holding the ``count`` vectors of
         ``chunks``. A flat index is allocated once, with 1/16 headroom for later additions."""
-        index = cls.create(dim, factory, similarity)
+        index = cls.create(dim, factory, similarity, nprobe, ef_search)
         if not index.index.is_trained:
             index.train(training_sample)
         flat = index._flat()
@@ -105,14 +110,15 @@ class VectorIndex:
         return index
 
     @classmethod
-    def load(cls, path: Path, similarity: str) -> "VectorIndex":
+    def load(cls, path: Path, similarity: str, nprobe: Optional[int] = None,
+             ef_search: Optional[int] = None) -> "VectorIndex":
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as error:
             raise StoreCorruptedError(f"Vector index file {path} cannot be read: {error}") from None
         if not isinstance(index, faiss.IndexIDMap):
             raise StoreCorruptedError(f"Vector index file {path} does not hold an id-mapped faiss index.")
-        return cls(index, Similarity.from_str(similarity))
+        return cls(index, Similarity.from_str(similarity), nprobe, ef_search)
 
     def save(self, path: Path) -> None:
         atomic_write(path, lambda temporary: faiss.write_index(self.index, str(temporary)))
@@ -216,13 +222,23 @@ class VectorIndex:
         if isinstance(inner, faiss.IndexHNSW):
             if inner.ntotal == 0:
                 inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            inner.hnsw.efSearch = HNSW_EF_SEARCH
+            inner.hnsw.efSearch = self.ef_search or HNSW_EF_SEARCH
         ivf = faiss.try_extract_index_ivf(inner)
         if ivf is not None:
-            ivf.nprobe = min(ivf.nlist, IVF_MAX_NPROBE)
+            ivf.nprobe = min(ivf.nlist, self.nprobe or IVF_MAX_NPROBE)
 
     def _search_parameters(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
         inner = faiss.downcast_index(self.index.index)
+        if isinstance(inner, faiss.IndexPreTransform):  # OPQ/PCA first: the selector goes to the index inside
+            wrapped = faiss.SearchParametersPreTransform()
+            wrapped.index_params = self._parameters_for(faiss.downcast_index(inner.index), selector)
+            wrapped.sel = selector
+            wrapped.referenced_objects = [wrapped.index_params]  # swig does not keep nested parameters alive
+            return wrapped
+        return self._parameters_for(inner, selector)
+
+    @staticmethod
+    def _parameters_for(inner: faiss.Index, selector: faiss.IDSelector) -> faiss.SearchParameters:
         if isinstance(inner, faiss.IndexIVF):
             return faiss.SearchParametersIVF(sel=selector, nprobe=inner.nprobe)
         if isinstance(inner, faiss.IndexHNSW):

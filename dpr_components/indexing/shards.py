@@ -1,0 +1,275 @@
+"""Embedding shard files: one deterministic slice of a corpus, its passages and their vectors, in one file.
+
+This is DPR's ``generate_dense_embeddings.py`` workflow: shard ``I`` of ``N`` holds the passages of the
+``I``-th of ``N`` contiguous, equal (within one) ranges of the corpus's documents, so any machine can encode
+any shard and the union of the ``N`` files is the whole corpus exactly once. Each file is a safetensors file,
+written atomically (complete or absent), with three tensors and a header:
+
+- ``embeddings``: float32 (passages, dim); ``ids``: UTF-8 JSON list of passage ids; ``passages``: UTF-8
+  JSON list of ``{"content", "meta"}`` (what a store needs besides the vector);
+- header (safetensors metadata): format version, ``shard`` ("I/N"), the shard's document range, the corpus's
+  document count and digest, and the encoder signature as JSON.
+
+:func:`check_shards` refuses, naming the file, a set with a missing shard, two files for one shard, files of
+another corpus or sharding, a passage present in two shards, or a shard made by another encoder;
+:func:`load_shards` then writes them, in shard order whatever the order the files are found in, into any
+Haystack document store's ``write_documents`` (HybridDocumentStore, Elasticsearch...).
+
+Example::
+
+    from dpr_components.indexing.shards import ShardSpec, load_shards
+    spec = ShardSpec.parse("3/8")                      # shard 3 of 8 (0-based)
+    spec.document_range(21_015_324)                    # (7880748, 10507662)
+    load_shards("embeddings/", store)                  # all 8 checked, then written
+"""
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+from dpr_components.encoders.signature import EncoderSignature
+from dpr_components.errors import ConfigurationError, StoreError
+from dpr_components.utils.files import atomic_write
+
+FORMAT = "dpr-components/embeddings-v1"
+SUFFIX = ".safetensors"
+NAME = re.compile(r"^embeddings-(\d+)-of-(\d+)\.safetensors$")
+
+
+class ShardError(StoreError):
+    """A set of embedding shard files is incomplete, inconsistent or made by another encoder."""
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    """Shard ``index`` (0-based) of ``count``."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> "ShardSpec":
+        """``"3/8"`` -> ShardSpec(3, 8)."""
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+        if not match or not 0 <= int(match.group(1)) < int(match.group(2)):
+            raise ConfigurationError(f"Cannot read the shard {text!r}: write I/N with 0 <= I < N, e.g. --shard 0/8.")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    @property
+    def file_name(self) -> str:
+        return f"embeddings-{self.index:05d}-of-{self.count:05d}{SUFFIX}"
+
+    def document_range(self, documents: int) -> Tuple[int, int]:
+        """[start, end) of this shard's documents among ``documents``: contiguous, sizes differ by one at most."""
+        size, extra = divmod(documents, self.count)
+        start = self.index * size + min(self.index, extra)
+        return start, start + size + (1 if self.index < extra else 0)
+
+
+@dataclass
+class ShardHeader:
+    """What a shard file says about itself (read without loading its tensors)."""
+
+    path: Path
+    spec: ShardSpec
+    document_range: Tuple[int, int]
+    corpus_documents: int
+    corpus_digest: str
+    encoder: Dict[str, Any]
+    passages: int
+
+    def to_metadata(self) -> Dict[str, str]:
+        return {"format": FORMAT, "shard": str(self.spec), "documents": f"{self.document_range[0]}-{self.document_range[1]}",
+                "corpus_documents": str(self.corpus_documents), "corpus_digest": self.corpus_digest,
+                "encoder": json.dumps(self.encoder, sort_keys=True), "passages": str(self.passages)}
+
+    @classmethod
+    def read(cls, path: Union[str, Path]) -> "ShardHeader":
+        path = Path(path)
+        try:
+            with safe_open(str(path), framework="np") as stream:
+                metadata = stream.metadata() or {}
+        except Exception as error:  # noqa: BLE001 -- any unreadable file gets the same one-line message
+            raise ShardError(f"Embedding shard {path} cannot be read ({error}); re-encode it with --shard.") from None
+        if metadata.get("format") != FORMAT:
+            raise ShardError(f"{path} is not a dpr-components embedding shard (format {metadata.get('format')!r}, "
+                             f"expected {FORMAT!r}); remove it from the directory or re-encode it.")
+        start, end = (int(value) for value in metadata["documents"].split("-"))
+        return cls(path, ShardSpec.parse(metadata["shard"]), (start, end), int(metadata["corpus_documents"]),
+                   metadata["corpus_digest"], json.loads(metadata["encoder"]), int(metadata["passages"]))
+
+
+class CorpusDigest:
+    """A running digest of a corpus's documents (ids, titles, texts), to tell shards of two corpora apart."""
+
+    def __init__(self) -> None:
+        self._hash, self.documents = hashlib.sha256(), 0
+
+    def add(self, document_id: str, title: str, text: str) -> None:
+        for part in (document_id, title, text):
+            data = part.encode("utf-8")
+            self._hash.update(len(data).to_bytes(8, "little") + data)
+        self.documents += 1
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()[:16]
+
+
+def write_shard(directory: Union[str, Path], header: ShardHeader, ids: List[str], passages: List[Dict[str, Any]],
+                embeddings: np.ndarray) -> Path:
+    """Write one shard file atomically; returns its path (``header.path`` is set to it)."""
+    embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
+    if embeddings.ndim != 2 or len(embeddings) != len(ids) or len(ids) != len(passages):
+        raise StoreError(f"Shard {header.spec}: {len(ids)} ids, {len(passages)} passages and embeddings of shape "
+                         f"{embeddings.shape} do not match; nothing was written.")
+    header.path, header.passages = Path(directory) / header.spec.file_name, len(ids)
+    tensors = {"embeddings": embeddings.reshape(len(ids), -1) if len(ids) else embeddings.reshape(0, 0),
+               "ids": _json_bytes(ids), "passages": _json_bytes(passages)}
+    atomic_write(header.path, lambda temporary: save_file(tensors, str(temporary), metadata=header.to_metadata()))
+    return header.path
+
+
+def read_shard(path: Union[str, Path]) -> Tuple[ShardHeader, List[str], List[Dict[str, Any]], np.ndarray]:
+    """(header, passage ids, passages, embeddings) of one shard file."""
+    header = ShardHeader.read(path)
+    with safe_open(str(path), framework="np") as stream:
+        ids = json.loads(stream.get_tensor("ids").tobytes())
+        passages = json.loads(stream.get_tensor("passages").tobytes())
+        embeddings = stream.get_tensor("embeddings")
+    return header, ids, passages, embeddings
+
+
+def read_ids(path: Union[str, Path]) -> List[str]:
+    with safe_open(str(path), framework="np") as stream:
+        return json.loads(stream.get_tensor("ids").tobytes())
+
+
+def existing_shard(directory: Union[str, Path], spec: ShardSpec, corpus_digest: str,
+                   encoder: Dict[str, Any]) -> Optional[ShardHeader]:
+    """The header of this shard's file in ``directory`` if it was made from this corpus by this encoder."""
+    path = Path(directory) / spec.file_name
+    if not path.is_file():
+        return None
+    try:
+        header = ShardHeader.read(path)
+    except ShardError:
+        return None
+    same = header.spec == spec and header.corpus_digest == corpus_digest and not _differences(header.encoder, encoder)
+    return header if same else None
+
+
+def check_shards(directory: Union[str, Path]) -> List[ShardHeader]:
+    """Headers of every shard in ``directory``, in shard order, after checking that they make one corpus
+    exactly once with one encoder."""
+    directory = Path(directory)
+    paths = sorted(directory.glob(f"*{SUFFIX}")) if directory.is_dir() else []
+    if not paths:
+        raise ShardError(f"No embedding shards (*{SUFFIX}) in {directory}. Make them with "
+                         f"`dpr-components index CORPUS --shard I/N --embeddings {directory}`.")
+    headers = sorted((ShardHeader.read(path) for path in paths), key=lambda h: (h.spec.index, h.path.name))
+    first = headers[0]
+    for header in headers:
+        if (header.spec.count, header.corpus_digest, header.corpus_documents) != (
+                first.spec.count, first.corpus_digest, first.corpus_documents):
+            raise ShardError(
+                f"{header.path.name} is shard {header.spec} of corpus {header.corpus_digest} "
+                f"({header.corpus_documents} documents) but {first.path.name} is shard {first.spec} of corpus "
+                f"{first.corpus_digest} ({first.corpus_documents} documents): keep one sharding of one corpus "
+                f"in {directory}.")
+        differences = _differences(first.encoder, header.encoder)
+        if differences:
+            raise ShardError(f"{header.path.name} was embedded by another encoder than {first.path.name} "
+                             f"({differences}); re-encode it with the same encoder settings, or remove it.")
+    seen: Dict[int, ShardHeader] = {}
+    for header in headers:
+        if header.spec.index in seen:
+            raise ShardError(f"Shard {header.spec} is in {directory} twice: {seen[header.spec.index].path.name} and "
+                             f"{header.path.name}; remove one of them.")
+        seen[header.spec.index] = header
+        expected = header.spec.document_range(header.corpus_documents)
+        if header.document_range != expected:
+            raise ShardError(f"{header.path.name} holds documents {header.document_range} but shard {header.spec} "
+                             f"of {header.corpus_documents} documents is {expected}; re-encode it.")
+    missing = [ShardSpec(index, first.spec.count) for index in range(first.spec.count) if index not in seen]
+    if missing:
+        names = ", ".join(f"{spec} ({spec.file_name})" for spec in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise ShardError(f"{len(missing)} of {first.spec.count} shards missing from {directory}: {names}. Encode "
+                         f"them with `dpr-components index CORPUS --shard {missing[0]} --embeddings {directory}`.")
+    owner: Dict[str, str] = {}
+    for header in headers:
+        for passage_id in read_ids(header.path):
+            if passage_id in owner:
+                where = "twice in" if owner[passage_id] == header.path.name else f"in {owner[passage_id]} and"
+                raise ShardError(f"Passage {passage_id!r} is {where} {header.path.name}: the corpus repeats a "
+                                 f"document id or the shards overlap; fix the corpus ids and re-encode.")
+            owner[passage_id] = header.path.name
+    return headers
+
+
+def documents_of(ids: List[str], passages: List[Dict[str, Any]], embeddings: np.ndarray) -> Iterator[Dict[str, Any]]:
+    """Haystack document dicts (with their embedding) of one shard."""
+    for passage_id, passage, embedding in zip(ids, passages, embeddings):
+        yield {"id": passage_id, "content": passage["content"], "meta": passage["meta"], "embedding": embedding}
+
+
+def write_to_store(store: Any, ids: List[str], passages: List[Dict[str, Any]], embeddings: np.ndarray,
+                   encoder: Dict[str, Any], batch_size: int = 10_000) -> None:
+    """Write one shard's passages with their vectors into ``store``; a store whose ``write_documents`` takes
+    ``encoder_signature`` (HybridDocumentStore) records it and refuses vectors of another encoder."""
+    documents = list(documents_of(ids, passages, embeddings))
+    extra = {"encoder_signature": EncoderSignature.from_dict(encoder)} if _takes_signature(store) else {}
+    for start in range(0, len(documents), batch_size):
+        store.write_documents(documents[start:start + batch_size], **extra)
+
+
+def check_store_encoder(store: Any, encoder: Dict[str, Any], what: str) -> None:
+    """Refuse, before anything is written, vectors of ``encoder`` for a store that recorded another one."""
+    recorded = store.recorded_encoder() if hasattr(store, "recorded_encoder") else None
+    if recorded is not None and store.get_embedding_count():
+        differences = recorded.differences(EncoderSignature.from_dict(encoder))
+        if differences:
+            raise ShardError(f"{what} was embedded by another encoder than the vectors already in the store "
+                             f"({'; '.join(differences)}); load it into another store or index.")
+
+
+def load_shards(directory: Union[str, Path], store: Any, batch_size: int = 10_000, progress_bar: bool = True) -> Dict[str, Any]:
+    """Check every shard of ``directory`` (see :func:`check_shards`), then write them into ``store`` in shard
+    order. Returns ``{"shards", "passages", "corpus_documents"}``."""
+    from tqdm import tqdm
+
+    headers = check_shards(directory)
+    check_store_encoder(store, headers[0].encoder, f"{headers[0].path.name} (and the other shards)")
+    total = sum(header.passages for header in headers)
+    with tqdm(total=total, unit="passage", desc="Loading shards", disable=not progress_bar) as bar:
+        for header in headers:
+            _, ids, passages, embeddings = read_shard(header.path)
+            write_to_store(store, ids, passages, embeddings, header.encoder, batch_size)
+            bar.update(len(ids))
+    if hasattr(store, "save"):
+        store.save()
+    return {"shards": len(headers), "passages": total, "corpus_documents": headers[0].corpus_documents}
+
+
+def _differences(expected: Dict[str, Any], found: Dict[str, Any]) -> str:
+    """What makes two recorded signatures incomparable ("" if nothing: where models were loaded from is no
+    difference)."""
+    return "; ".join(EncoderSignature.from_dict(expected).differences(EncoderSignature.from_dict(found)))
+
+
+def _takes_signature(store: Any) -> bool:
+    import inspect
+
+    return "encoder_signature" in inspect.signature(store.write_documents).parameters
+
+
+def _json_bytes(value: Any) -> np.ndarray:
+    return np.frombuffer(json.dumps(value, ensure_ascii=False).encode("utf-8"), dtype=np.uint8).copy()
