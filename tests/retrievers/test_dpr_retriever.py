@@ -171,6 +171,9 @@ components:
       max_seq_len_passage: 48
       top_k: 2
       progress_bar: false
+      precision: auto
+      use_gpu: false
+      devices: [cpu]
 pipelines:
   - name: query
     nodes: [{{name: Retriever, inputs: [Query]}}]
@@ -178,6 +181,7 @@ pipelines:
     pipeline = Pipeline.load_from_yaml(config, pipeline_name="query")
     yaml_retriever = pipeline.get_node("Retriever")
     assert isinstance(yaml_retriever, DPRRetriever)
+    assert yaml_retriever.devices == [torch.device("cpu")] and yaml_retriever.precision.value == "fp32"
     yaml_retriever.document_store.write_documents(make_documents())
     yaml_retriever.document_store.update_embeddings(yaml_retriever)
 
