@@ -18,9 +18,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_index(args: argparse.Namespace) -> int:
     from dpr_components.cli.output import to_json
     from dpr_components.pipelines import describe, index_corpus
-    from dpr_components.preprocessing.corpus import count_documents
 
-    count_documents(args.corpus, args.format)  # a missing corpus fails before the config's models are checked
     summary = index_corpus(args.corpus, pipeline=read_config(args), corpus_format=args.format,
                            batch_passages=args.batch_passages, progress_bar=progress(args))
     print(to_json(summary) if args.json else describe(summary))
