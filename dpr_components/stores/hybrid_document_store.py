@@ -95,8 +95,8 @@ class HybridDocumentStore(KeywordDocumentStore):
         ef_search: Optional[int] = None,
     ):
         super().__init__()
-        nprobe = optional_positive_int("nprobe (e.g. 64 for IVF indexes, or null)", nprobe)
-        ef_search = optional_positive_int("ef_search (e.g. 256 for HNSW, or null)", ef_search)
+        nprobe = optional_positive_int("nprobe", nprobe)
+        ef_search = optional_positive_int("ef_search", ef_search)
         self.similarity = Similarity.from_str(similarity).value
         if duplicate_documents not in DuplicatePolicy:
             raise ConfigurationError(f"Unknown duplicate_documents {duplicate_documents!r}. "
