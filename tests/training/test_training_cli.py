@@ -13,7 +13,7 @@ ARTICLES = [
 ]
 QUESTIONS = [
     {"question": "what is the capital of france?", "answers": ["Paris"]},
-    {"question": "which river flows through london?", "answers": ["Thames", "river Thames"]},
+    {"question": "which river flows through the largest city of england, london?", "answers": ["Thames", "river Thames"]},
     {"question": "what is the capital of germany?", "answers": [r"Ber\w+"], "match": "regex"},
     {"question": "who painted the mona lisa?", "answers": ["Leonardo da Vinci"]},
     {"question": "What is the capital of   France?", "answers": ["Paris"]},
@@ -39,13 +39,14 @@ def test_build_training_data_labels_by_has_answer_then_trains(store, tmp_path, t
     exclude.write_text(json.dumps(QUESTIONS[0]) + "\n", encoding="utf-8")
     output = tmp_path / "train.jsonl"
     argv = ["build-training-data", "--questions", str(questions), "--store", str(store_dir), "--top-k", "4",
-            "--output", str(output), "--exclude", str(exclude), "--no-progress", *params]
+            "--pipeline", "bm25_retrieval",
+            "--output", str(output), "--exclude", str(exclude), "--no-progress"]
     assert main(argv) == EXIT_OK
     printed = capsys.readouterr().out
     assert "2 of 5 questions written; 1 skipped without a positive passage; 2 excluded" in printed
     examples = {e.question: e for e in read_examples(output)}
-    assert set(examples) == {"which river flows through london?", "what is the capital of germany?"}
-    thames = examples["which river flows through london?"]
+    assert set(examples) == {"which river flows through the largest city of england, london?", "what is the capital of germany?"}
+    thames = examples["which river flows through the largest city of england, london?"]
     assert all("Thames" in c.text and c.has_answer for c in thames.positive_ctxs)
     assert thames.positive_ctxs and thames.hard_negative_ctxs
     assert all("Thames" not in c.text and c.has_answer is False for c in thames.hard_negative_ctxs)
