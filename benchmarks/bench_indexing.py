@@ -9,7 +9,7 @@ time / this machine's GEMM rate for that precision (measured just before, same l
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from transformers import AutoTokenizer
 from transformers.models.bert.modeling_bert import BertModel
@@ -17,10 +17,19 @@ from transformers.models.bert.modeling_bert import BertModel
 from benchmarks import corpus, models, stacks
 from benchmarks.flops import ShapeRecorder, encoder_flops, find_modules, useful_flops
 from benchmarks.gemm import measure_gemm_gflops
-from benchmarks.harness import Measurement, SectionResult, timed
+from benchmarks.harness import Measurement, SectionResult, interleaved, round_ratios, timed
 from benchmarks.sizes import Sizes
 
-TARGETS = {"fp32": 2.0, "bf16": 4.0}
+TARGETS = {"fp32": 2.0, "bf16": 10.0}  # issue 13: bf16 >= 10x where bf16 is native
+INT8_TARGET_WITHOUT_NATIVE_BF16 = 3.0  # issue 13: on AVX2-only CPUs int8 is the fast precision
+
+
+def target(precision: str, native_bf16: bool) -> Optional[float]:
+    if precision == "int8":
+        return None if native_bf16 else INT8_TARGET_WITHOUT_NATIVE_BF16
+    if precision == "bf16" and not native_bf16:
+        return None  # emulated: measured to show it, not a goal
+    return TARGETS.get(precision)
 
 
 @dataclass
@@ -47,13 +56,13 @@ def token_lengths(pair: models.EncoderPair, documents) -> List[int]:
 
 
 def index_once(label: str, pair: models.EncoderPair, count: int, make_store: Callable[[str], object],
-               make_retriever: Callable[[object], object]) -> IndexRun:
-    """Index ``count`` passages into a fresh store; the retriever is built and warmed up outside the timing."""
+               retriever) -> IndexRun:
+    """Index ``count`` passages into a fresh store with an already loaded retriever (warmed up untimed)."""
     documents = corpus.passages(count)
     lengths = token_lengths(pair, documents)
     with tempfile.TemporaryDirectory(prefix="dpr-bench-index-") as workdir:
         store = make_store(workdir)
-        retriever = make_retriever(store)
+        retriever.document_store = store
         retriever.embed_documents(corpus.passages(2, seed=1))
         recorder = ShapeRecorder(find_modules(retriever, BertModel))
         cpu_start = time.process_time()
@@ -63,9 +72,14 @@ def index_once(label: str, pair: models.EncoderPair, count: int, make_store: Cal
         stored = store.get_embedding_count()
         if stored != count:
             raise RuntimeError(f"{label}: {stored} embeddings stored for {count} passages")
+        retriever.document_store = None
     dims = (pair.hidden, pair.layers, pair.intermediate)
     return IndexRun(label, count, seconds, cpu_seconds, recorder.seconds, encoder_flops(recorder.shapes, *dims),
                     useful_flops(lengths, *dims))
+
+
+def median_run(runs: List[IndexRun]) -> IndexRun:
+    return sorted(runs, key=lambda run: run.per_second)[len(runs) // 2]
 
 
 def mean_tokens(run: IndexRun, pair: models.EncoderPair) -> float:
@@ -88,15 +102,13 @@ def run_encoder(name: str, count: int, sizes: Sizes, result: SectionResult) -> N
     pair = models.ENCODERS[name]()
     gemm = {p: measure_gemm_gflops(pair.hidden, pair.intermediate, p, seconds=sizes.gemm_seconds)
             for p in ("fp32", "bf16", "int8")}
-    result.facts.append(f"{name}: GEMM rate on its layer shapes: " +
+    result.facts.append(f"{name}: GEMM rate on its layer shapes (best of nn.Linear and packed oneDNN): " +
                         ", ".join(f"{p} {rate:.0f} GFLOP/s" for p, rate in gemm.items()))
 
-    baselines = {}
-    memory = index_once(f"{name} Haystack DPR + InMemory", pair, count,
-                        lambda _: stacks.haystack_memory_store(pair.hidden),
-                        lambda store: stacks.haystack_retriever(pair, store))
-    baselines["InMemory"] = memory
-    result.facts.append(efficiency_fact(memory, gemm["fp32"], "fp32"))
+    # label -> (make_store, retriever, passages); every retriever is loaded once, outside the timing
+    jobs: Dict[str, Tuple[Callable[[str], object], object, int]] = {}
+    memory_store = lambda _: stacks.haystack_memory_store(pair.hidden)  # noqa: E731
+    jobs["InMemory"] = (memory_store, stacks.haystack_retriever(pair), count)
     faiss_missing = stacks.faiss_baseline_missing()
     if name not in sizes.faiss_indexing_encoders:
         result.facts.append(f"{name}: FAISSDocumentStore baseline in --full only (same encoder; its SQL writes "
@@ -104,40 +116,53 @@ def run_encoder(name: str, count: int, sizes: Sizes, result: SectionResult) -> N
     elif faiss_missing:
         result.facts.append(f"{name}: FAISSDocumentStore baseline skipped: {faiss_missing}")
     else:
-        faiss_run = index_once(f"{name} Haystack DPR + FAISS", pair, count,
-                               lambda workdir: stacks.haystack_faiss_store(pair.hidden, f"{workdir}/faiss.db"),
-                               lambda store: stacks.haystack_retriever(pair, store))
-        baselines["FAISS"] = faiss_run
-        result.facts.append(efficiency_fact(faiss_run, gemm["fp32"], "fp32"))
-
+        jobs["FAISS"] = (lambda workdir: stacks.haystack_faiss_store(pair.hidden, f"{workdir}/faiss.db"),
+                         jobs["InMemory"][1], count)
+    baselines = list(jobs)
     ours_missing = stacks.ours_missing()
+    native, flags = stacks.native_bf16()
     if ours_missing:
         result.facts.append(f"{name}: ours not measured: {ours_missing}")
-        return
-    native, flags = stacks.native_bf16()
-    for precision in ("fp32", "bf16", "int8"):
-        passages = count
-        if precision == "bf16" and not native:
-            passages = min(count, sizes.emulated_bf16_passages.get(name, count))
-        ours = index_once(f"{name} ours {precision}", pair, passages,
-                          lambda workdir: stacks.our_store(f"{workdir}/store", pair.hidden),
-                          lambda store, p=precision: stacks.our_retriever(pair, store, precision=p))
+    else:
+        for precision in ("fp32", "bf16", "int8"):
+            passages = count
+            if precision == "bf16" and not native:
+                passages = min(count, sizes.emulated_bf16_passages.get(name, count))
+            jobs[precision] = (lambda workdir: stacks.our_store(f"{workdir}/store", pair.hidden),
+                               stacks.our_retriever(pair, None, precision=precision), passages)
+
+    labels = {job: (f"{name} Haystack DPR + {job}" if job in baselines else f"{name} ours {job}") for job in jobs}
+    runs = interleaved({job: (lambda job=job: index_once(labels[job], pair, jobs[job][2], jobs[job][0], jobs[job][1]))
+                        for job in jobs}, sizes.rounds)
+    result.facts.append(f"{name}: {sizes.rounds} interleaved rounds of " + ", ".join(labels.values()) +
+                        "; figures are each stack's median round")
+    result.facts.append(f"{name}: ours computes only [CLS] in the last layer (exact; saves 10/12 of one of "
+                        f"{pair.layers} layers); 'computed' FLOPs below count full layers, so ours' efficiency reads "
+                        "slightly high")
+    for store_name in baselines:
+        result.facts.append(efficiency_fact(median_run(runs[store_name]), gemm["fp32"], "fp32"))
+    memory = median_run(runs["InMemory"])
+    for precision in [job for job in jobs if job not in baselines]:
+        ours = median_run(runs[precision])
         result.facts.append(efficiency_fact(ours, gemm[precision], precision))
         if precision == "fp32":
             result.facts.append(f"{name}: Haystack computes {memory.computed_flops / ours.computed_flops:.2f}x the "
                                 f"FLOPs ours computes on these passages (it pads every passage to "
                                 f"{stacks.MAX_SEQ_LEN_PASSAGE} tokens; their mean is "
                                 f"{mean_tokens(ours, pair):.0f}): the fp32 speed-up at equal efficiency")
-        for store_name, baseline in baselines.items():
+        for store_name in baselines:
+            baseline = median_run(runs[store_name])
             result.measurements.append(Measurement(
                 section="indexing", name=f"{name}, ours {precision} vs Haystack fp32 + {store_name}",
                 ours=ours.per_second, baseline=baseline.per_second, unit="passages/s", higher_is_better=True,
-                baseline_name=f"Haystack + {store_name}", target=TARGETS.get(precision),
-                note=f"{passages} vs {baseline.passages} passages"))
+                baseline_name=f"Haystack + {store_name}", target=target(precision, native),
+                note=f"{ours.passages} vs {baseline.passages} passages", precision=precision,
+                round_ratios=round_ratios([r.per_second for r in runs[precision]],
+                                          [r.per_second for r in runs[store_name]], higher_is_better=True)))
             cpu_ratio = (baseline.cpu_seconds / baseline.passages) / (ours.cpu_seconds / ours.passages)
             result.facts.append(f"{name}: ours {precision} vs Haystack + {store_name} by CPU time: {cpu_ratio:.2f}x")
         if precision == "bf16" and not native:
-            result.facts.append(f"{name}: bf16 timed on {passages} passages: this CPU has {flags}, so bf16 "
+            result.facts.append(f"{name}: bf16 timed on {ours.passages} passages: this CPU has {flags}, so bf16 "
                                 "matmuls are emulated (see the GEMM rates)")
 
 

@@ -1,7 +1,8 @@
 """Shared plumbing of the benchmark suite: measurements, timing, machine facts, the markdown report.
 
 Every section returns a list of :class:`Measurement`; ``run_all.py`` prints them and writes
-``docs/performance.md``. A measurement always carries our figure, the baseline's figure from the same run
+``docs/performance/<machine kind>.md``. A measurement always carries our figure, the baseline's figure from
+the same run
 and the ratio, because absolute times alone mean little on a shared machine.
 """
 import datetime
@@ -10,9 +11,12 @@ import platform
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+import re
+from typing import Callable, Dict, List, Optional, Sequence, TypeVar
 
 import torch
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -33,6 +37,15 @@ class Measurement:
     baseline_name: str = ""
     target: Optional[float] = None
     note: str = ""
+    precision: str = ""  # the precision ours ran at (fp32 | bf16 | int8), shown in its own column
+    # per-round ratios of interleaved runs (ABAB...): their spread says how much the load moved the result
+    round_ratios: List[float] = field(default_factory=list)
+
+    @property
+    def spread(self) -> str:
+        if len(self.round_ratios) < 2:
+            return ""
+        return f"{min(self.round_ratios):.2f}-{max(self.round_ratios):.2f}x ({len(self.round_ratios)} rounds)"
 
     @property
     def ratio(self) -> Optional[float]:
@@ -71,6 +84,23 @@ def latencies_ms(function: Callable[[object], object], inputs: Sequence[object],
     return [timed(lambda: function(item)) * 1000.0 for item in inputs]
 
 
+def interleaved(runs: Dict[str, Callable[[], T]], rounds: int) -> Dict[str, List[T]]:
+    """Each run's results over ``rounds`` rounds, the runs alternating (A B C A B C ...).
+
+    Ours and the baseline then see the same load on a shared machine; per-round ratios show its effect.
+    """
+    results: Dict[str, List[T]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            results[name].append(run())
+    return results
+
+
+def round_ratios(ours: Sequence[float], baseline: Sequence[float], higher_is_better: bool) -> List[float]:
+    """Ratio of each interleaved round (above 1: ours better), ours[i] against baseline[i]."""
+    return [(o / b if higher_is_better else b / o) for o, b in zip(ours, baseline) if o and b]
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100) with linear interpolation, as numpy's default."""
     ordered = sorted(values)
@@ -107,15 +137,39 @@ def cpu_flags_of_interest() -> str:
     return " ".join(flag for flag in wanted if flag in flags)
 
 
+def machine_kind() -> str:
+    """A file-name-safe name for this kind of machine (vendor + the flags that decide fast precisions),
+    e.g. ``amd-epyc-avx512-bf16``, ``intel-xeon-amx``, ``amd-epyc-avx2``: reports are kept per kind."""
+    flags = set(cpu_flags_of_interest().split())
+    if torch.cuda.is_available():
+        accelerator = "cuda-" + re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(0).lower()).strip("-")
+    elif "amx_bf16" in flags:
+        accelerator = "amx"
+    elif "avx512_bf16" in flags:
+        accelerator = "avx512-bf16"
+    elif "avx512f" in flags:
+        accelerator = "avx512"
+    elif "avx2" in flags:
+        accelerator = "avx2"
+    else:
+        accelerator = "generic"
+    words = re.sub(r"\(r\)|\(tm\)|cpu|processor|@.*", " ", cpu_model().lower()).split()
+    vendor = "-".join(re.sub(r"[^a-z0-9]+", "", word) for word in words[:2]) or "cpu"
+    return f"{vendor}-{accelerator}"
+
+
 def machine_info() -> Dict[str, str]:
     """What the report needs to be read correctly: CPU, cores, memory, library versions, load."""
     import faiss
     import transformers
 
+    from dpr_components.utils.devices import cpu_description
+
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "cpu": f"{cpu_model()} ({cpu_flags_of_interest()})",
+        "machine kind": machine_kind(),
+        "cpu": cpu_description(),
         "cores": f"{os.cpu_count()} logical, torch threads {torch.get_num_threads()}",
         "memory": f"{memory_gib:.1f} GiB",
         "python": platform.python_version(),
@@ -154,23 +208,24 @@ def format_target(measurement: Measurement) -> str:
 
 def render_table(measurements: Sequence[Measurement]) -> List[str]:
     lines = [
-        "| measurement | ours | baseline | unit | ours vs baseline | target |",
-        "|---|---|---|---|---|---|",
+        "| measurement | precision | ours | baseline | unit | ours vs baseline | spread over rounds | target |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for measurement in measurements:
         baseline = format_number(measurement.baseline)
         if measurement.baseline_name:
             baseline = f"{baseline} ({measurement.baseline_name})"
         lines.append(
-            f"| {measurement.name} | {format_number(measurement.ours)} | {baseline} | {measurement.unit} "
-            f"| {format_ratio(measurement)} | {format_target(measurement)} |"
+            f"| {measurement.name} | {measurement.precision or '-'} | {format_number(measurement.ours)} | {baseline} "
+            f"| {measurement.unit} | {format_ratio(measurement)} | {measurement.spread} | {format_target(measurement)} |"
         )
     return lines
 
 
 def render_markdown(sections: Sequence[SectionResult], command: str, machine: Dict[str, str],
                     preamble: str = "") -> str:
-    """The whole ``docs/performance.md``: how it was made, on what, then one table per section."""
+    """One machine kind's report (``docs/performance/<kind>.md``): how it was made, on what, then one table
+    per section."""
     lines = ["# Performance", ""]
     if preamble:
         lines += [preamble.strip(), ""]
@@ -179,8 +234,12 @@ def render_markdown(sections: Sequence[SectionResult], command: str, machine: Di
     lines += [
         "",
         "Ratios are formed so that above 1 means ours is better (throughput: ours / baseline; latency and "
-        "memory: baseline / ours). Ours and the baseline run in the same process, one after the other.",
+        "memory: baseline / ours). Ours and the baseline run in the same process, interleaved (A B A B ...) "
+        "over several rounds; the spread column gives the lowest and highest per-round ratio.",
     ]
+    warning = machine.get("load warning")
+    if warning:
+        lines += ["", f"**{warning}**"]
     for section in sections:
         lines += ["", f"## {section.title}", ""]
         if section.error:
@@ -199,7 +258,21 @@ def render_console(section: SectionResult) -> str:
         lines.append(
             f"   {measurement.name}: ours {format_number(measurement.ours)} {measurement.unit}, "
             f"{measurement.baseline_name or 'baseline'} {format_number(measurement.baseline)} -> "
-            f"{format_ratio(measurement)} {format_target(measurement)}".rstrip()
+            f"{format_ratio(measurement)} {measurement.spread} {format_target(measurement)}"
+            f"{' [' + measurement.precision + ']' if measurement.precision else ''}".rstrip()
         )
     lines += [f"   - {fact}" for fact in section.facts]
     return "\n".join(lines)
+
+
+BUSY_LOAD_PER_CORE = 0.5
+
+
+def load_warning() -> str:
+    """A warning when the 1-minute load average says other processes share the cores ("" when idle)."""
+    one_minute = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    if one_minute <= BUSY_LOAD_PER_CORE * cores:
+        return ""
+    return (f"WARNING: load average {one_minute:.2f} on {cores} cores: other processes use the CPU, so times "
+            "and ratios are not reliable; re-run on an idle machine before reading targets")

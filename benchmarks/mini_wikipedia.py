@@ -67,7 +67,8 @@ def load_passages(path: Path) -> List[Document]:
     return [Document(id=r["id"], content=r["text"], meta={"name": r["title"]}) for r in records]
 
 
-def index_passages(data_dir: Path, store_dir: Path, batch_size: int) -> Tuple[HybridDocumentStore, DPRRetriever]:
+def index_passages(data_dir: Path, store_dir: Path, batch_size: int,
+                   precision: str = "fp32") -> Tuple[HybridDocumentStore, DPRRetriever]:
     """The store with every passage written and embedded (resumes an interrupted run, reuses a finished one)."""
     passages = load_passages(data_dir / "passages.jsonl")
     store = HybridDocumentStore(path=str(store_dir), embedding_dim=384, similarity="dot_product", progress_bar=True)
@@ -77,6 +78,7 @@ def index_passages(data_dir: Path, store_dir: Path, batch_size: int) -> Tuple[Hy
     retriever = DPRRetriever(
         document_store=store, query_embedding_model=model, passage_embedding_model=model, pooling="mean",
         normalize=True, max_seq_len_query=64, max_seq_len_passage=256, top_k=100, batch_size=batch_size,
+        precision=precision,
         progress_bar=True,
     )
     missing = store.get_document_count() - store.get_embedding_count()
@@ -135,6 +137,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--out", default="runs/mini_wikipedia", help="output directory (data, store, runs, plots)")
     parser.add_argument("--depth", type=int, default=100, help="passages retrieved per question and source")
     parser.add_argument("--batch-size", type=int, default=32, help="passages per encoder batch")
+    parser.add_argument("--precision", default="fp32",
+                        help="encoder precision (fp32: the documented figures; auto, bf16, int8 get their own store)")
     args = parser.parse_args(argv)
     # MiniLM's vectors are L2-normalised: DPR scores are cosines in [0.5, 1) here, which the fusion node would
     # otherwise flag as possibly Haystack-scaled on every query.
@@ -145,7 +149,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     manifest = build_mini_wikipedia(out / "data")
     print(f"data: {json.dumps(manifest['counts'])}", flush=True)
     questions = {split: load_questions(out / "data" / f"{split}.jsonl") for split in ("dev", "test")}
-    store, dpr = index_passages(out / "data", out / "store", args.batch_size)
+    store_dir = out / ("store" if args.precision == "fp32" else f"store-{args.precision}")
+    store, dpr = index_passages(out / "data", store_dir, args.batch_size, args.precision)
     bm25 = BM25Retriever(document_store=store, top_k=args.depth, scale_score=False)
     params = {"BM25": {"top_k": args.depth}, "DPR": {"top_k": args.depth}}
 

@@ -1,4 +1,4 @@
-"""Run the benchmark suite: dpr-components vs Haystack 1.x's own DPR stack, written to docs/performance.md.
+"""Run the benchmark suite: dpr-components vs Haystack 1.x's own DPR stack, one report per machine kind.
 
 Usage::
 
@@ -6,10 +6,13 @@ Usage::
     python benchmarks/run_all.py --full             # larger samples, tens of minutes
     python benchmarks/run_all.py --quick --only bm25 query --no-write
 
-Each section runs ours and the baseline back to back in this process (memory: in child processes) and
-prints the ratio next to the absolute figures.
+Each section runs ours and the baseline interleaved (A B A B ..., ``--rounds`` rounds) in this process
+(memory: in child processes) and prints the ratio, its spread over the rounds and the absolute figures.
+Reports are written per machine kind (``docs/performance/<kind>.md``, e.g. ``amd-epyc-avx512-bf16``,
+``intel-xeon-amx``, ``amd-epyc-avx2``) so figures of different CPUs never share a table.
 """
 import argparse
+import dataclasses
 import os
 import shlex
 import sys
@@ -22,7 +25,8 @@ if str(REPO_ROOT) not in sys.path:  # run as a script: make `benchmarks` and `dp
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import stacks  # noqa: E402  (sets the offline/telemetry environment first)
-from benchmarks.harness import SectionResult, machine_info, render_console, render_markdown  # noqa: E402
+from benchmarks.harness import (SectionResult, load_warning, machine_info, machine_kind, render_console,  # noqa: E402
+                                render_markdown)
 from benchmarks.sizes import SIZES  # noqa: E402
 
 SECTIONS = ("indexing", "query", "bm25", "reader", "memory")
@@ -66,13 +70,21 @@ def main(argv=None) -> int:
     mode.add_argument("--full", action="store_const", const="full", dest="mode", help="larger samples")
     mode.add_argument("--tiny", action="store_const", const="tiny", dest="mode", help="seconds; checks the harness")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
-    parser.add_argument("--output", default=str(REPO_ROOT / "docs" / "performance.md"))
+    parser.add_argument("--output", default=None,
+                        help="report path (default: docs/performance/<machine kind>.md)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default: per mode)")
     parser.add_argument("--no-write", action="store_true", help="print only, do not write the report")
     args = parser.parse_args(argv)
     sizes = SIZES[args.mode or "quick"]
+    if args.rounds:
+        sizes = dataclasses.replace(sizes, rounds=args.rounds)
+    output = Path(args.output or REPO_ROOT / "docs" / "performance" / f"{machine_kind()}.md")
     stacks.quiet_logs()
 
     machine = machine_info()
+    warning = load_warning()
+    if warning:
+        machine["load warning"] = warning
     command = "python benchmarks/run_all.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     print(f"{command}\n" + "\n".join(f"  {key}: {value}" for key, value in machine.items()), flush=True)
     results = []
@@ -88,11 +100,16 @@ def main(argv=None) -> int:
         results.append(result)
         print(render_console(result), flush=True)
     machine["load average at end"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    end_warning = load_warning()
+    if end_warning and not warning:
+        machine["load warning"] = end_warning
+    if end_warning:
+        print(end_warning, flush=True)
     machine["total time"] = f"{time.perf_counter() - started:.0f} s ({sizes.name})"
     if not args.no_write:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(render_markdown(results, command, machine, PREAMBLE), encoding="utf-8")
-        print(f"wrote {args.output}")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(render_markdown(results, command, machine, PREAMBLE), encoding="utf-8")
+        print(f"wrote {output}")
     return 0
 
 

@@ -28,6 +28,8 @@ class Sizes:
     memory_vectors: int = 1_000_000
     memory_dim: int = 768
     gemm_seconds: float = 1.0
+    # ours and the baseline alternate this many times (A B A B ...) in the indexing and reader sections
+    rounds: int = 3
 
 
 QUICK = Sizes(
@@ -55,6 +57,7 @@ FULL = Sizes(
     reader_questions=10,
     memory_vectors=1_000_000,
     gemm_seconds=3.0,
+    rounds=5,
 )
 
 TINY = Sizes(  # for developing the harness on a busy machine
@@ -69,6 +72,7 @@ TINY = Sizes(  # for developing the harness on a busy machine
     reader_questions=1,
     memory_vectors=20_000,
     gemm_seconds=0.3,
+    rounds=2,
 )
 
 SIZES = {"quick": QUICK, "full": FULL, "tiny": TINY}

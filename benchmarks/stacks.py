@@ -74,7 +74,7 @@ def haystack_faiss_store(embedding_dim: int, sql_path: str):
                               faiss_index_factory_str="Flat", similarity="dot_product", progress_bar=False)
 
 
-def our_retriever(pair: EncoderPair, document_store=None, precision: str = "fp32", batch_size: int = BATCH_SIZE):
+def our_retriever(pair: EncoderPair, document_store=None, precision: str = "auto", batch_size: int = BATCH_SIZE):
     from dpr_components.retrievers.dpr_retriever import DPRRetriever
 
     return DPRRetriever(

@@ -8,6 +8,9 @@ import pytest
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# precision "auto" (the default of encoders and reader) means fp32 in tests: parity checks against
+# transformers' fp32 output then hold on AMX, AVX-512 BF16 and AVX2 machines alike.
+os.environ.setdefault("DPR_COMPONENTS_AUTO_PRECISION", "fp32")
 
 import torch  # noqa: E402
 from transformers import (  # noqa: E402

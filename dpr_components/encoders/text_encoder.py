@@ -9,8 +9,12 @@ Usage::
 
     minilm = TextEncoder("sentence-transformers/all-MiniLM-L6-v2", pooling="mean", normalize=True)
     vectors = minilm.encode(["who founded paris?"], max_length=64)        # float32, shape (1, 384)
+
+    on_gpus = TextEncoder("facebook/dpr-ctx_encoder-single-nq-base", devices=["cuda:0", "cuda:1"])
 """
+import copy
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -18,11 +22,13 @@ import torch
 from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, DPRContextEncoder, DPRQuestionEncoder, PreTrainedModel
 
+from dpr_components.encoders.cls_only import compute_last_layer_for_cls_only
 from dpr_components.encoders.signature import fingerprint
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.utils.batching import padded_batches
 from dpr_components.utils.validation import unicode_problem
 from dpr_components.utils.choices import Choice, Precision
+from dpr_components.utils.devices import DeviceSpec, resolve_devices, resolve_precision
 from dpr_components.utils.models import load_config, prepare_for_inference
 
 logger = logging.getLogger(__name__)
@@ -48,6 +54,11 @@ class TextEncoder:
     ``AutoModel`` and pooled from ``last_hidden_state`` by ``pooling`` (cls | mean). ``normalize`` L2-normalises
     the vectors. Inputs are tokenised as ``[CLS] a [SEP]`` or ``[CLS] title [SEP] text [SEP]`` with all segment
     ids 0, as DPR encodes passages.
+
+    ``precision``: auto (bf16 where the device computes it natively, else fp32), fp32, bf16 or int8 (CPU);
+    ``self.precision`` is the resolved one. ``device``: auto | cpu | cuda | cuda:N; ``devices`` (a list)
+    puts one copy of the model on each device and spreads the batches of one ``encode`` call over them
+    (passage indexing on several GPUs); ``use_gpu=False`` forces the CPU.
     """
 
     def __init__(
@@ -55,13 +66,18 @@ class TextEncoder:
         model_name_or_path: str,
         pooling: Union[str, Pooling] = Pooling.CLS,
         normalize: bool = False,
-        precision: Union[str, Precision] = Precision.FP32,
+        precision: Union[str, Precision] = Precision.AUTO,
         use_auth_token: Optional[Union[str, bool]] = None,
+        device: DeviceSpec = "auto",
+        devices: Optional[Sequence[DeviceSpec]] = None,
+        use_gpu: Optional[bool] = None,
     ):
         self.model_name_or_path = str(model_name_or_path)
         self.pooling = Pooling.from_str(pooling)
         self.normalize = bool(normalize)
-        self.precision = Precision.from_str(precision)
+        self.devices = resolve_devices(device, devices, use_gpu)
+        self.device = self.devices[0]
+        self.precision = resolve_precision(precision, self.device)
 
         config = load_config(self.model_name_or_path, EXPECTED, use_auth_token)
         architectures = list(getattr(config, "architectures", None) or [])
@@ -97,7 +113,12 @@ class TextEncoder:
         # Hashed as loaded, before a precision change: fp32, bf16 and int8 runs of one checkpoint are one model.
         self.weights_digest = fingerprint(config, model)
         self.max_positions = int(getattr(config, "max_position_embeddings", 0) or 0) or None
-        self.model = prepare_for_inference(model, self.precision)
+        if self.uses_dpr_pooler or self.pooling is Pooling.CLS:  # exact: only [CLS] of the last layer is read
+            compute_last_layer_for_cls_only(model)
+        # One copy per extra device first: prepare_for_inference packs or quantises the model in place.
+        extra = [prepare_for_inference(copy.deepcopy(model), self.precision, device) for device in self.devices[1:]]
+        self.model = prepare_for_inference(model, self.precision, self.device)
+        self.replicas: List[torch.nn.Module] = [self.model] + extra
 
     @property
     def pooling_name(self) -> str:
@@ -122,19 +143,28 @@ class TextEncoder:
         """Embed strings, or (title, text) pairs, into a float32 array of shape (len(texts), embedding_dim).
 
         Inputs are sorted by token length and each batch is padded only to its longest member, so a batch
-        of short questions costs what short questions cost. Output rows follow the input order.
+        of short questions costs what short questions cost. With several devices, each device takes every
+        n-th batch. Output rows follow the input order.
         """
         if not texts:
             return np.zeros((0, self.embedding_dim), dtype=np.float32)
         token_ids = self._tokenize(texts, max_length)
         vectors = np.empty((len(token_ids), self.embedding_dim), dtype=np.float32)
         show_bar = progress_bar and len(token_ids) > batch_size
-        pad_id = self.tokenizer.pad_token_id or 0
-        with torch.inference_mode(), tqdm(total=len(token_ids), desc=description, unit=" texts",
-                                          disable=not show_bar) as bar:
-            for rows, input_ids, attention_mask in padded_batches(token_ids, batch_size, pad_id):
-                vectors[rows] = self._embed(torch.from_numpy(input_ids), torch.from_numpy(attention_mask)).numpy()
-                bar.update(len(rows))
+        batches = list(padded_batches(token_ids, batch_size, self.tokenizer.pad_token_id or 0))
+        with tqdm(total=len(token_ids), desc=description, unit=" texts", disable=not show_bar) as bar:
+            def run(replica: int) -> None:
+                with torch.inference_mode():
+                    for rows, input_ids, attention_mask in batches[replica::len(self.replicas)]:
+                        vectors[rows] = self._embed(torch.from_numpy(input_ids), torch.from_numpy(attention_mask),
+                                                    replica).cpu().numpy()
+                        bar.update(len(rows))
+
+            if len(self.replicas) == 1 or len(batches) == 1:
+                run(0)
+            else:  # one thread per device: torch releases the GIL while a device computes
+                with ThreadPoolExecutor(len(self.replicas)) as pool:
+                    list(pool.map(run, range(len(self.replicas))))
         return vectors
 
     def _tokenize(self, texts: Sequence[TextInput], max_length: int) -> List[List[int]]:
@@ -155,10 +185,12 @@ class TextEncoder:
                                  return_attention_mask=False, return_token_type_ids=False)
         return encoded["input_ids"]
 
-    def _embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def _embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, replica: int = 0) -> torch.Tensor:
         # No token_type_ids: the model's default (all 0) is what DPR uses for passages, and not every
         # AutoModel accepts them.
-        output = self.model(input_ids=input_ids, attention_mask=attention_mask)
+        device = self.devices[replica]
+        input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
+        output = self.replicas[replica](input_ids=input_ids, attention_mask=attention_mask)
         if self.uses_dpr_pooler:
             vectors = output.pooler_output.float()
         elif self.pooling is Pooling.CLS:
@@ -173,5 +205,5 @@ class TextEncoder:
 
     def __repr__(self) -> str:
         return (f"TextEncoder({self.model_name_or_path!r}, {self.architecture}, pooling="
-                f"{self.pooling_name}, normalize={self.normalize}, "
-                f"precision={self.precision.value}, dim={self.embedding_dim})")
+                f"{self.pooling_name}, normalize={self.normalize}, precision={self.precision.value}, "
+                f"devices={[str(d) for d in self.devices]}, dim={self.embedding_dim})")

@@ -52,7 +52,7 @@ from dpr_components.readers.inputs import ReaderInputs, TokenizedText, Window
 from dpr_components.readers.spans import WindowLogits, passage_spans
 from dpr_components.schema import TITLE_FIELD
 from dpr_components.utils.batching import padded_batches
-from dpr_components.utils.choices import Precision
+from dpr_components.utils.devices import resolve_devices, resolve_precision
 from dpr_components.utils.models import check_architecture, load_config, prepare_for_inference, set_num_threads
 from dpr_components.utils.validation import positive_int
 
@@ -104,12 +104,15 @@ class DPRSpanReader(BaseReader):
         max_answer_length: int = 10,
         title_field: str = TITLE_FIELD,
         batch_size: int = 16,
-        precision: str = "fp32",
+        precision: str = "auto",
         num_threads: Optional[int] = None,
         merge_identical_answers: bool = False,
         return_documents: bool = False,
         use_auth_token: Optional[str] = None,
         progress_bar: bool = False,
+        device: str = "auto",
+        use_gpu: Optional[bool] = None,
+        devices: Optional[List[str]] = None,
     ):
         """
         :param model_name_or_path: Hub id or local directory of a ``DPRReader`` checkpoint with its tokenizer.
@@ -119,12 +122,16 @@ class DPRSpanReader(BaseReader):
         :param max_answer_length: Longest answer in tokens before whole-word extension (DPR: 10).
         :param title_field: Document meta field holding the passage title ("" or missing: no title).
         :param batch_size: Windows per forward pass.
-        :param precision: fp32 | bf16 | int8 (dynamic quantisation of the Linear layers).
+        :param precision: auto (bf16 where the device computes it natively, else fp32; logged once) | fp32 |
+            bf16 | int8 (CPU only: dynamic quantisation of the Linear layers).
         :param num_threads: torch intra-op threads (default: torch's choice).
         :param merge_identical_answers: One answer per distinct text, scores summed over passages.
         :param return_documents: Also output the documents re-ordered by relevance logit (reranking).
         :param use_auth_token: Token for private hub models.
         :param progress_bar: Show a progress bar over forward batches.
+        :param device: auto (the first CUDA GPU when present, else the CPU) | cpu | cuda | cuda:N.
+        :param use_gpu: Haystack's name: false forces the CPU.
+        :param devices: Haystack's name: a list of devices; the reader runs on the first.
         """
         super().__init__()
         self.top_k = positive_int("top_k", top_k)
@@ -133,7 +140,8 @@ class DPRSpanReader(BaseReader):
         self.max_answer_length = positive_int("max_answer_length", max_answer_length)
         self.batch_size = positive_int("batch_size", batch_size)
         self.title_field = title_field
-        self.precision = Precision.from_str(precision)
+        self.device = resolve_devices(device, devices, use_gpu)[0]
+        self.precision = resolve_precision(precision, self.device)
         self.merge_identical_answers = merge_identical_answers
         self.return_documents = return_documents
         self.progress_bar = progress_bar
@@ -145,7 +153,7 @@ class DPRSpanReader(BaseReader):
         if self.max_seq_len > max_positions:
             raise ConfigurationError(f"max_seq_len={max_seq_len} exceeds what {model_name_or_path!r} can read "
                                      f"(max_position_embeddings={max_positions}). Set max_seq_len <= {max_positions}.")
-        self.model = prepare_for_inference(model, self.precision)
+        self.model = prepare_for_inference(model, self.precision, self.device)
         self.inputs = ReaderInputs(tokenizer, self.max_seq_len, self.doc_stride)
 
     # ---- Haystack entry points -------------------------------------------------------------------------
@@ -257,9 +265,9 @@ class DPRSpanReader(BaseReader):
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Tuple[np.ndarray, ...]:
         """One batch through the DPRReader: start and end logits (batch, length) and relevance logits (batch,)."""
         with torch.inference_mode():
-            output = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask),
-                                return_dict=True)
-        return tuple(t.float().numpy() for t in (output.start_logits, output.end_logits, output.relevance_logits))
+            output = self.model(input_ids=torch.from_numpy(input_ids).to(self.device),
+                                attention_mask=torch.from_numpy(attention_mask).to(self.device), return_dict=True)
+        return tuple(t.float().cpu().numpy() for t in (output.start_logits, output.end_logits, output.relevance_logits))
 
     def _decode(self, docs: List[Document], passages: List[TokenizedText],
                 windows: List[List[Tuple[WindowLogits, float]]], all_docs: List[Document],

@@ -13,6 +13,7 @@ from dpr_components.errors import ConfigurationError, EmbeddingDimensionError
 from dpr_components.schema import TITLE_FIELD
 from dpr_components.stores.hybrid_document_store import HybridDocumentStore
 from dpr_components.utils.choices import Precision
+from dpr_components.utils.devices import resolve_devices
 from dpr_components.utils.models import set_num_threads
 from dpr_components.utils.validation import positive_int
 
@@ -31,12 +32,16 @@ class DPRRetriever(DenseRetriever):
     Scores are raw dot products by default (``scale_score: false``), unlike Haystack's retrievers, because
     score fusion (HybridFusion) needs the raw values; ``scale_score: true`` gives Haystack's expit(s/100).
 
-    ``precision``: fp32 (exact), bf16 (weights cast to bfloat16) or int8 (per-channel dynamic quantisation
-    of the Linear layers, feed-forward output projections kept in fp32); vectors are always float32. Cosine to
-    the fp32 vectors on the real all-MiniLM-L6-v2 (mean pooling + normalize), 100 Wikipedia passages of 100
-    words: bf16 mean 0.99995 (min 0.99994); int8 about 0.99 (0.991-0.993). Speed depends on the CPU: bf16
-    pays off only with native bf16 (AVX-512-BF16 or AMX) and is emulated, several times slower than fp32, on
-    AVX2-only CPUs (a warning says so); docs/performance.md has the measured speeds.
+    ``precision``: auto (the default: bf16 where the hardware computes it natively, i.e. CPUs with AVX-512
+    BF16 or AMX and CUDA GPUs with bf16, fp32 elsewhere; the choice is logged once), fp32 (exact), bf16
+    (weights cast to bfloat16) or int8 (CPU only: per-channel dynamic quantisation of the Linear layers,
+    feed-forward output projections kept in fp32); vectors are always float32. Cosine to the fp32 vectors:
+    docs/performance.md ("Precision and accuracy"). bf16 asked for explicitly on an AVX2-only CPU is
+    emulated, several times slower than fp32 (a warning says so).
+
+    ``device``: auto (every CUDA GPU when present, else the CPU) | cpu | cuda | cuda:N. Haystack's names work
+    too: ``use_gpu: false`` forces the CPU and ``devices: [cuda:0, cuda:1]`` lists the devices. Questions are
+    encoded on the first device; passage batches are spread over all of them.
 
     Encoder identity flows forward with the data: ``encoder_signature`` (an
     :class:`~dpr_components.encoders.signature.EncoderSignature`: architectures, weight hashes, pooling,
@@ -92,10 +97,13 @@ class DPRRetriever(DenseRetriever):
         top_k: int = 10,
         batch_size: int = 16,
         num_threads: Optional[int] = None,
-        precision: str = "fp32",
+        precision: str = "auto",
         progress_bar: bool = True,
         scale_score: bool = False,
         use_auth_token: Optional[Union[str, bool]] = None,
+        device: str = "auto",
+        devices: Optional[List[str]] = None,
+        use_gpu: Optional[bool] = None,
     ):
         super().__init__()
         max_seq_len_query = positive_int("max_seq_len_query", max_seq_len_query)
@@ -112,11 +120,14 @@ class DPRRetriever(DenseRetriever):
         self.scale_score = scale_score
         set_num_threads(num_threads)
 
+        passage_devices = resolve_devices(device, devices, use_gpu)
         settings = dict(pooling=Pooling.from_str(pooling), normalize=normalize,
                         precision=Precision.from_str(precision), use_auth_token=use_auth_token)
-        self.query_encoder = TextEncoder(query_embedding_model, **settings)
-        self.passage_encoder = (self.query_encoder if str(passage_embedding_model) == str(query_embedding_model)
-                                else TextEncoder(passage_embedding_model, **settings))
+        self.passage_encoder = TextEncoder(passage_embedding_model, devices=passage_devices, **settings)
+        self.query_encoder = (self.passage_encoder if str(passage_embedding_model) == str(query_embedding_model)
+                              else TextEncoder(query_embedding_model, devices=passage_devices[:1], **settings))
+        self.precision = self.passage_encoder.precision
+        self.devices = passage_devices
         self._warn_if_sides_swapped()
         if self.query_encoder.embedding_dim != self.passage_encoder.embedding_dim:
             raise ConfigurationError(

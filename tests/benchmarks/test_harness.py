@@ -1,7 +1,8 @@
 """The report's arithmetic and markdown: ratios point the right way, targets are judged, tables render."""
 import pytest
 
-from benchmarks.harness import Measurement, SectionResult, percentile, render_markdown
+from benchmarks.harness import (Measurement, SectionResult, interleaved, machine_kind, percentile, render_markdown,
+                                round_ratios)
 
 
 def test_percentile_interpolates_like_numpy():
@@ -29,6 +30,24 @@ def test_markdown_report_carries_command_machine_table_and_errors():
     text = render_markdown([section, broken], "python benchmarks/run_all.py --quick", {"cpu": "test CPU"})
     assert "python benchmarks/run_all.py --quick" in text
     assert "| cpu | test CPU |" in text
-    assert "| BM25 query p50 | 2.00 | 250 (Haystack InMemory BM25) | ms | 125.00x | >= 20x (met) |" in text
+    assert "| BM25 query p50 | - | 2.00 | 250 (Haystack InMemory BM25) | ms | 125.00x |  | >= 20x (met) |" in text
     assert "- 30 questions" in text
     assert "Not measured: reader_speed.py is not available yet" in text
+
+
+def test_interleaved_runs_alternate_and_round_ratios_pair_them():
+    calls = []
+    results = interleaved({"ours": lambda: calls.append("A") or 2.0, "base": lambda: calls.append("B") or 4.0}, 3)
+    assert calls == ["A", "B"] * 3 and results == {"ours": [2.0] * 3, "base": [4.0] * 3}
+    ratios = round_ratios([10.0, 20.0], [5.0, 5.0], higher_is_better=True)
+    assert ratios == [2.0, 4.0]
+    measured = Measurement("s", "x", 15.0, 5.0, "p/s", True, precision="bf16", round_ratios=ratios)
+    assert measured.spread == "2.00-4.00x (2 rounds)"
+    table = render_markdown([SectionResult("1. x", [measured])], "cmd", {"cpu": "c", "load warning": "WARNING: busy"})
+    assert "| x | bf16 | 15.0 | 5.00 | p/s | 3.00x | 2.00-4.00x (2 rounds) |  |" in table
+    assert "**WARNING: busy**" in table
+
+
+def test_machine_kind_is_a_file_name():
+    kind = machine_kind()
+    assert kind and all(c.isalnum() or c == "-" for c in kind)

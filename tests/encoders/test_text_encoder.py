@@ -142,3 +142,47 @@ def test_mean_pooling_on_a_dpr_checkpoint_is_refused(tiny_question_encoder):
 def test_unknown_pooling_lists_the_valid_values(tiny_question_encoder):
     with pytest.raises(ConfigurationError, match="'cls', 'mean'"):
         TextEncoder(tiny_question_encoder, pooling="max")
+
+
+def test_auto_precision_is_resolved_and_shown(tiny_context_encoder, monkeypatch):
+    monkeypatch.setenv("DPR_COMPONENTS_AUTO_PRECISION", "bf16")
+    encoder = TextEncoder(tiny_context_encoder)
+    assert encoder.precision.value == "bf16" and "precision=bf16" in repr(encoder)
+    assert next(encoder.model.parameters()).dtype == torch.bfloat16
+
+
+def test_batches_spread_over_several_devices_equal_one_device(tiny_context_encoder):
+    texts = [f"{'the war ' * (n % 5 + 1)}in paris {n}" for n in range(13)]
+    one = TextEncoder(tiny_context_encoder, precision="fp32", device="cpu")
+    two = TextEncoder(tiny_context_encoder, precision="fp32", devices=["cpu", "cpu"])
+    assert len(two.replicas) == 2 and two.replicas[0] is not two.replicas[1]
+    np.testing.assert_allclose(two.encode(texts, max_length=32, batch_size=2),
+                               one.encode(texts, max_length=32, batch_size=2), atol=1e-6, rtol=0)
+    assert TextEncoder(tiny_context_encoder, devices=["cpu", "cpu"], use_gpu=False).devices == [torch.device("cpu")]
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_cls_only_last_layer_equals_the_full_pass(tiny_context_encoder, attention):
+    from dpr_components.encoders.cls_only import FirstTokenLayer, compute_last_layer_for_cls_only
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_context_encoder)
+    full = DPRContextEncoder.from_pretrained(tiny_context_encoder, attn_implementation=attention).eval()
+    short = DPRContextEncoder.from_pretrained(tiny_context_encoder, attn_implementation=attention).eval()
+    assert compute_last_layer_for_cls_only(short)
+    assert isinstance(short.ctx_encoder.bert_model.encoder.layer[-1], FirstTokenLayer)
+    inputs = tokenizer([t for t, _ in PASSAGES], [p for _, p in PASSAGES], padding=True, truncation=True,
+                       max_length=32, return_tensors="pt", return_token_type_ids=False)
+    assert (inputs["attention_mask"] == 0).any()  # padding present: the mask slice is exercised
+    with torch.no_grad():
+        expected = full(**inputs).pooler_output
+        got = short(**inputs)
+    assert got.pooler_output.shape == expected.shape
+    torch.testing.assert_close(got.pooler_output, expected, atol=1e-5, rtol=1e-5)
+    assert not compute_last_layer_for_cls_only(torch.nn.Linear(2, 2))
+
+
+def test_mean_pooled_encoders_keep_every_token(minilm_path):
+    from dpr_components.encoders.cls_only import FirstTokenLayer
+
+    encoder = TextEncoder(minilm_path, pooling="mean", normalize=True)
+    assert not any(isinstance(m, FirstTokenLayer) for m in encoder.model.modules())

@@ -247,6 +247,15 @@ def test_bad_parameters(tiny_reader):
         DPRSpanReader(tiny_reader, max_seq_len=128, max_answer_length=0)
 
 
+def test_device_and_precision_auto(tiny_reader, reader, monkeypatch):
+    cpu_only = DPRSpanReader(tiny_reader, max_seq_len=128, use_gpu=False, devices=["cuda:0"], return_documents=True)
+    assert cpu_only.device == torch.device("cpu") and cpu_only.precision.value == "fp32"  # the suite pins auto
+    expected = [d.meta["relevance_logit"] for d in reader.predict(QUESTION, DOCS)["documents"]]
+    assert [d.meta["relevance_logit"] for d in cpu_only.predict(QUESTION, DOCS)["documents"]] == pytest.approx(expected)
+    monkeypatch.setenv("DPR_COMPONENTS_AUTO_PRECISION", "bf16")
+    assert DPRSpanReader(tiny_reader, max_seq_len=128, device="cpu").precision.value == "bf16"
+
+
 @pytest.mark.parametrize("top_k", [3.5, "5", 0, -3])
 def test_top_k_that_is_not_a_positive_integer_is_refused_at_predict_time(tiny_reader, top_k):
     reader = DPRSpanReader(tiny_reader, max_seq_len=128)
