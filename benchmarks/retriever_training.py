@@ -17,10 +17,10 @@
    [0.2, 1]: the setting chosen on dev for off-the-shelf MiniLM in docs/mini-wikipedia-benchmark.md, kept
    fixed for all so that no test number picks anything).
 
-Reproduce (most of the time is embedding the 4,807 passages once per model: about 5 minutes on 2 idle
+Reproduce (most of the time is embedding the 4,807 passages: about 5 minutes per passage encoder on 2 idle
 cores, 15-20 minutes on cores shared with other jobs)::
 
-    python benchmarks/retriever_training.py --out runs/retriever_training --max-minutes 8 --precision bf16
+    python benchmarks/retriever_training.py --out runs/retriever_training --max-minutes 6 --precision bf16
 """
 import argparse
 import json
@@ -30,6 +30,8 @@ import random
 import sys
 import time
 from pathlib import Path
+
+import torch
 from typing import Dict, List, Optional, Sequence
 
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
@@ -41,13 +43,14 @@ from haystack.document_stores import InMemoryDocumentStore  # noqa: E402
 from haystack.nodes import BM25Retriever  # noqa: E402
 
 from dpr_components.data.wikipedia_mini import build_mini_wikipedia  # noqa: E402
-from dpr_components.evaluation import EvaluationResult, evaluate_pipeline, has_answer, load_pyserini_topics  # noqa: E402
+from dpr_components.evaluation import EvaluationResult, evaluate_pipeline, load_pyserini_topics  # noqa: E402
 from dpr_components.evaluation import load_questions  # noqa: E402
 from dpr_components.fusion.hybrid_fusion import HybridFusion  # noqa: E402
 from dpr_components.retrievers.dpr_retriever import DPRRetriever  # noqa: E402
 from dpr_components.stores.hybrid_document_store import HybridDocumentStore  # noqa: E402
 from dpr_components.training.biencoder import retriever_params  # noqa: E402
-from dpr_components.training.data import Context, TrainingExample, write_examples  # noqa: E402
+from dpr_components.training.build_data import build_training_examples  # noqa: E402
+from dpr_components.training.data import write_examples  # noqa: E402
 from dpr_components.training.loop import TrainingConfig  # noqa: E402
 from dpr_components.training.retriever_training import RetrieverTrainingConfig, train_retriever  # noqa: E402
 from dpr_components.utils.devices import cpu_description  # noqa: E402
@@ -75,33 +78,19 @@ def open_store(directory: Path, documents: List[Document]) -> HybridDocumentStor
     return store
 
 
-def distant_examples(questions, store: HybridDocumentStore, depth: int = 20, negatives: int = 3) -> List[TrainingExample]:
-    """DPR-style distant supervision: BM25 top ``depth``; first passage with an answer is the positive."""
-    examples = []
-    texts = [q.question for q in questions]
-    for start in range(0, len(texts), 256):
-        batch = questions[start:start + 256]
-        for question, documents in zip(batch, store.query_batch([q.question for q in batch], top_k=depth)):
-            hits = [d for d in documents if has_answer(question.answers, d.content)]
-            if not hits:
-                continue
-            misses = [d for d in documents if not has_answer(question.answers, d.content)][:negatives]
-            context = lambda d: Context(d.meta.get("name", ""), d.content, d.id, d.score)  # noqa: E731
-            examples.append(TrainingExample(question.question, tuple(question.answers), (context(hits[0]),), (),
-                                            tuple(context(d) for d in misses)))
-    return examples
-
-
 def build_training_data(data_dir: Path, out: Path, store: HybridDocumentStore) -> Dict[str, int]:
+    """build-training-data's labelling (BM25 top 20, DPR's has_answer) of NQ dev + TriviaQA dev for training
+    and of the mini benchmark's dev questions (excluded from training) for checkpoint selection."""
     mini_dev = load_questions(data_dir / "dev.jsonl")
-    excluded = {q.question.strip().lower() for q in mini_dev}
-    pool = [q for name in ("nq-dev", "dpr-trivia-dev") for q in load_pyserini_topics(name)
-            if q.question.strip().lower() not in excluded]
-    train = distant_examples(pool, store)
-    dev = distant_examples(mini_dev, store)
+    pool = [q for name in ("nq-dev", "dpr-trivia-dev") for q in load_pyserini_topics(name)]
+    retrieve = lambda texts: store.query_batch(texts, top_k=20)  # noqa: E731
+    train, train_stats = build_training_examples(pool, retrieve, exclude=[q.question for q in mini_dev],
+                                                 max_negatives=3)
+    dev, dev_stats = build_training_examples(mini_dev, retrieve, max_negatives=3)
     random.Random(0).shuffle(train)
-    counts = {"dev_questions_read": len(pool), "train_examples": len(train), "dev_examples": len(dev),
-              "mini_dev_excluded": len(excluded)}
+    counts = {"dev_questions_read": train_stats.questions, "mini_dev_excluded": train_stats.excluded,
+              "train_examples": len(train), "train_skipped_without_positive": train_stats.no_positive,
+              "dev_examples": len(dev)}
     write_examples(out / "train.jsonl", train)
     write_examples(out / "dev.jsonl", dev)
     (out / "data_counts.json").write_text(json.dumps(counts, indent=2) + "\n")
@@ -139,7 +128,7 @@ def frozen_passage_store(base: HybridDocumentStore, count: int) -> "InMemoryDocu
 
 def dense_retriever(params: Dict, store: HybridDocumentStore, precision: str) -> DPRRetriever:
     return DPRRetriever(document_store=store, top_k=100, batch_size=32, progress_bar=True, precision=precision,
-                        **params)
+                        num_threads=torch.get_num_threads(), **params)
 
 
 def evaluate(name: str, retriever, bm25: BM25Retriever, questions, split: str, out: Path) -> Dict[str, EvaluationResult]:
@@ -194,11 +183,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="question: fine-tune the question encoder against the frozen MiniLM passage encoder, "
                         "so the off-the-shelf store's vectors are reused (no re-embedding); both: one shared "
                         "encoder trained on both sides, the corpus re-embedded per model")
+    parser.add_argument("--num-threads", type=int, default=1,
+                        help="torch threads (default 1: on a CPU shared with other jobs, 2 threads were ~15x slower)")
     parser.add_argument("--variants", default="off_the_shelf,hard_negatives,in_batch_only",
                         help="which models to evaluate (comma-separated); separate processes may run different ones "
                         "into the same --out, each table then shows every run found there")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(args.num_threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"CPU: {cpu_description()}, {os.cpu_count()} cores, load average {os.getloadavg()}", flush=True)

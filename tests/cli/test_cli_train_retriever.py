@@ -28,7 +28,7 @@ def test_train_then_reembed_then_retrieve(tmp_path, tiny_question_encoder, tiny_
     assert main(["train-retriever", "--train", str(tmp_path / "train.jsonl"), "--dev", str(tmp_path / "train.jsonl"),
                  "--output", str(output), "--question-model", tiny_question_encoder,
                  "--passage-model", tiny_context_encoder, "--batch-size", "2", "--max-steps", "3",
-                 "--max-seq-len-passage", "64", "--device", "cpu", "--json"]) == EXIT_OK
+                 "--max-seq-len-passage", "64", "--device", "cpu", "--num-threads", "1", "--json"]) == EXIT_OK
     summary = json.loads(capsys.readouterr().out)
     assert summary["steps"] == 3 and "mrr" in summary["best_metrics"]
     assert json.loads((output / "training.json").read_text())["skipped_without_positive"]["train"] == 1
