@@ -28,7 +28,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_index(args: argparse.Namespace) -> int:
     from dpr_components.cli.output import to_json
     from dpr_components.pipelines import describe, index_corpus
-    from dpr_components.preprocessing.corpus import count_documents
 
     if args.shard or args.embeddings or args.ray:
         from dpr_components.cli.sharded_indexing import index_sharded
@@ -40,7 +39,6 @@ def run_index(args: argparse.Namespace) -> int:
         from dpr_components.errors import ConfigurationError
 
         raise ConfigurationError("index needs a corpus (or --embeddings DIR to load embedding shard files).")
-    count_documents(args.corpus, args.format)  # a missing corpus fails before the config's models are checked
     summary = index_corpus(args.corpus, pipeline=read_config(args), corpus_format=args.format,
                            batch_passages=args.batch_passages, progress_bar=progress(args),
                            reembed=args.reembed)
