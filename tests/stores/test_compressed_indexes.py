@@ -54,7 +54,7 @@ def test_search_settings_reach_faiss(open_store):
     store.write_documents(make_documents(COUNT, dim=DIM))
     store.query_by_embedding(np.ones(DIM, dtype=np.float32), top_k=3)
     assert faiss.extract_index_ivf(store._caches.vectors(store.index).index.index).nprobe == 3
-    with pytest.raises(ConfigurationError, match="nprobe must be a positive integer"):
+    with pytest.raises(ConfigurationError, match=r"nprobe .*must be a positive integer"):
         open_store(nprobe=0)
 
 
