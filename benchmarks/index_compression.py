@@ -13,9 +13,10 @@ Two data sets:
    mapped to 768-d, points around them plus isotropic noise, norms varying by ~10%. Queries come from the
    same generator (other seed). 100k vectors by default, ``--full`` 1M.
 2. real: the all-MiniLM-L6-v2 vectors (384-d, mean pooling, L2-normalised) of the mini Wikipedia corpus
-   (4,807 passages) and its 171 real dev + test questions; besides recall@100 it reports DPR's top-100
-   accuracy (has_answer) of each index against Flat's. IVF4096 cannot be trained on 4,807 vectors, so there
-   ``IVF4096`` becomes ``IVF64`` (faiss wants >= 39 training points per list). Vectors are cached in --out.
+   (4,807 passages, or the first ``--real-passages N``) and its real dev + test questions (those answered in
+   these passages); besides recall@100 it reports DPR's top-100 accuracy (has_answer) of each index against
+   Flat's. IVF4096 cannot be trained on a few thousand vectors, so there ``IVF4096`` becomes ``IVF<n/39>``
+   (a power of two; faiss wants >= 39 training points per list). Vectors are cached in --out.
 
 Reproduce (the quick run takes ~10 minutes on 2 busy cores; ``--full`` about an hour)::
 
@@ -174,8 +175,9 @@ def run_synthetic(count: int, query_count: int, factories, out: Path) -> None:
     measure("synthetic", vectors, queries, factories, out)
 
 
-def real_minilm(out_dir: Path):
-    """(passage vectors, passage texts, question vectors, questions) of the mini Wikipedia corpus."""
+def real_minilm(out_dir: Path, limit: Optional[int] = None):
+    """(passage vectors, passage texts, question vectors, questions) of the mini Wikipedia corpus (its first
+    ``limit`` passages and the questions answered in them, when ``limit`` is given)."""
     from dpr_components.data.wikipedia_mini import build_mini_wikipedia
     from dpr_components.evaluation.questions import load_questions
     from dpr_components.retrievers.dpr_retriever import DPRRetriever
@@ -186,7 +188,12 @@ def real_minilm(out_dir: Path):
     build_mini_wikipedia(data)
     passages = [json.loads(line) for line in (data / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
     questions = load_questions(data / "dev.jsonl") + load_questions(data / "test.jsonl")
-    cache = out_dir / "minilm_mini_wikipedia.npz"
+    if limit:
+        from dpr_components.evaluation.answers import has_answer
+
+        passages = passages[:limit]
+        questions = [q for q in questions if any(has_answer(q.answers, p["text"], q.match) for p in passages)]
+    cache = out_dir / f"minilm_mini_wikipedia-{len(passages)}.npz"
     if cache.exists():
         cached = np.load(cache)
         return cached["passages"], passages, cached["questions"], questions
@@ -200,11 +207,11 @@ def real_minilm(out_dir: Path):
     return passage_vectors, passages, question_vectors, questions
 
 
-def run_real(out_dir: Path, out: Path, factories) -> None:
+def run_real(out_dir: Path, out: Path, factories, limit: Optional[int] = None) -> None:
     from dpr_components.evaluation.answers import has_answer
 
-    passage_vectors, passages, question_vectors, questions = real_minilm(out_dir)
-    nlist = 64
+    passage_vectors, passages, question_vectors, questions = real_minilm(out_dir, limit)
+    nlist = 2 ** int(np.log2(max(1, len(passages) // 39)))  # faiss wants >= 39 training vectors per list
     real_factories = [(factory.replace("IVF4096", f"IVF{nlist}"), settings) for factory, settings in factories]
 
     def accuracy(found: np.ndarray) -> float:
@@ -222,6 +229,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--only", action="append", metavar="FACTORY", help="measure only these factory strings")
     parser.add_argument("--skip-real", action="store_true", help="no MiniLM run on the mini corpus")
     parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument("--real-passages", type=int, metavar="N",
+                        help="real run on the first N passages only (and the questions answered there)")
     parser.add_argument("--out", default="runs/index_compression", help="output directory")
     args = parser.parse_args(argv)
     count = args.vectors or (1_000_000 if args.full else 100_000)
@@ -234,7 +243,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if not args.skip_synthetic:
         run_synthetic(count, args.queries, factories, out_dir / f"index_compression-{count}.jsonl")
     if not args.skip_real:
-        run_real(out_dir, out_dir / "index_compression-real.jsonl", factories)
+        run_real(out_dir, out_dir / "index_compression-real.jsonl", factories, args.real_passages)
 
 
 if __name__ == "__main__":

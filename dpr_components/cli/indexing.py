@@ -12,6 +12,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     index.add_argument("--batch-passages", type=int, default=256, metavar="N",
                        help="documents are fed to the pipeline in groups of about N passages (default 256)")
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
+    index.add_argument("--reembed", action="store_true",
+                       help="first re-embed every stored passage with the pipeline's (new) passage encoder")
     scale = index.add_argument_group("sharded / distributed encoding (docs/scaling.md)")
     scale.add_argument("--shard", metavar="I/N", help="encode only shard I (0-based) of N into --embeddings DIR")
     scale.add_argument("--embeddings", metavar="DIR", help="shard files: written by --shard/--ray; without a "
@@ -26,7 +28,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_index(args: argparse.Namespace) -> int:
     from dpr_components.cli.output import to_json
     from dpr_components.pipelines import describe, index_corpus
-    from dpr_components.preprocessing.corpus import count_documents
 
     if args.shard or args.embeddings or args.ray:
         from dpr_components.cli.sharded_indexing import index_sharded
@@ -38,8 +39,8 @@ def run_index(args: argparse.Namespace) -> int:
         from dpr_components.errors import ConfigurationError
 
         raise ConfigurationError("index needs a corpus (or --embeddings DIR to load embedding shard files).")
-    count_documents(args.corpus, args.format)  # a missing corpus fails before the config's models are checked
     summary = index_corpus(args.corpus, pipeline=read_config(args), corpus_format=args.format,
-                           batch_passages=args.batch_passages, progress_bar=progress(args))
+                           batch_passages=args.batch_passages, progress_bar=progress(args),
+                           reembed=args.reembed)
     print(to_json(summary) if args.json else describe(summary))
     return 0

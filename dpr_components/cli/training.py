@@ -47,7 +47,8 @@ def register(commands: argparse._SubParsersAction) -> None:
             ("--max-minutes", float, None, "stop after this much wall time"),
             ("--eval-every", int, 0, "dev evaluation every N steps (0: at the end only)"),
             ("--checkpoint-every", int, 100, "resumable checkpoint every N steps (100)"),
-            ("--seed", int, 42, "random seed (42)")):
+            ("--seed", int, 42, "random seed (42)"),
+            ("--num-threads", int, None, "torch CPU threads (default: torch's; 1 is faster on a busy CPU)")):
         train.add_argument(flag, type=kind, default=default, help=text)
     train.add_argument("--span-loss", choices=["mml", "mean"], default="mml",
                        help="mml: marginal likelihood of all answer spans (DPR paper); mean: DPR's released code")
@@ -81,7 +82,8 @@ def run_train(args: argparse.Namespace) -> int:
                             accumulation=args.accumulation, max_grad_norm=args.max_grad_norm, num_epochs=args.epochs,
                             max_steps=args.max_steps, max_minutes=args.max_minutes, eval_every=args.eval_every,
                             checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,
-                            precision=args.precision, resume=not args.no_resume, overwrite=args.overwrite,
+                            precision=args.precision, num_threads=args.num_threads, resume=not args.no_resume,
+                            overwrite=args.overwrite,
                             show_progress=not args.no_progress)
     result = train_reader(args.train, args.init_model, config, dev=args.dev, settings=settings)
     summary: Dict[str, Any] = {"output": str(result.output_dir), "steps": result.steps, "stopped_by": result.stopped_by,

@@ -79,16 +79,23 @@ def index_corpus(
     batch_passages: int = 256,
     pipeline_name: Optional[str] = None,
     progress_bar: bool = True,
+    reembed: bool = False,
 ) -> Dict[str, Any]:
     """Index ``corpus`` with the pipeline (a name, path, ``PipelineConfig`` or ``LoadedPipeline``); returns
-    counts of what was indexed, skipped and stored."""
+    counts of what was indexed, skipped and stored.
+
+    ``reembed``: first re-embed every passage already stored with the pipeline's dense retriever. A store
+    refuses vectors and queries of an encoder other than the one it recorded; after training a new passage
+    encoder (``train-retriever``) this replaces all of its vectors at once."""
     batch_passages = positive_int("batch_passages (--batch-passages)", batch_passages)
     total = count_documents(corpus, corpus_format)  # also checks the corpus exists before models load
     indexing = pipeline if isinstance(pipeline, LoadedPipeline) else load_indexing_pipeline(
         pipeline, pipeline_name, store, overrides)
     document_store = indexing.document_store
     summary = {"documents_indexed": 0, "documents_skipped": 0, "documents_empty": 0,
-               "passages_before": document_store.get_document_count()}
+               "passages_before": document_store.get_document_count(), "passages_reembedded": 0}
+    if reembed:
+        summary["passages_reembedded"] = reembed_store(indexing)
     bar = tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, file=sys.stderr)
     try:
         for batch in batches(read_corpus(corpus, corpus_format), batch_passages):
@@ -113,10 +120,23 @@ def index_corpus(
     return summary
 
 
+def reembed_store(indexing: LoadedPipeline) -> int:
+    """Re-embed every stored passage with the indexing pipeline's dense retriever; returns how many."""
+    retrievers = [node for node in indexing.nodes.values() if hasattr(node, "embed_documents")]
+    if len(retrievers) != 1:
+        raise ConfigurationError(f"--reembed needs exactly one dense retriever in the indexing pipeline, found "
+                                 f"{len(retrievers)}. Use a pipeline like pipelines/indexing.yml.")
+    count = indexing.document_store.get_document_count()
+    if count:
+        indexing.document_store.update_embeddings(retrievers[0], update_existing_embeddings=True)
+    return count
+
+
 def describe(summary: Dict[str, Any]) -> str:
     """One line for people: what was indexed, skipped and stored."""
     empty = f", {summary['documents_empty']} without text" if summary["documents_empty"] else ""
-    return (
+    reembedded = summary.get("passages_reembedded")
+    return (f"Re-embedded {reembedded} stored passages. " if reembedded else "") + (
         f"Indexed {summary['documents_indexed']} documents ({summary['passages_written']} new passages), "
         f"skipped {summary['documents_skipped']} already stored{empty}. "
         f"Store {summary['store']} holds {summary['passages_in_store']} passages."

@@ -1,8 +1,8 @@
 """Corpus readers: DPR's ``psgs_w100.tsv``, jsonl, plain-text and markdown files -> Haystack Documents.
 
 Every document carries its title in ``meta["name"]`` (the field DPR encodes with the passage) and a stable
-identifier in ``meta["source_id"]`` (field names: :mod:`dpr_components.schema`), which is what makes indexing resumable: a source document whose
-``source_id`` is already in the store is skipped on a re-run.
+identifier in ``meta["source_id"]`` (field names: :mod:`dpr_components.schema`), which is what makes
+indexing resumable: a source document whose ``source_id`` is already in the store is skipped on a re-run.
 
 Usage::
 

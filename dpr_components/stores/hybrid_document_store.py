@@ -174,10 +174,16 @@ class HybridDocumentStore(KeywordDocumentStore):
             headers: Optional[Dict[str, str]] = None, id_hash_keys: Optional[List[str]] = None,
             encoder_signature: Optional[EncoderSignature] = None):
         """Pipeline node: write the documents, with the ``encoder_signature`` the retriever before passed on."""
-        documents = [Document.from_dict({**d, "id_hash_keys": id_hash_keys}, field_map=self._create_document_field_map())
+        field_map = self._create_document_field_map()
+        documents = [Document.from_dict({**d, "id_hash_keys": id_hash_keys}, field_map=field_map)
                      if isinstance(d, dict) else d for d in documents]
         self.write_documents(documents, index=index, headers=headers, encoder_signature=encoder_signature)
         return {}, "output_1"
+
+    def run_batch(self, documents: List[Union[dict, Document]], index: Optional[str] = None,  # type: ignore[override]
+                  headers: Optional[Dict[str, str]] = None, id_hash_keys: Optional[List[str]] = None,
+                  encoder_signature: Optional[EncoderSignature] = None):
+        return self.run(documents, index, headers, id_hash_keys, encoder_signature)
 
     def update_embeddings(self, retriever, index: Optional[str] = None, update_existing_embeddings: bool = True,
                           filters: Optional[FilterType] = None, batch_size: Optional[int] = None) -> None:

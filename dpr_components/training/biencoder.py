@@ -52,6 +52,7 @@ class BiEncoder(torch.nn.Module):
         self.tokenizer = tokenizer
         self.pooling = Pooling.from_str(pooling)
         self.normalize = bool(normalize)
+        self.frozen: set = set()
         for model in {id(question_model): question_model, id(passage_model): passage_model}.values():
             if _is_dpr(model) and self.pooling is not Pooling.CLS:
                 raise ConfigurationError(f"pooling={self.pooling.value!r} does not apply to {type(model).__name__}: "
@@ -76,6 +77,17 @@ class BiEncoder(torch.nn.Module):
             raise ModelLoadError(f"Could not load the tokenizer of {question_model!r} ({error}).") from error
         return cls(question, passage, tokenizer, pooling, normalize)
 
+    def freeze(self, side: str) -> None:
+        """Keep one side's weights fixed (no gradient, no dropout): e.g. train only the question encoder, so
+        that the corpus vectors stay what the original passage encoder made (a store that records the query
+        encoder's weights still asks for ``index --reembed``, which then recomputes the same vectors)."""
+        if self.shared:
+            raise ConfigurationError("A shared encoder cannot be frozen on one side only; train separate encoders "
+                                     "(no --shared) to freeze the passage encoder.")
+        for parameter in self.side(side).parameters():
+            parameter.requires_grad_(False)
+        self.frozen.add(side)
+
     def side(self, name: str) -> PreTrainedModel:
         if name not in SIDES:
             raise ValueError(f"side must be one of {SIDES}, got {name!r}")
@@ -84,7 +96,14 @@ class BiEncoder(torch.nn.Module):
     def encode(self, side: str, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Vectors (batch, dim) of one side; differentiable unless called under ``torch.no_grad``."""
         model = self.side(side)
-        output = model(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)
+        if side in self.frozen:
+            was_training = model.training
+            model.eval()
+            with torch.no_grad():
+                output = model(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)
+            model.train(was_training)
+        else:
+            output = model(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)
         if _is_dpr(model):
             vectors = output.pooler_output
         elif self.pooling is Pooling.CLS:
@@ -181,7 +200,7 @@ def embed(model: BiEncoder, side: str, texts: Sequence, max_length: int, batch_s
                 chunk = [texts[i] for i in rows]
                 inputs = (model.tokenize_passages(chunk, max_length) if side == "passage"
                           else model.tokenize_questions(chunk, max_length))
-                batch = model.encode(side, **{k: v.to(device) for k, v in inputs.items()}).cpu().numpy()
+                batch = model.encode(side, **{k: v.to(device) for k, v in inputs.items()}).float().cpu().numpy()
                 if vectors is None:
                     vectors = np.empty((len(texts), batch.shape[1]), dtype=np.float32)
                 vectors[rows] = batch

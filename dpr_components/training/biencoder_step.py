@@ -82,7 +82,8 @@ def biencoder_step(model: BiEncoder, batch: BiEncoderBatch, chunk_size: Optional
     loss, ranks = biencoder_nll_loss(all_questions, all_passages, positives, similarity, temperature)
     (loss * loss_scale).backward()  # fills question_vectors.grad and passage_vectors.grad only
     _backward_through_encoder(model, "question", batch.questions, chunk_size, question_states, question_vectors.grad)
-    _backward_through_encoder(model, "passage", batch.passages, chunk_size, passage_states, passage_vectors.grad)
+    if "passage" not in model.frozen:
+        _backward_through_encoder(model, "passage", batch.passages, chunk_size, passage_states, passage_vectors.grad)
     return StepResult(float(loss.detach()), ranks.cpu(), len(ranks))
 
 

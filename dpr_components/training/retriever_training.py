@@ -73,6 +73,7 @@ class RetrieverTrainingConfig:
     validation: str = "average_rank"
     dev_corpus: Optional[Union[str, Path]] = None
     save_format: str = "auto"
+    freeze_passage_encoder: bool = False
 
     def __post_init__(self) -> None:
         if self.similarity not in SIMILARITIES:
@@ -199,6 +200,8 @@ def train_retriever(settings: RetrieverTrainingConfig, loop: TrainingConfig) -> 
     model = BiEncoder.from_pretrained(settings.question_model, settings.passage_model, settings.shared,
                                       settings.pooling, settings.normalize)
     model.resolved_save_format(settings.save_format)  # refuse an impossible format before training
+    if settings.freeze_passage_encoder:
+        model.freeze("passage")
     train_examples, skipped_train = load_examples(settings.train_file, "train on")
     dev_examples, skipped_dev = load_examples(settings.dev_file, "validate on") if settings.dev_file else (None, 0)
     task = RetrieverTask(model, settings, train_examples, dev_examples, seed=loop.seed)

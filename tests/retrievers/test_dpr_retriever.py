@@ -85,7 +85,8 @@ def test_embed_title_off_and_title_field(tiny_question_encoder, tiny_context_enc
     np.testing.assert_allclose(texts_only, expected, atol=1e-4, rtol=0)
 
     headings = DPRRetriever(query_embedding_model=tiny_question_encoder, passage_embedding_model=tiny_context_encoder,
-                            title_field="heading", max_seq_len_passage=128, progress_bar=False).embed_documents(documents)
+                            title_field="heading", max_seq_len_passage=128,
+                            progress_bar=False).embed_documents(documents)
     pairs = [(title or "", text) for title, text, _ in DOCUMENTS]
     np.testing.assert_allclose(headings, reference_vectors(DPRContextEncoder, tiny_context_encoder, pairs, 128),
                                atol=1e-4, rtol=0)
@@ -226,6 +227,10 @@ def test_embed_documents_is_pure_and_the_signature_travels_with_the_indexing_out
     indexing.add_node(store, name="Store", inputs=["Retriever"])
     indexing.run(documents=make_documents())  # Haystack passes encoder_signature on to the store's run
     assert encoder_records.recorded(store._database.index_info("document")) == retriever.encoder_signature
+    with store._database.transaction():
+        store._database.set_index_fields(store._database.index_info("document"), encoder=None)
+    indexing.run_batch(documents=make_documents())  # and to run_batch
+    assert store.recorded_encoder() == retriever.encoder_signature
     assert retriever.retrieve(QUESTIONS[0], top_k=2, document_store=store)
     store.close()
 
@@ -270,7 +275,8 @@ def test_dimension_mismatch_is_refused(tiny_question_encoder, tiny_context_encod
     store.write_documents(make_documents())
     retriever = DPRRetriever(store, tiny_question_encoder, tiny_context_encoder, max_seq_len_passage=128,
                              progress_bar=False)
-    with pytest.raises(RuntimeError, match="model \(32\) .* store \(768\)"):  # Haystack's own store checks the vectors it gets
+    # Haystack's own store checks the vectors it gets
+    with pytest.raises(RuntimeError, match="model \\(32\\) .* store \\(768\\)"):
         store.update_embeddings(retriever)
     assert store.get_document_count() == len(DOCUMENTS)
     assert all(doc.embedding is None for doc in store.get_all_documents(return_embedding=True))
@@ -364,7 +370,8 @@ def test_bad_top_k_is_the_same_clear_error_for_dense_and_bm25_in_a_pipeline(retr
         with pytest.raises(Exception) as error:
             pipeline.run(query="capital of germany", params={"Retriever": {"top_k": top_k}})
         cause = error.value if isinstance(error.value, ConfigurationError) else error.value.__cause__
-        assert isinstance(cause, ConfigurationError) and f"top_k must be a positive integer, got {top_k!r}" in str(cause)
+        assert isinstance(cause, ConfigurationError)
+        assert f"top_k must be a positive integer, got {top_k!r}" in str(cause)
         # None means "the node's default" for both
         assert len(pipeline.run(query="capital of germany", params={"Retriever": {"top_k": None}})["documents"]) == 2
     store.close()

