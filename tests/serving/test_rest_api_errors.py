@@ -108,11 +108,16 @@ def test_full_queue_answers_503_with_retry_after(tmp_path, store_dir):
                                          max_batch_size=1, max_queue=1, batch_window_ms=0))
     with background_server(create_app(service)) as url, concurrent.futures.ThreadPoolExecutor(2) as pool:
         with service.lock.writing():  # the worker blocks on its first query; the next one fills the queue
-            held = [pool.submit(post, url, "/query", json={"query": f"capital {i}"}) for i in range(2)]
-            for _ in range(6000):  # bounded (about 60 s): the machine may be busy
-                if service.batcher.stats.queries == 1 and service.batcher.waiting == 1:
-                    break
-                concurrent.futures.wait(held, timeout=0.01)
+            # One after the other: sent together, the second can reach the one-place queue before the worker
+            # has taken the first, and is then (rightly) refused.
+            held = []
+            for i, ready in enumerate((lambda: service.batcher.stats.queries == 1,
+                                       lambda: service.batcher.waiting == 1)):
+                held.append(pool.submit(post, url, "/query", json={"query": f"capital {i}"}))
+                for _ in range(6000):  # bounded (about 60 s): the machine may be busy
+                    if ready():
+                        break
+                    concurrent.futures.wait(held, timeout=0.01)
             assert (service.batcher.stats.queries, service.batcher.waiting) == (1, 1), "queue did not fill"
             refused = post(url, "/query", json={"query": "capital"})
             assert "capacity" in error_of(refused, 503) and refused.headers["Retry-After"] == "1"
