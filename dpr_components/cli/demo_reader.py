@@ -31,6 +31,7 @@ TRAIN_SETS = ("nq-dev", "dpr-trivia-dev")
 class DemoReaderRecipe:
     minutes: float = 6.0  # training wall time (data building comes on top: about a minute)
     top_k: int = 20  # BM25 passages labelled per question
+    cloze_per_passage: int = 0  # synthetic cloze questions per corpus passage added to the training data
     passages_per_question: int = 4
     questions_per_batch: int = 2
     max_seq_len: int = 256
@@ -68,6 +69,15 @@ def training_questions() -> List[Question]:
     return [q for name in TRAIN_SETS for q in load_pyserini_topics(name)]
 
 
+def corpus_cloze_questions(recipe: DemoReaderRecipe) -> List[Question]:
+    """Synthetic cloze questions from the demo corpus's passages (no question set is read)."""
+    from dpr_components.data.wikipedia_mini import build_passages, load_wikipedia_articles
+    from dpr_components.training.cloze import cloze_questions
+
+    passages = build_passages(load_wikipedia_articles())
+    return cloze_questions(((p["title"], p["text"]) for p in passages), recipe.cloze_per_passage, recipe.seed)
+
+
 def build_demo_data(store: Union[str, Path], recipe: DemoReaderRecipe) -> Tuple[list, list, str]:
     """``(train examples, dev examples, summary line)`` from the store by BM25 distant supervision."""
     from dpr_components.training.build_data import build_training_examples, pipeline_retriever
@@ -81,6 +91,11 @@ def build_demo_data(store: Union[str, Path], recipe: DemoReaderRecipe) -> Tuple[
     summary = (f"Training data from {' + '.join(TRAIN_SETS)} (dev splits only): {stats.describe()} "
                f"Dev (mini benchmark dev questions with an answer in the BM25 top {recipe.top_k}): "
                f"{dev_stats.written} of {dev_stats.questions}.")
+    if recipe.cloze_per_passage:
+        cloze, cloze_stats = build_training_examples(corpus_cloze_questions(recipe), retrieve, batch_size=256,
+                                                     progress_bar=recipe.progress_bar)
+        train += cloze
+        summary += f" Cloze questions from the corpus: {cloze_stats.describe()}"
     return train, dev, summary
 
 

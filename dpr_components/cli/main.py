@@ -34,7 +34,7 @@ COMMAND_MODULES = (
     "dpr_components.cli.querying",     # retrieve, ask
     "dpr_components.cli.evaluation",   # eval, sweep
     "dpr_components.cli.train_retriever",  # train-retriever
-    "dpr_components.cli.training",     # build-training-data, train-reader
+    "dpr_components.cli.training",     # build-training-data, cloze-questions, train-reader
     "dpr_components.cli.demo",         # demo
     "dpr_components.serving.cli",      # serve (FastAPI is imported only when it runs)
 )

@@ -1,4 +1,4 @@
-"""``dpr-components build-training-data`` and ``train-reader``: thin shells over :mod:`dpr_components.training`.
+"""``dpr-components build-training-data``, ``cloze-questions`` and ``train-reader``: thin shells over :mod:`dpr_components.training`.
 
 Usage::
 
@@ -27,6 +27,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(run=run_build)
+
+    cloze = commands.add_parser("cloze-questions", help="synthetic cloze questions from a corpus's passages "
+                                                        "(in-domain reader training data; label them with build-training-data)")
+    cloze.add_argument("--corpus", required=True, metavar="FILE", help="passages, in any format `index` reads")
+    cloze.add_argument("--output", required=True, metavar="FILE", help="question file (.jsonl), written atomically")
+    cloze.add_argument("--per-passage", type=int, default=3, metavar="N", help="questions per passage (3)")
+    cloze.add_argument("--seed", type=int, default=0)
+    cloze.set_defaults(run=run_cloze)
 
     train = commands.add_parser("train-reader", help="train DPR's reader (DPRReader) on DPR-format JSON")
     train.add_argument("--train", required=True, action="append", metavar="FILE", help=".json/.jsonl; repeatable")
@@ -67,6 +75,17 @@ def run_build(args: argparse.Namespace) -> int:
     stats = build_training_data(args.questions, args.output, args.pipeline, args.store, args.param, args.top_k,
                                 args.exclude, args.limit, args.pipeline_name, progress_bar=progress(args))
     print(to_json(vars(stats)) if args.json else f"{stats.describe()} Wrote {args.output}.")
+    return 0
+
+
+def run_cloze(args: argparse.Namespace) -> int:
+    from dpr_components.errors import ConfigurationError
+    from dpr_components.training.cloze import write_cloze_questions
+
+    if args.per_passage < 1:
+        raise ConfigurationError(f"--per-passage must be >= 1, got {args.per_passage}.")
+    count = write_cloze_questions(args.corpus, args.output, args.per_passage, args.seed)
+    print(f"Wrote {count} cloze questions to {args.output}.")
     return 0
 
 

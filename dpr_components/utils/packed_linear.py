@@ -14,6 +14,7 @@ Example::
     from dpr_components.utils.packed_linear import pack_linear_layers
     model = pack_linear_layers(model.eval())   # every nn.Linear of model now runs through packed oneDNN
 """
+import functools
 import logging
 
 import torch
@@ -27,6 +28,18 @@ def packing_available() -> bool:
     """True where this torch build has oneDNN's packed linear operators (x86 and ARM CPU builds do)."""
     return (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
             and hasattr(torch.ops.mkldnn, "_linear_pointwise"))
+
+
+@functools.lru_cache(maxsize=None)
+def can_pack(dtype: torch.dtype) -> bool:
+    """Whether oneDNN packs weights of ``dtype`` on this CPU: its bf16 path needs AVX-512 (BW/VL/DQ) or
+    AVX-NE-CONVERT, and refuses bf16 elsewhere (AVX2-only CPUs), where the layer stays ``nn.Linear``."""
+    try:
+        torch.ops.mkldnn._reorder_linear_weight(torch.zeros(8, 8, dtype=dtype), None)
+        return True
+    except RuntimeError as error:
+        logger.info("oneDNN cannot pack %s weights on this CPU (%s): nn.Linear kept", dtype, error)
+        return False
 
 
 class PackedLinear(torch.nn.Module):
@@ -52,7 +65,8 @@ class PackedLinear(torch.nn.Module):
 def pack_linear_layers(model: torch.nn.Module) -> torch.nn.Module:
     """Replace every fp32/bf16 ``nn.Linear`` of a CPU model by a :class:`PackedLinear` (in place; returned).
 
-    Left as they are: quantised layers (int8), other dtypes, models on a GPU, torch builds without oneDNN.
+    Left as they are: quantised layers (int8), other dtypes, models on a GPU, torch builds without oneDNN,
+    dtypes oneDNN cannot pack on this CPU (bf16 without AVX-512).
     """
     if not packing_available():
         logger.info("oneDNN packed linear not available in this torch build: nn.Linear kept")
@@ -60,6 +74,6 @@ def pack_linear_layers(model: torch.nn.Module) -> torch.nn.Module:
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if (type(child) is torch.nn.Linear and child.weight.device.type == "cpu"
-                    and child.weight.dtype in PACKABLE):
+                    and child.weight.dtype in PACKABLE and can_pack(child.weight.dtype)):
                 setattr(parent, name, PackedLinear(child))
     return model
