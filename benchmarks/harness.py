@@ -268,11 +268,14 @@ def render_console(section: SectionResult) -> str:
 BUSY_LOAD_PER_CORE = 0.5
 
 
-def load_warning() -> str:
-    """A warning when the 1-minute load average says other processes share the cores ("" when idle)."""
+def load_warning(own_threads: int = 0) -> str:
+    """A warning when the 1-minute load average says other processes share the cores ("" when idle).
+
+    ``own_threads``: the benchmark's own busy threads, counted in the load average after it has run.
+    """
     one_minute = os.getloadavg()[0]
     cores = os.cpu_count() or 1
-    if one_minute <= BUSY_LOAD_PER_CORE * cores:
+    if one_minute - own_threads <= BUSY_LOAD_PER_CORE * cores:
         return ""
     return (f"WARNING: load average {one_minute:.2f} on {cores} cores: other processes use the CPU, so times "
             "and ratios are not reliable; re-run on an idle machine before reading targets")

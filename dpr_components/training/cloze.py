@@ -6,7 +6,8 @@ Translation") add many more: in a sentence of a passage, a candidate answer (a n
 name) is replaced by a wh-word that is moved to the front, and the words around it become the question::
 
     "Animal Farm is an allegorical novella by George Orwell, first published in England on 17 August 1945."
-    -> "who animal farm is an allegorical novella by first published in england on"   answer "George Orwell"
+    -> "who animal farm is an allegorical novella by first published in england on 17 august"
+       answer "George Orwell" (a word or two may be dropped)
 
 Only the words near the answer are kept (a clause, not the whole sentence) and a few are dropped, so the
 reader cannot solve the question by matching the sentence verbatim. The passage's title is appended when the
@@ -59,9 +60,9 @@ def _strip(word: str) -> str:
 def candidate_answers(words: Sequence[str]) -> List[Tuple[int, int, str]]:
     """``(first, end, wh-word)`` word ranges of a sentence that can serve as answers.
 
-    Years give "when", other numbers "how many", runs of capitalised words (not a lone sentence-initial
-    function word, connectors such as "of" allowed inside) "where" after a place preposition, else "who" for
-    two or three plain capitalised words, else "what".
+    Years give "when", other numbers "how many", runs of up to four capitalised words (connectors such as
+    "of" allowed inside; not at the sentence's start, where a name is usually the subject the question
+    keeps) "where" after a place preposition, else "who" for two or three capitalised words, else "what".
     """
     found, i = [], 0
     clean = [_strip(w) for w in words]
@@ -80,7 +81,8 @@ def candidate_answers(words: Sequence[str]) -> List[Tuple[int, int, str]]:
             while end > i + 1 and clean[end - 1] in _CONNECTORS:
                 end -= 1
             if end - i <= MAX_ANSWER_WORDS and i > 0:  # a sentence-initial name is usually the subject
-                previous = clean[i - 1].lower()
+                before = i - 1 if i > 1 and clean[i - 1].lower() in ("the", "a", "an") else i  # "in the United States"
+                previous = clean[before - 1].lower()
                 plain = all(_CAPITALISED.match(w) for w in clean[i:end])
                 wh = "where" if previous in _PLACE_PREPOSITIONS else ("who" if plain and 2 <= end - i <= 3 else "what")
                 found.append((i, end, wh))
@@ -93,14 +95,11 @@ def candidate_answers(words: Sequence[str]) -> List[Tuple[int, int, str]]:
 def cloze_question(words: Sequence[str], first: int, end: int, wh: str, title: str,
                    rng: np.random.Generator, question_id: str = "cloze") -> Optional[Question]:
     """The question for the answer ``words[first:end]``: wh-word first, then the clause around the gap."""
-    before = [w for w in words[max(0, first - CLAUSE_WORDS):first]]
-    after = [w for w in words[end:end + CLAUSE_WORDS]]
-    context = [_strip(w).lower() for w in (*before, *after)]
-    context = [w for w in context if w and rng.random() >= DROP_PROBABILITY]
+    around = (*words[max(0, first - CLAUSE_WORDS):first], *words[end:end + CLAUSE_WORDS])
+    context = [w for w in (_strip(w).lower() for w in around) if w and rng.random() >= DROP_PROBABILITY]
     if len(context) < 4:
         return None
-    answer = " ".join(_strip(w) if k in (first, end - 1) else w for k, w in enumerate(words[first:end], first))
-    answer = _strip(answer)
+    answer = _strip(" ".join(words[first:end]))
     title_words = [w.lower() for w in _WORD.findall(title)]
     if title_words and not set(title_words) <= set(context) and title.lower() not in answer.lower():
         context += title_words

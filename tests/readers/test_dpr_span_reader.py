@@ -167,6 +167,19 @@ def test_passages_ranked_by_relevance_logit(fixed_reader):
     assert all(d.score is None and "relevance_rank" not in d.meta for d in docs)  # inputs untouched
 
 
+def test_retrieval_rank_weight_adds_the_retrievers_order_as_a_prior(fixed_reader):
+    reader, _, _ = fixed_reader
+    docs = [Document("a city", id="zero"), Document("paris paris", id="two"), Document("paris", id="one")]
+    reader.return_documents = True
+    # relevance 0, 2, 1 at retrieval ranks 1, 2, 3; w=1: 0 - 0, 2 - ln 2 = 1.31, 1 - ln 3 = -0.10
+    reader.retrieval_rank_weight = 1.0
+    result = reader.predict("where", docs)
+    assert [d.id for d in result["documents"]] == ["two", "zero", "one"]
+    assert result["documents"][0].meta["relevance_logit"] == 2.0  # the model's logit is still what is reported
+    reader.retrieval_rank_weight = 3.0  # 0, 2 - 2.08, 1 - 3.30: the retriever's order wins
+    assert [d.id for d in reader.predict("where", docs)["documents"]] == ["zero", "two", "one"]
+
+
 def test_merge_identical_answers(tiny_reader):
     text = "The King was born in Paris, the capital of France."
     docs = [Document(text, id="a", meta={"name": "x"}), Document(text, id="b", meta={"name": "x"}),
@@ -245,6 +258,8 @@ def test_bad_parameters(tiny_reader):
         DPRSpanReader(tiny_reader, max_seq_len=350)
     with pytest.raises(ConfigurationError, match="max_answer_length"):
         DPRSpanReader(tiny_reader, max_seq_len=128, max_answer_length=0)
+    with pytest.raises(ConfigurationError, match="retrieval_rank_weight must be >= 0.0"):
+        DPRSpanReader(tiny_reader, max_seq_len=128, retrieval_rank_weight=-1)
 
 
 def test_device_and_precision_auto(tiny_reader, reader, monkeypatch):
