@@ -30,7 +30,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     cloze = commands.add_parser("cloze-questions", help="synthetic cloze questions from a corpus's passages "
                                                         "(in-domain reader training data; label them with build-training-data)")
-    cloze.add_argument("--corpus", required=True, metavar="FILE", help="passages, in any format `index` reads")
+    cloze.add_argument("--corpus", required=True, metavar="FILE",
+                       help="documents in any format `index` reads, cut into 100-word passages as `index` cuts them")
     cloze.add_argument("--output", required=True, metavar="FILE", help="question file (.jsonl), written atomically")
     cloze.add_argument("--per-passage", type=int, default=3, metavar="N", help="questions per passage (3)")
     cloze.add_argument("--seed", type=int, default=0)

@@ -132,15 +132,17 @@ def cloze_questions(passages: Iterable[Tuple[str, str]], per_passage: int = 3, s
 
 
 def write_cloze_questions(corpus: Union[str, Path], output: Union[str, Path], per_passage: int = 3,
-                         seed: int = 0) -> int:
-    """``cloze-questions``: cloze questions from a corpus file (any format ``index`` reads), written atomically
-    as a question file; returns how many."""
+                          seed: int = 0) -> int:
+    """``cloze-questions``: cloze questions from a corpus file (any format ``index`` reads), its documents cut
+    into DPR's 100-word passages as indexing cuts them; written atomically as a question file. Returns how many."""
     from dpr_components.evaluation.questions import write_questions
     from dpr_components.preprocessing.corpus import read_corpus
+    from dpr_components.preprocessing.passages import split_into_passages
     from dpr_components.schema import TITLE_FIELD
     from dpr_components.utils.files import atomic_write
 
-    passages = ((str(d.meta.get(TITLE_FIELD) or ""), d.content) for d in read_corpus(corpus))
+    passages = ((p["title"], p["text"]) for d in read_corpus(corpus)
+                for p in split_into_passages(str(d.meta.get(TITLE_FIELD) or ""), d.content))
     questions = cloze_questions(passages, per_passage, seed)
     atomic_write(Path(output), lambda path: write_questions(questions, path))
     return len(questions)
