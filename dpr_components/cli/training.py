@@ -80,11 +80,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_cloze(args: argparse.Namespace) -> int:
-    from dpr_components.errors import ConfigurationError
     from dpr_components.training.cloze import write_cloze_questions
 
-    if args.per_passage < 1:
-        raise ConfigurationError(f"--per-passage must be >= 1, got {args.per_passage}.")
     count = write_cloze_questions(args.corpus, args.output, args.per_passage, args.seed)
     print(f"Wrote {count} cloze questions to {args.output}.")
     return 0

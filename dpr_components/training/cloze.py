@@ -34,6 +34,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from dpr_components.evaluation.questions import Question
+from dpr_components.utils.validation import positive_int
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _WORD = re.compile(r"\S+")
@@ -112,6 +113,7 @@ def passage_sentences(text: str) -> List[List[str]]:
 
 def cloze_questions(passages: Iterable[Tuple[str, str]], per_passage: int = 3, seed: int = 0) -> List[Question]:
     """Up to ``per_passage`` cloze questions per ``(title, text)`` passage, answers drawn at random."""
+    per_passage = positive_int("per_passage", per_passage)
     rng = np.random.default_rng(seed)
     questions: List[Question] = []
     seen = set()
@@ -143,6 +145,6 @@ def write_cloze_questions(corpus: Union[str, Path], output: Union[str, Path], pe
 
     passages = ((p["title"], p["text"]) for d in read_corpus(corpus)
                 for p in split_into_passages(str(d.meta.get(TITLE_FIELD) or ""), d.content))
-    questions = cloze_questions(passages, per_passage, seed)
+    questions = cloze_questions(passages, per_passage, seed)  # validates before anything is written
     atomic_write(Path(output), lambda path: write_questions(questions, path))
     return len(questions)
