@@ -8,12 +8,11 @@ over the gold answers) overall and on the questions whose answer is in those pas
 ``has_answer``), for
 
 * ``trained``: the reader ``make demo`` trained (``<store root>/reader``, or ``--reader DIR``);
-* ``untrained``: the same architecture from all-MiniLM-L6-v2 with new (random) heads, no training;
-* ``first-token``: the first word of the top retrieved passage (a floor any reader must beat).
-
 * ``trained + rank prior``: the trained reader ranking passages by ``relevance_logit - w * ln(retrieval
   rank)`` (``DPRSpanReader(retrieval_rank_weight=w)``), ``w`` chosen on the benchmark's DEV questions from
   ``--rank-weights`` (test questions are only read for the report);
+* ``untrained``: the same architecture from all-MiniLM-L6-v2 with new (random) heads, no training;
+* ``first-token``: the first word of the top retrieved passage (a floor any reader must beat).
 
 For the trained reader, wrong answers on answer-retrieved questions are split into "wrong passage" (the
 passage the answer came from holds no gold answer) and "wrong span" (it does, the span is wrong).
