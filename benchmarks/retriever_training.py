@@ -55,9 +55,8 @@ from dpr_components.training.loop import TrainingConfig  # noqa: E402
 from dpr_components.training.retriever_training import RetrieverTrainingConfig, train_retriever  # noqa: E402
 from dpr_components.utils.devices import cpu_description  # noqa: E402
 
-from benchmarks.mini_wikipedia import load_passages, minilm_path  # noqa: E402  (the same corpus and encoder)
+from benchmarks.mini_wikipedia import load_passages, markdown_table, minilm_path  # noqa: E402  (same corpus, encoder, table)
 
-KS = (1, 5, 20, 100)
 FUSION = {"mode": "dbsf", "weights": [0.2, 1.0]}
 
 
@@ -149,15 +148,6 @@ def saved_rows(out: Path) -> List[tuple]:
     return rows
 
 
-def table(rows: Sequence[tuple]) -> str:
-    header = "| run | " + " | ".join(f"dev top-{k}" for k in KS) + " | " + " | ".join(f"test top-{k}" for k in KS) + " |"
-    lines = [header, "|---|" + "---:|" * (2 * len(KS))]
-    for label, dev, test in rows:
-        cells = [f"{100 * dev.top_k[k]:.1f}" for k in KS] + [f"{100 * test.top_k[k]:.1f}" for k in KS]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="runs/retriever_training")
@@ -231,7 +221,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             summary["runs"][run] = {"dev": dev[run].summary(), "test": test[run].summary()}
         summary["load_after"] = os.getloadavg()
         (out / f"results_{name or 'off_the_shelf'}.json").write_text(json.dumps(summary, indent=2) + "\n")
-        markdown = table(rows + saved_rows(out))
+        markdown = markdown_table(rows + saved_rows(out))
         print("\n" + markdown, flush=True)
         (out / "results.md").write_text(markdown + "\n")
     return 0

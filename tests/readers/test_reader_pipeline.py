@@ -8,6 +8,7 @@ from haystack.schema import Document
 
 from dpr_components.readers.dpr_span_reader import DPRSpanReader
 from dpr_components.retrievers.dpr_retriever import DPRRetriever
+from tiny_models import bm25_reader_yaml
 
 PASSAGES = [
     ("Paris", "Paris is the capital and largest city of France; the king was born in Paris."),
@@ -57,31 +58,9 @@ def test_bm25_then_reader_pipeline(tiny_reader):
 
 def test_pipeline_from_yaml(tiny_reader, tmp_path: Path):
     path = tmp_path / "pipeline.yml"
-    path.write_text(f"""
-version: 1.26.4.post0
-components:
-  - name: DocumentStore
-    type: InMemoryDocumentStore
-    params: {{use_bm25: true}}
-  - name: Retriever
-    type: BM25Retriever
-    params: {{document_store: DocumentStore, top_k: 3}}
-  - name: Reader
-    type: DPRSpanReader
-    params:
-      model_name_or_path: {tiny_reader}
-      max_seq_len: 128
-      doc_stride: 32
-      top_k: 3
-      precision: bf16
-      merge_identical_answers: true
-      return_documents: true
-pipelines:
-  - name: query
-    nodes:
-      - {{name: Retriever, inputs: [Query]}}
-      - {{name: Reader, inputs: [Retriever]}}
-""")
+    path.write_text(bm25_reader_yaml({"model_name_or_path": tiny_reader, "max_seq_len": 128, "doc_stride": 32,
+                                      "top_k": 3, "precision": "bf16", "merge_identical_answers": True,
+                                      "return_documents": True}))
     pipeline = Pipeline.load_from_yaml(path, pipeline_name="query")
     reader = pipeline.get_node("Reader")
     assert isinstance(reader, DPRSpanReader)

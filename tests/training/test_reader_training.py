@@ -17,6 +17,7 @@ from dpr_components.training.loop import TrainingConfig
 from dpr_components.training.reader import ReaderSettings, ReaderTrainingTask, train_reader
 from dpr_components.training.reader_model import init_reader
 from dpr_components.training.reader_samples import answer_spans
+from tiny_models import bm25_reader_yaml
 
 CITIES = [("paris", "france"), ("berlin", "germany"), ("london", "england")]
 
@@ -80,23 +81,7 @@ def test_tiny_reader_learns_the_span_and_loads_in_dpr_span_reader(tiny_reader, t
     saved = json.loads((tmp_path / "reader" / "reader_training.json").read_text())
     assert saved["train_questions"] == 3 and saved["settings"]["span_loss"] == "mml"
     yaml = tmp_path / "qa.yml"
-    yaml.write_text(f"""version: 1.26.4.post0
-components:
-  - name: DocumentStore
-    type: InMemoryDocumentStore
-    params: {{use_bm25: true}}
-  - name: Retriever
-    type: BM25Retriever
-    params: {{document_store: DocumentStore, top_k: 3}}
-  - name: Reader
-    type: DPRSpanReader
-    params: {{model_name_or_path: {tmp_path / 'reader'}, max_seq_len: 64, top_k: 1}}
-pipelines:
-  - name: query
-    nodes:
-      - {{name: Retriever, inputs: [Query]}}
-      - {{name: Reader, inputs: [Retriever]}}
-""")
+    yaml.write_text(bm25_reader_yaml({"model_name_or_path": str(tmp_path / "reader"), "max_seq_len": 64, "top_k": 1}))
     pipeline = Pipeline.load_from_yaml(yaml)
     pipeline.get_document_store().write_documents(
         [Document(c.text, meta={"name": c.title}) for e in toy_examples() for c in (*e.positive_ctxs, *e.negative_ctxs)])
