@@ -8,7 +8,7 @@ run allocated counts:
 - hold: the same again, once the store has what it keeps on disk: what a serving process costs.
 
 "Store's own" = the child's peak minus its RSS after importing the libraries (Python, torch and Haystack
-alone take a few hundred MB whatever the store holds). The target (<= 1.1x raw) applies to it.
+alone take a few hundred MB whatever the store holds). The target (<= 1.05x raw) applies to it.
 """
 import argparse
 import json
@@ -25,7 +25,7 @@ from benchmarks import stacks
 from benchmarks.harness import Measurement, SectionResult
 from benchmarks.sizes import Sizes
 
-TARGET_OVERHEAD = 1.1
+TARGET_OVERHEAD = 1.05  # issue 13 (issue 7 had asked 1.1x)
 CHUNK = 10_000
 
 

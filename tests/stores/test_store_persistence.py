@@ -55,7 +55,7 @@ def test_new_vectors_are_replayed_onto_the_saved_index(open_store, queries, capl
 
 
 def test_large_flat_index_is_rebuilt_rather_than_reallocated(open_store, queries, monkeypatch, caplog):
-    # faiss grows a full flat index by doubling its storage; the store rebuilds it (1/16 headroom) instead.
+    # faiss grows a full flat index by doubling its storage; the store rebuilds it (1/64 headroom) instead.
     monkeypatch.setattr(vector_index, "SMALL_FLAT_BYTES", 0)  # treat this small index as a large one
     store = open_store()
     store.write_documents(make_documents(100))
