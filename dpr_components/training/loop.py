@@ -231,8 +231,13 @@ class _Trainer:
             raise ConfigurationError(f"metric {self.config.metric!r} is not among the task's dev metrics "
                                      f"{sorted(metrics)}; pass one of them.")
         value = float(metrics[self.config.metric])
-        logger.info("step %d dev %s", self.step, ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
-        if self.best is None or value > self.best:
+        improved = self.best is None or value > self.best
+        line = (f"step {self.step} dev " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()) +
+                (" (best so far)" if improved else f" (best {self.best:.4g} at step {int(self.best_metrics['step'])})"))
+        logger.info(line)
+        if self.config.show_progress:
+            tqdm.write(line)  # above the progress bar: a user watching it sees how dev quality moves
+        if improved:
             self.best, self.best_metrics = value, {**metrics, "step": self.step}
             checkpoints.save_best(self.config.work_dir, self.task.save, self.best_metrics)
 
