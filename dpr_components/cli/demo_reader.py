@@ -5,7 +5,8 @@ Recipe (all offline, from registry packages):
 1. Questions: NQ dev and TriviaQA dev (pyserini 0.13.0's jar), minus the mini Wikipedia benchmark's dev
    questions, which are kept for model selection. No test-split question is read.
 2. Distant supervision (:mod:`dpr_components.training.build_data`): BM25 top-``top_k`` passages from the
-   demo store, labelled with DPR's ``has_answer``; questions without a positive are skipped.
+   demo store, labelled with DPR's ``has_answer``; questions without a positive are skipped; each question
+   keeps its highest-ranked positive only (``max_positives``).
 3. DPR reader training (:mod:`dpr_components.training.reader`) from all-MiniLM-L6-v2 (encoder copied, heads
    new), inside ``minutes`` of wall time, dev EM on the benchmark's dev questions keeping the best model.
 
@@ -31,6 +32,7 @@ TRAIN_SETS = ("nq-dev", "dpr-trivia-dev")
 class DemoReaderRecipe:
     minutes: float = 6.0  # training wall time (data building comes on top: about a minute)
     top_k: int = 20  # BM25 passages labelled per question
+    max_positives: Optional[int] = 1  # train on each question's highest-ranked positive only (see build_data)
     cloze_per_passage: int = 0  # synthetic cloze questions per corpus passage added to the training data
     passages_per_question: int = 4
     questions_per_batch: int = 2
@@ -86,13 +88,15 @@ def build_demo_data(store: Union[str, Path], recipe: DemoReaderRecipe) -> Tuple[
     dev_questions = mini_dev_questions()
     train_questions = training_questions()
     train, stats = build_training_examples(train_questions, retrieve, exclude=[q.question for q in dev_questions],
-                                           batch_size=256, progress_bar=recipe.progress_bar)
+                                           batch_size=256, max_positives=recipe.max_positives,
+                                           progress_bar=recipe.progress_bar)
     dev, dev_stats = build_training_examples(dev_questions, retrieve, batch_size=256)
     summary = (f"Training data from {' + '.join(TRAIN_SETS)} (dev splits only): {stats.describe()} "
                f"Dev (mini benchmark dev questions with an answer in the BM25 top {recipe.top_k}): "
                f"{dev_stats.written} of {dev_stats.questions}.")
     if recipe.cloze_per_passage:
         cloze, cloze_stats = build_training_examples(corpus_cloze_questions(recipe), retrieve, batch_size=256,
+                                                     max_positives=recipe.max_positives,
                                                      progress_bar=recipe.progress_bar)
         train += cloze
         summary += f" Cloze questions from the corpus: {cloze_stats.describe()}"

@@ -25,6 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--exclude", action="append", default=[], metavar="FILE",
                        help="leave out the questions of this file (e.g. your evaluation's dev set); repeatable")
     build.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    build.add_argument("--max-positives", type=int, metavar="N",
+                       help="keep only the N highest-ranked positive passages (default: all; 1 trains better readers "
+                            "on distantly supervised data)")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(run=run_build)
 
@@ -74,7 +77,8 @@ def run_build(args: argparse.Namespace) -> int:
     from dpr_components.training.build_data import build_training_data
 
     stats = build_training_data(args.questions, args.output, args.pipeline, args.store, args.param, args.top_k,
-                                args.exclude, args.limit, args.pipeline_name, progress_bar=progress(args))
+                                args.exclude, args.limit, args.pipeline_name, args.max_positives,
+                                progress_bar=progress(args))
     print(to_json(vars(stats)) if args.json else f"{stats.describe()} Wrote {args.output}.")
     return 0
 

@@ -5,6 +5,9 @@ For each question (text + answers) the top-k passages of a retrieval pipeline ar
 CuratedTREC-style question sets): passages holding an answer become ``positive_ctxs``, the others
 ``hard_negative_ctxs`` (retrieved but without the answer: DPR's name for such negatives), in retrieval order
 with their scores. A question without any positive is skipped and counted, as DPR's preprocessing does.
+``max_positives`` keeps only the highest-ranked positives (DPR's preprocessing has the same cap): a lower
+ranked passage that holds the answer string is more often a spurious match (a year, a common name), and
+training on the top one only doubled the demo reader's dev EM (docs/reader-training.md).
 For regex questions the answers written are the texts the patterns matched in the positives, so a reader
 can locate them.
 
@@ -30,6 +33,7 @@ from tqdm import tqdm
 from dpr_components.evaluation.answers import has_answer
 from dpr_components.evaluation.questions import Question
 from dpr_components.training.data import Context, TrainingExample, write_examples
+from dpr_components.utils.validation import optional_positive_int
 
 Retrieve = Callable[[List[str]], List[List[Document]]]
 
@@ -71,11 +75,12 @@ def _context(document: Document, title_field: str, positive: bool) -> Context:
 
 
 def label_question(question: Question, documents: Sequence[Document], title_field: str = "name",
-                   max_negatives: Optional[int] = None) -> Optional[TrainingExample]:
+                   max_negatives: Optional[int] = None, max_positives: Optional[int] = None
+                   ) -> Optional[TrainingExample]:
     """The question's training example from its retrieved ``documents``; None when none holds an answer."""
     documents = [d for d in documents if isinstance(d.content, str) and d.content.strip()]
     labels = [has_answer(question.answers, d.content, question.match) for d in documents]
-    positives = [_context(d, title_field, True) for d, label in zip(documents, labels) if label]
+    positives = [_context(d, title_field, True) for d, label in zip(documents, labels) if label][:max_positives]
     if not positives:
         return None
     negatives = [_context(d, title_field, False) for d, label in zip(documents, labels) if not label]
@@ -90,8 +95,11 @@ def label_question(question: Question, documents: Sequence[Document], title_fiel
 
 def build_training_examples(questions: Sequence[Question], retrieve: Retrieve, title_field: str = "name",
                             batch_size: int = 64, exclude: Iterable[str] = (), max_negatives: Optional[int] = None,
-                            progress_bar: bool = False) -> Tuple[List[TrainingExample], BuildStats]:
+                            max_positives: Optional[int] = None, progress_bar: bool = False
+                            ) -> Tuple[List[TrainingExample], BuildStats]:
     """Label the retrieved passages of ``questions``; questions in ``exclude`` (texts) are left out."""
+    optional_positive_int("max_negatives", max_negatives, minimum=0)
+    optional_positive_int("max_positives", max_positives)
     excluded: Set[str] = {question_key(text) for text in exclude}
     stats = BuildStats(questions=len(questions))
     kept = [q for q in questions if question_key(q.question) not in excluded]
@@ -101,7 +109,7 @@ def build_training_examples(questions: Sequence[Question], retrieve: Retrieve, t
     for start in tqdm(starts, desc="labelling", unit="batch", disable=not progress_bar):
         batch = kept[start:start + batch_size]
         for question, documents in zip(batch, retrieve([q.question for q in batch])):
-            example = label_question(question, documents, title_field, max_negatives)
+            example = label_question(question, documents, title_field, max_negatives, max_positives)
             if example is None:
                 stats.no_positive += 1
             else:
@@ -127,13 +135,15 @@ def pipeline_retriever(pipeline: Any, store: Optional[str] = None, overrides: Se
 def build_training_data(question_files: Sequence[str], output: str, pipeline: Any = "hybrid_retrieval",
                         store: Optional[str] = None, overrides: Sequence[str] = (), top_k: int = 20,
                         exclude: Sequence[str] = (), limit: Optional[int] = None,
-                        pipeline_name: Optional[str] = None, progress_bar: bool = False) -> BuildStats:
+                        pipeline_name: Optional[str] = None, max_positives: Optional[int] = None,
+                        progress_bar: bool = False) -> BuildStats:
     """``build-training-data``: label the retrieved passages of the questions files, write ``output`` atomically."""
     from dpr_components.evaluation.questions import load_questions
 
     questions = [q for path in question_files for q in load_questions(path)][:limit]
     excluded = [q.question for path in exclude for q in load_questions(path)]
     retrieve = pipeline_retriever(pipeline, store, overrides, top_k, pipeline_name)
-    examples, stats = build_training_examples(questions, retrieve, exclude=excluded, progress_bar=progress_bar)
+    examples, stats = build_training_examples(questions, retrieve, exclude=excluded, max_positives=max_positives,
+                                              progress_bar=progress_bar)
     write_examples(output, examples)
     return stats

@@ -72,3 +72,22 @@ def test_bad_training_file_is_one_line_error(tmp_path, tiny_reader, capsys):
     error = capsys.readouterr().err
     assert "bad.jsonl line 1 positive_ctxs[0]: a ctx without text" in error and len(error.splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_max_positives_keeps_the_highest_ranked_positives(store, tmp_path, capsys):
+    store_dir, _ = store
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps(QUESTIONS[2]) + "\n", encoding="utf-8")  # Berlin: 3 passages hold it
+    base = ["build-training-data", "--questions", str(questions), "--store", str(store_dir), "--top-k", "4",
+            "--pipeline", "bm25_retrieval", "--no-progress"]
+    assert main([*base, "--output", str(tmp_path / "all.jsonl")]) == EXIT_OK
+    assert main([*base, "--output", str(tmp_path / "top.jsonl"), "--max-positives", "1"]) == EXIT_OK
+    [every] = read_examples(tmp_path / "all.jsonl")
+    [top] = read_examples(tmp_path / "top.jsonl")
+    assert len(every.positive_ctxs) >= 2
+    assert top.positive_ctxs == every.positive_ctxs[:1]
+    assert top.hard_negative_ctxs == every.hard_negative_ctxs  # the dropped positives do not become negatives
+    capsys.readouterr()
+    assert main([*base, "--output", str(tmp_path / "bad.jsonl"), "--max-positives", "0"]) == EXIT_USAGE
+    assert "max_positives must be a positive integer, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "bad.jsonl").exists()
