@@ -75,6 +75,11 @@ def _show(argv: List[str]) -> str:
     return "$ dpr-components " + " ".join(shlex.quote(a) for a in argv).replace(_minilm_dir(), "$MINILM")
 
 
+def _sets(params: List[str], name: str) -> bool:
+    """Whether one of the ``C.p=v`` overrides sets ``name``."""
+    return any(p.split("=", 1)[0].strip() == name for p in params)
+
+
 def _step(argv: List[str]) -> None:
     print(_show(argv), flush=True)
 
@@ -130,11 +135,13 @@ def run_demo(
     print(describe(index_corpus(str(corpus), store=str(store), overrides=encoder)))
 
     reader_params = list(params or []) + ([f"Reader.model_name_or_path={reader_model}"] if reader_model else [])
-    if not any(p.split("=", 1)[0].strip() == "Reader.model_name_or_path" for p in reader_params):
-        from dpr_components.cli.demo_reader import DemoReaderRecipe, ensure_demo_reader
+    if not _sets(reader_params, "Reader.model_name_or_path"):
+        from dpr_components.cli.demo_reader import RANK_WEIGHT, DemoReaderRecipe, ensure_demo_reader
 
         recipe = DemoReaderRecipe() if reader_minutes is None else DemoReaderRecipe(minutes=reader_minutes)
         reader_params.append(f"Reader.model_name_or_path={ensure_demo_reader(root, recipe, STORE_SUBDIR)}")
+        if not _sets(reader_params, "Reader.retrieval_rank_weight"):
+            reader_params.append(f"Reader.retrieval_rank_weight={RANK_WEIGHT}")
     qa = read_pipeline_config("hybrid_qa", store=str(store), overrides=reader_params)
     why_not = model_unavailable_reason(qa.component_params()["Reader"]["model_name_or_path"])
     questions = questions or SAMPLE_QUESTIONS

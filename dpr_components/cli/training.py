@@ -26,8 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="leave out the questions of this file (e.g. your evaluation's dev set); repeatable")
     build.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
     build.add_argument("--max-positives", type=int, metavar="N",
-                       help="keep only the N highest-ranked positive passages (default: all; 1 trains better readers "
-                            "on distantly supervised data)")
+                       help="keep only the N highest-ranked positive passages (DPR's max_positives; default: all)")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(run=run_build)
 

@@ -5,9 +5,9 @@ For each question (text + answers) the top-k passages of a retrieval pipeline ar
 CuratedTREC-style question sets): passages holding an answer become ``positive_ctxs``, the others
 ``hard_negative_ctxs`` (retrieved but without the answer: DPR's name for such negatives), in retrieval order
 with their scores. A question without any positive is skipped and counted, as DPR's preprocessing does.
-``max_positives`` keeps only the highest-ranked positives (DPR's preprocessing has the same cap): a lower
-ranked passage that holds the answer string is more often a spurious match (a year, a common name), and
-training on the top one only doubled the demo reader's dev EM (docs/reader-training.md).
+``max_positives`` keeps only the highest-ranked positives (DPR's preprocessing has the same cap; the others
+are dropped, not made negatives): with distant supervision a lower-ranked passage that holds the answer string
+is more often a spurious match (a year, a common name).
 For regex questions the answers written are the texts the patterns matched in the positives, so a reader
 can locate them.
 
