@@ -33,3 +33,19 @@ def test_l2_and_many_queries_keep_faiss_search():
     queries = np.eye(20, 8, dtype=np.float32)  # more than BLAS_SEARCH_MAX_QUERIES: faiss's batched path
     _, top = many.search(queries, 1)
     assert top[:4, 0].tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("count", [1, 1023, 2048, 4099])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_inner_products_in_blocks_equal_the_plain_product(count, threads):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(count)
+    queries = rng.standard_normal((2, 16), dtype=np.float32)
+    vectors = rng.standard_normal((count, 16), dtype=np.float32)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        scores = vector_index.inner_products(queries, vectors)
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_allclose(scores, queries @ vectors.T, rtol=1e-5, atol=1e-5)
