@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 READER_SUBDIR = "reader"
 TRAIN_SETS = ("nq-dev", "dpr-trivia-dev")
 # DPRSpanReader's retrieval_rank_weight for the demo's reader: chosen on the mini benchmark's DEV questions
-# (benchmarks/reader_quality.py picked 0.5 for two of three trained readers and 4 for the third; every w > 0
-# beat 0 on dev). The reader's own passage choice is weaker than the retriever's order (docs/reader-training.md).
+# (benchmarks/reader_quality.py picked 0.5 for two of four trained readers, 1 and 4 for the others, and each
+# chosen w beat w = 0 there). The reader's own passage choice is weaker than the retriever's order
+# (docs/reader-training.md, Quality).
 RANK_WEIGHT = 0.5
 
 
