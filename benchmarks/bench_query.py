@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 
-from benchmarks import big_index, corpus, models, stacks
+from benchmarks import big_index, corpus, flops, models, stacks
 from benchmarks.harness import Measurement, SectionResult, latencies_ms, percentile
 from benchmarks.sizes import Sizes
 
@@ -25,15 +25,6 @@ def summary(latencies: List[float]) -> Dict[str, float]:
 
 
 PRECISION_BYTES = {"fp32": 4, "bf16": 2, "int8": 1}
-
-
-def linear_weights(model_dir: str) -> int:
-    """Weights of a BERT encoder's linear layers (attention + feed-forward; embeddings are only looked up)."""
-    from transformers import AutoConfig
-
-    config = AutoConfig.from_pretrained(model_dir)
-    hidden, intermediate = config.hidden_size, config.intermediate_size
-    return config.num_hidden_layers * (4 * hidden * hidden + 2 * hidden * intermediate)
 
 
 def read_bandwidth(megabytes: int = 512) -> float:
@@ -137,7 +128,7 @@ def run(sizes: Sizes) -> SectionResult:
                         f"({vector_bytes / our_parts['search'] / 1e6:.1f} GB/s at its p50); this machine reads "
                         f"{bandwidth / 1e9:.1f} GB/s (a parallel sum over 512 MB), so no exact fp32 search "
                         f"of this index can take less than {vector_bytes / bandwidth * 1000:.1f} ms here")
-    weight_bytes = linear_weights(pair.question_dir) * PRECISION_BYTES.get(precision, 4)
+    weight_bytes = flops.linear_weights(pair.hidden, pair.layers, pair.intermediate) * PRECISION_BYTES.get(precision, 4)
     result.facts.append(f"encoding one short question reads the encoder's linear-layer weights once: "
                         f"{weight_bytes / 1e6:.0f} MB at {precision}, at least {weight_bytes / bandwidth * 1000:.1f} ms "
                         f"at that bandwidth (a 10-token question is ~2 GFLOP: memory, not FLOPs, sets its time)")

@@ -9,13 +9,18 @@ from typing import Iterable, List, Sequence, Tuple
 import torch
 
 
+def linear_weights(hidden: int, layers: int, intermediate: int) -> int:
+    """Weights of a BERT encoder's linear layers (attention + feed-forward; embeddings are only looked up)."""
+    return layers * (4 * hidden * hidden + 2 * hidden * intermediate)
+
+
 def bert_sequence_flops(length: int, hidden: int, layers: int, intermediate: int) -> int:
     """Matmul FLOPs for one sequence of ``length`` tokens through ``layers`` BERT layers.
 
     Per layer: Q, K, V and output projections 4 * 2*L*H*H, feed-forward 2 * 2*L*H*I, attention scores
     Q.K^T 2*L*L*H and the weighted sum of values 2*L*L*H.
     """
-    per_layer = 2 * length * (4 * hidden * hidden + 2 * hidden * intermediate) + 4 * length * length * hidden
+    per_layer = 2 * length * linear_weights(hidden, 1, intermediate) + 4 * length * length * hidden
     return layers * per_layer
 
 

@@ -126,10 +126,7 @@ class VectorIndex:
         storage = storage.reshape(index.capacity, dim)
         filled = 0
         for row_ids, vectors in chunks:
-            rows = storage[filled:filled + len(vectors)]
-            rows[:] = vectors  # straight into faiss's storage: no copy of the chunk on the way
-            if index.similarity is Similarity.COSINE:
-                faiss.normalize_L2(rows)
+            index._prepare(vectors, out=storage[filled:filled + len(vectors)])  # straight into faiss's storage
             index.index.id_map.resize(filled + len(row_ids))
             faiss.rev_swig_ptr(index.index.id_map.data(), filled + len(row_ids))[filled:] = row_ids
             filled += len(vectors)
@@ -238,11 +235,16 @@ class VectorIndex:
         inner = faiss.downcast_index(self.index.index)
         return inner if type(inner) in (faiss.IndexFlat, faiss.IndexFlatIP, faiss.IndexFlatL2) else None
 
-    def _prepare(self, vectors: np.ndarray) -> np.ndarray:
-        vectors = np.array(vectors, dtype=np.float32, order="C", ndmin=2)  # a copy: normalising is in place
+    def _prepare(self, vectors: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """float32 C-order vectors as the index compares them (L2-normalised for cosine): a copy, or written
+        into ``out`` (a C-contiguous float32 slice) when given."""
+        if out is None:
+            out = np.array(vectors, dtype=np.float32, order="C", ndmin=2)  # a copy: normalising is in place
+        else:
+            out[:] = vectors
         if self.similarity is Similarity.COSINE:
-            faiss.normalize_L2(vectors)
-        return vectors
+            faiss.normalize_L2(out)
+        return out
 
     def _higher_is_better(self, scores: np.ndarray) -> np.ndarray:
         return -scores if self.similarity is Similarity.L2 else scores
