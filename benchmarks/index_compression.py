@@ -1,9 +1,10 @@
 """Compressed FAISS indexes, measured: build time, bytes per vector, query p50 at top-100, recall@100 vs Flat.
 
 Every index is the store's own :class:`~dpr_components.stores.vector_index.VectorIndex` (faiss ``IndexIDMap``
-over a factory string, inner product as DPR scores, trained on up to 100k stored vectors like the store does),
-searched one query at a time as the store searches: "filters off" over every vector, "filters on" restricted
-to a random 10% of the ids by the same faiss id selector the store passes in. Recall@100 = share of Flat's
+over a factory string, inner product as DPR scores, trained on the sample the store draws: 100k vectors, or 39
+per IVF list when more), searched one query at a time as the store searches: "filters off" over every vector,
+"filters on" restricted to a random 10% of the ids by the same faiss id selector, and the same widening of
+nprobe / efSearch by 1/share, as the store. Recall@100 = share of Flat's
 exact top 100 (with the same filter) that the index returns. A filtered query that returns fewer than 100 hits
 would be re-scored exactly by the store ("short" column: how often that happens).
 
@@ -18,7 +19,7 @@ Two data sets:
    Flat's. IVF4096 cannot be trained on a few thousand vectors, so there ``IVF4096`` becomes ``IVF<n/39>``
    (a power of two; faiss wants >= 39 training points per list). Vectors are cached in --out.
 
-Reproduce (the quick run takes ~10 minutes on 2 busy cores; ``--full`` about an hour)::
+Reproduce (on 2 idle cores the quick run takes ~10 minutes; ``--full`` about 50, HNSW's builds most of it)::
 
     python benchmarks/index_compression.py                       # 100k synthetic + real
     python benchmarks/index_compression.py --full --skip-real    # 1M synthetic
@@ -46,21 +47,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dpr_components.stores.index_caches import TRAINING_SAMPLE_SIZE  # noqa: E402
 from dpr_components.stores.vector_index import VectorIndex  # noqa: E402
 
-# (factory string, search settings to try): the issue's five plus IVF4096,SQ8, the candidate that fits 21M
-# passages in 16 GiB with little loss (docs/scaling.md). Cheapest builds first: a run cut short keeps them.
-FACTORIES: List[Tuple[str, List[Dict[str, int]]]] = [
-    ("Flat", [{}]),
-    ("IVF4096,SQ8", [{"nprobe": 16}, {"nprobe": 64}, {"nprobe": 128}]),
-    ("IVF4096,PQ64", [{"nprobe": 16}, {"nprobe": 64}]),
-    ("OPQ64,IVF4096,PQ64", [{"nprobe": 16}, {"nprobe": 64}]),
-    ("HNSW32,SQ8", [{"ef_search": 128}, {"ef_search": 256}]),
-    ("HNSW32", [{"ef_search": 128}, {"ef_search": 256}]),
-]
+# The issue's five plus IVF4096 with scalar quantisers, the family that fits 21M passages in 16 GiB with little
+# loss (docs/scaling.md). Cheapest builds first: a run cut short keeps them. ``--only`` takes any other string.
+FACTORIES: List[str] = ["Flat", "IVF4096,SQ8", "IVF4096,SQ6", "IVF4096,PQ64", "OPQ64,IVF4096,PQ64", "HNSW32,SQ8",
+                        "HNSW32"]
 TOP_K = 100
 FILTER_SHARE = 0.10
+
+
+def search_settings(factory: str) -> List[Dict[str, int]]:
+    """The search-time settings tried for a factory string: lists probed for IVF, efSearch for HNSW."""
+    if "IVF" in factory:
+        return [{"nprobe": 16}, {"nprobe": 64}, {"nprobe": 128}]
+    if factory.startswith("HNSW"):
+        return [{"ef_search": 128}, {"ef_search": 256}]
+    return [{}]
 
 
 def clustered_vectors(count: int, dim: int = 768, seed: int = 0, chunk: int = 100_000) -> Iterator[np.ndarray]:
@@ -78,10 +81,11 @@ def clustered_vectors(count: int, dim: int = 768, seed: int = 0, chunk: int = 10
         yield x.astype(np.float32)
 
 
-def training_sample(vectors: np.ndarray) -> np.ndarray:
-    if len(vectors) <= TRAINING_SAMPLE_SIZE:
+def training_sample(vectors: np.ndarray, size: int) -> np.ndarray:
+    """The store's sample: ``size`` vectors drawn without replacement (all when fewer)."""
+    if len(vectors) <= size:
         return vectors
-    rows = np.sort(np.random.default_rng(0).choice(len(vectors), TRAINING_SAMPLE_SIZE, replace=False))
+    rows = np.sort(np.random.default_rng(0).choice(len(vectors), size, replace=False))
     return vectors[rows]
 
 
@@ -122,16 +126,16 @@ def measure(dataset: str, vectors: np.ndarray, queries: np.ndarray, factories, o
     allowed = np.sort(np.random.default_rng(7).choice(ids, int(len(ids) * FILTER_SHARE), replace=False))
     truth: Dict[bool, np.ndarray] = {}
     rows = []
-    for factory, settings_list in factories:
+    for factory in factories:
         start = time.perf_counter()
         index = VectorIndex.create(vectors.shape[1], factory, "dot_product")
         if not index.index.is_trained:
-            index.train(training_sample(vectors))
+            index.train(training_sample(vectors, index.training_sample_size))
         for begin in range(0, len(vectors), 100_000):
             index.add(ids[begin:begin + 100_000], vectors[begin:begin + 100_000])
         build_seconds = time.perf_counter() - start
         size = index_bytes(index)
-        for settings in settings_list:
+        for settings in search_settings(factory):
             index.nprobe, index.ef_search = settings.get("nprobe"), settings.get("ef_search")
             index._tune()
             for filtered in (False, True):
@@ -212,7 +216,7 @@ def run_real(out_dir: Path, out: Path, factories, limit: Optional[int] = None) -
 
     passage_vectors, passages, question_vectors, questions = real_minilm(out_dir, limit)
     nlist = 2 ** int(np.log2(max(1, len(passages) // 39)))  # faiss wants >= 39 training vectors per list
-    real_factories = [(factory.replace("IVF4096", f"IVF{nlist}"), settings) for factory, settings in factories]
+    real_factories = [factory.replace("IVF4096", f"IVF{nlist}") for factory in factories]
 
     def accuracy(found: np.ndarray) -> float:
         return float(np.mean([any(has_answer(q.answers, passages[i]["text"], q.match) for i in row if i >= 0)
@@ -226,7 +230,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--full", action="store_true", help="1M synthetic vectors instead of 100k")
     parser.add_argument("--vectors", type=int, help="synthetic vector count (overrides --full)")
     parser.add_argument("--queries", type=int, default=200, help="synthetic queries (default 200)")
-    parser.add_argument("--only", action="append", metavar="FACTORY", help="measure only these factory strings")
+    parser.add_argument("--only", action="append", metavar="FACTORY", help="measure only these faiss factory strings (any, repeatable)")
     parser.add_argument("--skip-real", action="store_true", help="no MiniLM run on the mini corpus")
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--real-passages", type=int, metavar="N",
@@ -234,7 +238,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--out", default="runs/index_compression", help="output directory")
     args = parser.parse_args(argv)
     count = args.vectors or (1_000_000 if args.full else 100_000)
-    factories = [f for f in FACTORIES if f[0] == "Flat" or not args.only or f[0] in args.only]
+    factories = ["Flat", *(args.only or [f for f in FACTORIES if f != "Flat"])]  # Flat gives the exact truth
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     faiss.omp_set_num_threads(os.cpu_count() or 1)

@@ -43,7 +43,6 @@ EXACT_SEARCH_MAX = 2048  # filtered searches over at most this many documents ar
 # Rows read from SQLite per step of a rebuild: each step holds the rows twice (SQLite's and numpy's), so
 # 1024 x 768-d keeps that transient at 6 MB, under 1% of a 250k-vector index.
 BUILD_CHUNK_ROWS = 1024
-TRAINING_SAMPLE_SIZE = 100_000  # ~10% of 1M vectors: enough for IVF/PQ training, little extra memory
 STAMP = re.compile(r"^(\d+)-(\d+)-([0-9a-f]+)(\.faiss)?$")
 
 
@@ -154,11 +153,12 @@ class IndexCaches:
         return index
 
     def _training_sample(self, info: IndexInfo) -> np.ndarray:
-        if VectorIndex.create(info.embedding_dim, self.factory, self.similarity).index.is_trained:  # type: ignore
+        empty = VectorIndex.create(info.embedding_dim, self.factory, self.similarity)  # type: ignore[arg-type]
+        if empty.index.is_trained:
             return np.zeros((0, info.embedding_dim), dtype=np.float32)
         row_ids = self.database.row_ids(info, embedding=True)
-        if len(row_ids) > TRAINING_SAMPLE_SIZE:
-            row_ids = np.sort(np.random.default_rng(0).choice(row_ids, TRAINING_SAMPLE_SIZE, replace=False))
+        if len(row_ids) > empty.training_sample_size:
+            row_ids = np.sort(np.random.default_rng(0).choice(row_ids, empty.training_sample_size, replace=False))
         sample = np.empty((len(row_ids), info.embedding_dim), dtype=np.float32)  # type: ignore[misc]
         filled = 0
         for _, vectors in self.database.vectors(info, row_ids=row_ids):

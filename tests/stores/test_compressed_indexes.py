@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dpr_components.errors import ConfigurationError
-from dpr_components.stores.vector_index import id_selector
+from dpr_components.stores.vector_index import VectorIndex, exact_search, id_selector
 from store_testing import make_documents
 
 FACTORIES = ["HNSW32,SQ8", "IVF16,PQ8x4", "OPQ8,IVF16,PQ8x4", "IVF16,SQ8"]  # PQ8x4: 16 centroids, trains in ms
@@ -63,3 +63,28 @@ def test_id_selector_holds_exactly_the_ids(ids):
     selector = id_selector(ids)
     probe = sorted(set(ids.tolist()) | {1, 2, 8, 63, 65, 999, 1001, 10 ** 9})
     assert [i for i in probe if selector.is_member(i)] == sorted(ids.tolist())
+
+
+@pytest.mark.parametrize("factory, settings", [("IVF16,Flat", {"nprobe": 1}), ("HNSW32", {"ef_search": 10})])
+def test_a_narrow_filter_widens_the_search(factory, settings):
+    """A filter allowing 1/16 of the vectors searches 16x wider: all 16 lists (exact), or efSearch 160. Without
+    the widening, one probed list holds ~8 allowed vectors (fewer than k) and efSearch 10 misses most."""
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((COUNT * 2, DIM)).astype(np.float32)
+    ids = np.arange(len(vectors))
+    index = VectorIndex.create(DIM, factory, "dot_product", **settings)
+    if not index.index.is_trained:
+        index.train(vectors)
+    index.add(ids, vectors)
+    allowed = np.sort(rng.choice(ids, len(ids) // 16, replace=False))
+    queries = rng.standard_normal((20, DIM)).astype(np.float32)
+    _, found = index.search(queries, 10, allowed)
+    _, truth = exact_search(queries, [(allowed, vectors[allowed])], 10, "dot_product")
+    recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found.tolist(), truth.tolist())])
+    assert recall >= 0.95
+
+
+@pytest.mark.parametrize("factory, size", [("HNSW32", 100_000), ("IVF1024,SQ8", 100_000),
+                                           ("IVF16384,SQ8", 39 * 16384), ("OPQ8,IVF8192,PQ8", 39 * 8192)])
+def test_many_ivf_lists_train_on_39_vectors_each(factory, size):
+    assert VectorIndex.create(DIM, factory, "dot_product").training_sample_size == size
