@@ -217,8 +217,8 @@ class VectorIndex:
                 and len(queries) <= BLAS_SEARCH_MAX_QUERIES and flat.ntotal):
             return self._blas_search(flat, self._prepare(queries), k)
         if allowed is not None:
-            widening = min(FILTER_WIDENING_MAX, self.size / max(1, len(allowed)))
-            parameters = self._search_parameters(id_selector(allowed), max(1.0, widening))
+            widening = min(FILTER_WIDENING_MAX, max(1.0, self.size / max(1, len(allowed))))
+            parameters = self._search_parameters(id_selector(allowed), widening)
         try:
             scores, ids = self.index.search(self._prepare(queries), k, params=parameters)
         except RuntimeError as error:
