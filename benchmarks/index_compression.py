@@ -81,14 +81,6 @@ def clustered_vectors(count: int, dim: int = 768, seed: int = 0, chunk: int = 10
         yield x.astype(np.float32)
 
 
-def training_sample(vectors: np.ndarray, size: int) -> np.ndarray:
-    """The store's sample: ``size`` vectors drawn without replacement (all when fewer)."""
-    if len(vectors) <= size:
-        return vectors
-    rows = np.sort(np.random.default_rng(0).choice(len(vectors), size, replace=False))
-    return vectors[rows]
-
-
 def index_bytes(index: VectorIndex) -> int:
     with tempfile.TemporaryDirectory(prefix="dpr-bench-faiss-") as directory:
         path = Path(directory) / "index.faiss"
@@ -130,7 +122,7 @@ def measure(dataset: str, vectors: np.ndarray, queries: np.ndarray, factories, o
         start = time.perf_counter()
         index = VectorIndex.create(vectors.shape[1], factory, "dot_product")
         if not index.index.is_trained:
-            index.train(training_sample(vectors, index.training_sample_size))
+            index.train(vectors[index.training_rows(len(vectors))])  # the store's sample
         for begin in range(0, len(vectors), 100_000):
             index.add(ids[begin:begin + 100_000], vectors[begin:begin + 100_000])
         build_seconds = time.perf_counter() - start

@@ -157,8 +157,7 @@ class IndexCaches:
         if empty.index.is_trained:
             return np.zeros((0, info.embedding_dim), dtype=np.float32)
         row_ids = self.database.row_ids(info, embedding=True)
-        if len(row_ids) > empty.training_sample_size:
-            row_ids = np.sort(np.random.default_rng(0).choice(row_ids, empty.training_sample_size, replace=False))
+        row_ids = row_ids[empty.training_rows(len(row_ids))]
         sample = np.empty((len(row_ids), info.embedding_dim), dtype=np.float32)  # type: ignore[misc]
         filled = 0
         for _, vectors in self.database.vectors(info, row_ids=row_ids):

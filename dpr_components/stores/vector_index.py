@@ -175,6 +175,12 @@ class VectorIndex:
         ivf = faiss.try_extract_index_ivf(faiss.downcast_index(self.index.index))
         return max(TRAINING_SAMPLE_SIZE, TRAINING_POINTS_PER_LIST * ivf.nlist if ivf is not None else 0)
 
+    def training_rows(self, count: int) -> np.ndarray:
+        """Sorted positions, among ``count`` vectors, of those to train on: all, or a seeded sample."""
+        if count <= self.training_sample_size:
+            return np.arange(count)
+        return np.sort(np.random.default_rng(0).choice(count, self.training_sample_size, replace=False))
+
     def train(self, vectors: np.ndarray) -> None:
         try:
             self.index.train(self._prepare(vectors))
