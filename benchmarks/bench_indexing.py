@@ -22,6 +22,7 @@ from benchmarks.sizes import Sizes
 
 TARGETS = {"fp32": 2.0, "bf16": 10.0}  # issue 13: bf16 >= 10x where bf16 is native
 INT8_TARGET_WITHOUT_NATIVE_BF16 = 3.0  # issue 13: on AVX2-only CPUs int8 is the fast precision
+ONNX_INT8 = "int8 onnxruntime"  # ours with runtime: onnxruntime (its int8 kernels; no torch modules to time)
 
 
 def target(precision: str, native_bf16: bool) -> Optional[float]:
@@ -89,8 +90,11 @@ def mean_tokens(run: IndexRun, pair: models.EncoderPair) -> float:
 
 
 def efficiency_fact(run: IndexRun, gemm_gflops: float, precision: str) -> str:
-    computed = run.computed_flops / run.encoder_seconds / 1e9
     useful = run.useful_flops / run.seconds / 1e9
+    if not run.computed_flops:  # ONNX Runtime: no torch modules whose shapes and time could be recorded
+        return (f"{run.label}: end to end {useful:.1f} useful GFLOP/s = {useful / gemm_gflops:.0%} of torch's "
+                f"{precision} GEMM rate ({gemm_gflops:.0f} GFLOP/s)")
+    computed = run.computed_flops / run.encoder_seconds / 1e9
     padding = 1 - run.useful_flops / run.computed_flops
     return (f"{run.label}: encoder computed {computed:.1f} GFLOP/s = {computed / gemm_gflops:.0%} of the {precision} "
             f"GEMM rate ({gemm_gflops:.0f} GFLOP/s); padding {padding:.0%} of computed FLOPs; end to end "
@@ -130,6 +134,12 @@ def run_encoder(name: str, count: int, sizes: Sizes, result: SectionResult) -> N
                 passages = min(count, sizes.emulated_bf16_passages.get(name, count))
             jobs[precision] = (lambda workdir: stacks.our_store(f"{workdir}/store", pair.hidden),
                                stacks.our_retriever(pair, None, precision=precision), passages)
+        onnx_missing = stacks.onnxruntime_missing()
+        if onnx_missing:
+            result.facts.append(f"{name}: ours int8 on ONNX Runtime not measured: {onnx_missing}")
+        else:
+            jobs[ONNX_INT8] = (lambda workdir: stacks.our_store(f"{workdir}/store", pair.hidden),
+                               stacks.our_retriever(pair, None, precision="int8", runtime="onnxruntime"), count)
 
     labels = {job: (f"{name} Haystack DPR + {job}" if job in baselines else f"{name} ours {job}") for job in jobs}
     runs = interleaved({job: (lambda job=job: index_once(labels[job], pair, jobs[job][2], jobs[job][0], jobs[job][1]))
@@ -142,8 +152,9 @@ def run_encoder(name: str, count: int, sizes: Sizes, result: SectionResult) -> N
     for store_name in baselines:
         result.facts.append(efficiency_fact(median_run(runs[store_name]), gemm["fp32"], "fp32"))
     memory = median_run(runs["InMemory"])
-    for precision in [job for job in jobs if job not in baselines]:
-        ours = median_run(runs[precision])
+    for job in [job for job in jobs if job not in baselines]:
+        precision = job.split()[0]  # "int8 onnxruntime" computes int8
+        ours = median_run(runs[job])
         result.facts.append(efficiency_fact(ours, gemm[precision], precision))
         if precision == "fp32":
             result.facts.append(f"{name}: Haystack computes {memory.computed_flops / ours.computed_flops:.2f}x the "
@@ -153,14 +164,14 @@ def run_encoder(name: str, count: int, sizes: Sizes, result: SectionResult) -> N
         for store_name in baselines:
             baseline = median_run(runs[store_name])
             result.measurements.append(Measurement(
-                section="indexing", name=f"{name}, ours {precision} vs Haystack fp32 + {store_name}",
+                section="indexing", name=f"{name}, ours {job} vs Haystack fp32 + {store_name}",
                 ours=ours.per_second, baseline=baseline.per_second, unit="passages/s", higher_is_better=True,
                 baseline_name=f"Haystack + {store_name}", target=target(precision, native),
                 note=f"{ours.passages} vs {baseline.passages} passages", precision=precision,
-                round_ratios=round_ratios([r.per_second for r in runs[precision]],
+                round_ratios=round_ratios([r.per_second for r in runs[job]],
                                           [r.per_second for r in runs[store_name]], higher_is_better=True)))
             cpu_ratio = (baseline.cpu_seconds / baseline.passages) / (ours.cpu_seconds / ours.passages)
-            result.facts.append(f"{name}: ours {precision} vs Haystack + {store_name} by CPU time: {cpu_ratio:.2f}x")
+            result.facts.append(f"{name}: ours {job} vs Haystack + {store_name} by CPU time: {cpu_ratio:.2f}x")
         if precision == "bf16" and not native:
             result.facts.append(f"{name}: bf16 timed on {ours.passages} passages: this CPU has {flags}, so bf16 "
                                 "matmuls are emulated (see the GEMM rates)")

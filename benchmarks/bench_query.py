@@ -20,6 +20,9 @@ TARGET = 3.0  # ours' p50 at most a third of Haystack's
 TOTAL_TARGET_MS, SEARCH_TARGET_MS = 15.0, 5.0
 
 
+ONNX_INT8 = "ours int8 onnxruntime"  # DPRRetriever(precision="int8", runtime="onnxruntime") on the same store
+
+
 def summary(latencies: List[float]) -> Dict[str, float]:
     return {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "mean": float(np.mean(latencies))}
 
@@ -111,6 +114,13 @@ def run(sizes: Sizes) -> SectionResult:
     timed_stacks = {name: (lambda q, r=retriever: r.retrieve(q, top_k=TOP_K), len(subset))
                     for name, (retriever, _, subset) in baselines.items()}
     timed_stacks["ours"] = (lambda q: our_retriever.retrieve(q, top_k=TOP_K), len(queries))
+    onnx_missing = stacks.onnxruntime_missing()
+    onnx_retriever = None if onnx_missing else stacks.our_retriever(pair, index.our_store, precision="int8",
+                                                                    runtime="onnxruntime")
+    if onnx_retriever is None:
+        result.facts.append(f"ours int8 on ONNX Runtime not measured: {onnx_missing}")
+    else:
+        timed_stacks[ONNX_INT8] = (lambda q: onnx_retriever.retrieve(q, top_k=TOP_K), len(queries))
     latencies = measure_interleaved(timed_stacks, queries)
     result.facts.append(f"ours and the baselines alternate query by query; ours runs at precision auto = {precision}")
     for name, (retriever, store, subset) in baselines.items():
@@ -122,6 +132,11 @@ def run(sizes: Sizes) -> SectionResult:
     result.facts.append(f"ours DPRRetriever ({precision}) + HybridDocumentStore parts (p50): " +
                         ", ".join(f"{part} {ms:.1f} ms" for part, ms in our_parts.items()) +
                         f" (issue 13 targets: total <= {TOTAL_TARGET_MS:.0f} ms, search <= {SEARCH_TARGET_MS:.0f} ms)")
+    if onnx_retriever is not None:
+        onnx_parts = profile_parts(onnx_retriever, index.our_store, queries)
+        result.facts.append(f"{ONNX_INT8}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in
+                                                        summary(latencies[ONNX_INT8]).items()) +
+                            "; parts (p50): " + ", ".join(f"{part} {ms:.1f} ms" for part, ms in onnx_parts.items()))
     vector_bytes = sizes.index_passages * pair.hidden * 4
     bandwidth = read_bandwidth()
     result.facts.append(f"ours' flat search reads {vector_bytes / 1e6:.0f} MB of fp32 vectors per query "
@@ -139,5 +154,10 @@ def run(sizes: Sizes) -> SectionResult:
                 section="query", name=f"dense query {statistic} vs {name}", ours=ours[statistic],
                 baseline=baseline[statistic], unit="ms", higher_is_better=False, baseline_name=name,
                 target=TARGET if statistic == "p50" else None, precision=precision))
+        if onnx_retriever is not None:
+            result.measurements.append(Measurement(
+                section="query", name=f"dense query p50, {ONNX_INT8}, vs {name}",
+                ours=summary(latencies[ONNX_INT8])["p50"], baseline=baseline["p50"], unit="ms",
+                higher_is_better=False, baseline_name=name, precision="int8"))
     workdir.cleanup()
     return result

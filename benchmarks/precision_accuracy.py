@@ -12,6 +12,7 @@ Usage::
 
     python benchmarks/precision_accuracy.py                            # cosine only, a minute or two
     python benchmarks/precision_accuracy.py --top-k --precisions fp32,bf16 --out runs/mini_wikipedia
+    python benchmarks/precision_accuracy.py --top-k --precisions fp32,int8,int8-onnxruntime --out runs/mini_wikipedia
 """
 import argparse
 import json
@@ -35,7 +36,10 @@ KS = (1, 5, 20, 100)
 
 
 def encoder(precision: str) -> TextEncoder:
-    return TextEncoder(models.minilm_dir(), pooling="mean", normalize=True, precision=precision, device="cpu")
+    """``int8`` is torch's int8; ``int8-onnxruntime`` (or ``fp32-onnxruntime``) runs on ONNX Runtime."""
+    precision, _, runtime = precision.partition("-")
+    return TextEncoder(models.minilm_dir(), pooling="mean", normalize=True, precision=precision, device="cpu",
+                       runtime=runtime or "torch")
 
 
 def cosines(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -89,7 +93,7 @@ def top_k_report(precisions, out: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--precisions", default="fp32,bf16,int8")
+    parser.add_argument("--precisions", default="fp32,bf16,int8,int8-onnxruntime")
     parser.add_argument("--passages", type=int, default=100)
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--top-k", action="store_true", help="also the mini benchmark's DPR top-k per precision")

@@ -34,6 +34,15 @@ def ours_missing() -> Optional[str]:
         "dpr_components.stores.hybrid_document_store", "HybridDocumentStore")
 
 
+def onnxruntime_missing() -> Optional[str]:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return 'runtime onnxruntime needs the [onnx] extra (pip install "dpr-components[onnx]")'
+    return None
+
+
 def faiss_baseline_missing() -> Optional[str]:
     try:
         import sqlalchemy
@@ -74,7 +83,8 @@ def haystack_faiss_store(embedding_dim: int, sql_path: str):
                               faiss_index_factory_str="Flat", similarity="dot_product", progress_bar=False)
 
 
-def our_retriever(pair: EncoderPair, document_store=None, precision: str = "auto", batch_size: int = BATCH_SIZE):
+def our_retriever(pair: EncoderPair, document_store=None, precision: str = "auto", batch_size: int = BATCH_SIZE,
+                  runtime: str = "torch"):
     from dpr_components.retrievers.dpr_retriever import DPRRetriever
 
     return DPRRetriever(
@@ -86,6 +96,7 @@ def our_retriever(pair: EncoderPair, document_store=None, precision: str = "auto
         batch_size=batch_size,
         precision=precision,
         progress_bar=False,
+        runtime=runtime,
     )
 
 

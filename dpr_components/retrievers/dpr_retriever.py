@@ -12,7 +12,7 @@ from dpr_components.encoders.text_encoder import Pooling, TextEncoder
 from dpr_components.errors import ConfigurationError, EmbeddingDimensionError
 from dpr_components.schema import TITLE_FIELD
 from dpr_components.stores.hybrid_document_store import HybridDocumentStore
-from dpr_components.utils.choices import Precision
+from dpr_components.utils.choices import Precision, Runtime
 from dpr_components.utils.devices import resolve_devices
 from dpr_components.utils.models import set_num_threads
 from dpr_components.utils.validation import positive_int
@@ -37,7 +37,10 @@ class DPRRetriever(DenseRetriever):
     (weights cast to bfloat16) or int8 (CPU only: per-channel dynamic quantisation of the Linear layers,
     feed-forward output projections kept in fp32); vectors are always float32. Cosine to the fp32 vectors:
     docs/performance.md ("Precision and accuracy"). bf16 asked for explicitly on an AVX2-only CPU is
-    emulated, several times slower than fp32 (a warning says so).
+    emulated, several times slower than fp32 (a warning says so). ``runtime``: torch (default) or onnxruntime
+    (CPU only, fp32 or int8, the ``[onnx]`` extra): both encoders exported to ONNX once (cached by weight
+    digest) and run by ONNX Runtime, whose int8 is the fastest precision on AVX2-only CPUs
+    (docs/performance.md). Vectors and the encoder signature are the same model's either way.
 
     ``device``: auto (every CUDA GPU when present, else the CPU) | cpu | cuda | cuda:N. Haystack's names work
     too: ``use_gpu: false`` forces the CPU and ``devices: [cuda:0, cuda:1]`` lists the devices. Questions are
@@ -104,6 +107,7 @@ class DPRRetriever(DenseRetriever):
         device: str = "auto",
         devices: Optional[List[str]] = None,
         use_gpu: Optional[bool] = None,
+        runtime: str = "torch",
     ):
         super().__init__()
         max_seq_len_query = positive_int("max_seq_len_query", max_seq_len_query)
@@ -122,7 +126,8 @@ class DPRRetriever(DenseRetriever):
 
         passage_devices = resolve_devices(device, devices, use_gpu)
         settings = dict(pooling=Pooling.from_str(pooling), normalize=normalize,
-                        precision=Precision.from_str(precision), use_auth_token=use_auth_token)
+                        precision=Precision.from_str(precision), use_auth_token=use_auth_token,
+                        runtime=Runtime.from_str(runtime))
         self.passage_encoder = TextEncoder(passage_embedding_model, devices=passage_devices, **settings)
         self.query_encoder = (self.passage_encoder if str(passage_embedding_model) == str(query_embedding_model)
                               else TextEncoder(query_embedding_model, devices=passage_devices[:1], **settings))

@@ -32,3 +32,11 @@ class Precision(Choice):
     FP32 = "fp32"
     BF16 = "bf16"
     INT8 = "int8"
+
+
+class Runtime(Choice):
+    """What runs an encoder's forward pass: eager PyTorch, or ONNX Runtime (CPU; fp32 or int8) where its int8
+    kernels are the faster engine (:mod:`dpr_components.encoders.onnx_runtime`)."""
+
+    TORCH = "torch"
+    ONNXRUNTIME = "onnxruntime"

@@ -73,14 +73,14 @@ def prepare_for_inference(model: torch.nn.Module, precision: Precision,
     if precision is Precision.INT8:
         qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
         quantized = {name: qconfig for name, module in model.named_modules()
-                     if isinstance(module, torch.nn.Linear) and not _is_feed_forward_output(name)}
+                     if isinstance(module, torch.nn.Linear) and not is_feed_forward_output(name)}
         model = torch.ao.quantization.quantize_dynamic(model, quantized, dtype=torch.qint8)
     if device.type == "cpu":  # int8: the fp32 layers left out of quantisation
         model = pack_linear_layers(model)
     return model
 
 
-def _is_feed_forward_output(module_name: str) -> bool:
+def is_feed_forward_output(module_name: str) -> bool:
     # BERT names the FFN's down-projection "layer.N.output.dense" and the attention's "attention.output.dense".
     return module_name.endswith("output.dense") and "attention" not in module_name
 
