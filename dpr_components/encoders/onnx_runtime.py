@@ -37,7 +37,7 @@ from dpr_components.utils.models import is_feed_forward_output
 logger = logging.getLogger(__name__)
 
 EXTRA_HINT = 'pip install "dpr-components[onnx]"'
-EXPORT_VERSION = 1  # bump when the exported graph changes, so that cached files are not reused
+EXPORT_VERSION = 2  # bump when the exported graph changes, so that cached files are not reused
 OPSET = 17
 
 
@@ -92,14 +92,21 @@ def export(model: torch.nn.Module, output: str, precision: Precision, target: Pa
             shutil.move(str(fp32_file), str(target))  # the temporary directory may be on another file system
             return
         import onnx
+        from onnxruntime.transformers.optimizer import optimize_model
 
-        kept = [node.name for node in onnx.load(str(fp32_file), load_external_data=False).graph.node
+        # Fused attention, embedding + layer norm, bias + GELU before quantising: 9% faster int8 BERT-base on
+        # an AVX2 EPYC (1.53x vs 1.40x ours fp32, same cosine). fp32 gained nothing and is left exact.
+        fused_file = Path(workdir) / "fused.onnx"
+        config = model.config
+        optimize_model(str(fp32_file), model_type="bert", num_heads=config.num_attention_heads,
+                       hidden_size=config.hidden_size).save_model_to_file(str(fused_file))
+        kept = [node.name for node in onnx.load(str(fused_file), load_external_data=False).graph.node
                 if node.op_type == "MatMul" and is_feed_forward_output(_module_name(node.name))]
         root, level = logging.getLogger(), logging.getLogger().level
         root.setLevel(logging.ERROR)  # quantize_dynamic logs its "consider pre-processing" advice on every call
-        try:
-            quantize_dynamic(str(fp32_file), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                             nodes_to_exclude=kept)
+        try:  # fused operators have no inferred output types: DefaultTensorType says they are float
+            quantize_dynamic(str(fused_file), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                             nodes_to_exclude=kept, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         finally:
             root.setLevel(level)
 
