@@ -35,12 +35,9 @@ def ours_missing() -> Optional[str]:
 
 
 def onnxruntime_missing() -> Optional[str]:
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return 'runtime onnxruntime needs the [onnx] extra (pip install "dpr-components[onnx]")'
-    return None
+    from dpr_components.encoders.onnx_runtime import missing_extra
+
+    return missing_extra()
 
 
 def faiss_baseline_missing() -> Optional[str]:
