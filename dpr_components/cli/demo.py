@@ -136,12 +136,12 @@ def run_demo(
 
     reader_params = list(params or []) + ([f"Reader.model_name_or_path={reader_model}"] if reader_model else [])
     if not _sets(reader_params, "Reader.model_name_or_path"):
-        from dpr_components.cli.demo_reader import RANK_WEIGHT, DemoReaderRecipe, ensure_demo_reader
+        from dpr_components.cli.demo_reader import READER_SETTINGS, DemoReaderRecipe, ensure_demo_reader
 
         recipe = DemoReaderRecipe() if reader_minutes is None else DemoReaderRecipe(minutes=reader_minutes)
         reader_params.append(f"Reader.model_name_or_path={ensure_demo_reader(root, recipe, STORE_SUBDIR)}")
-        if not _sets(reader_params, "Reader.retrieval_rank_weight"):
-            reader_params.append(f"Reader.retrieval_rank_weight={RANK_WEIGHT}")
+        reader_params += [f"Reader.{name}={value}" for name, value in READER_SETTINGS.items()
+                          if not _sets(reader_params, f"Reader.{name}")]
     qa = read_pipeline_config("hybrid_qa", store=str(store), overrides=reader_params)
     why_not = model_unavailable_reason(qa.component_params()["Reader"]["model_name_or_path"])
     questions = questions or SAMPLE_QUESTIONS

@@ -57,7 +57,7 @@ def format_documents(documents: List[Mapping[str, Any]]) -> List[str]:
 def format_answers(answers: List[Mapping[str, Any]]) -> List[str]:
     lines = []
     for rank, answer in enumerate(answers, start=1):
-        score = "" if answer["score"] is None else f"  (score {answer['score']:.3f})"
+        score = "" if answer["score"] is None else f"  (score {answer['score']:.3g})"  # marginal scores can be tiny
         lines.append(f"  {rank:>2}. {answer['answer'] or '(no answer)'}{score}")
         source = answer["source"]
         context = source["content"] if source else answer["context"]

@@ -21,6 +21,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--questions", required=True, action="append", metavar="FILE",
                        help="question file (.jsonl, DPR .tsv/.csv) or pyserini:NAME; repeatable")
     build.add_argument("--output", required=True, metavar="FILE", help=".jsonl or .json (a list), written atomically")
+    build.add_argument("--corpus", metavar="FILE",
+                       help="label against BM25 over this corpus's 100-word passages, held in memory, instead of "
+                       "a store's pipeline (any format `index` reads; no index or encoder needed)")
     build.add_argument("--top-k", type=int, default=20, metavar="K", help="passages retrieved per question (20)")
     build.add_argument("--exclude", action="append", default=[], metavar="FILE",
                        help="leave out the questions of this file (e.g. your evaluation's dev set); repeatable")
@@ -77,7 +80,7 @@ def run_build(args: argparse.Namespace) -> int:
 
     stats = build_training_data(args.questions, args.output, args.pipeline, args.store, args.param, args.top_k,
                                 args.exclude, args.limit, args.pipeline_name, args.max_positives,
-                                progress_bar=progress(args))
+                                progress_bar=progress(args), corpus=args.corpus)
     print(to_json(vars(stats)) if args.json else f"{stats.describe()} Wrote {args.output}.")
     return 0
 

@@ -39,7 +39,8 @@ Usage (Python)::
 """
 from copy import deepcopy
 from dataclasses import replace
-from typing import Dict, List, Union
+from pathlib import Path
+from typing import Dict, Iterator, List, Union
 
 from haystack.nodes.base import BaseComponent
 from haystack.schema import Document
@@ -65,6 +66,17 @@ def split_words(text: str, words_per_passage: int = WORDS_PER_PASSAGE) -> List[s
 def split_into_passages(title: str, text: str, words_per_passage: int = WORDS_PER_PASSAGE) -> List[Dict[str, str]]:
     """DPR passages of one article: ``[{"title": title, "text": block}, ...]`` (none for an empty text)."""
     return [{"title": title, "text": block} for block in split_words(text, words_per_passage)]
+
+
+def corpus_passages(corpus: Union[str, Path]) -> Iterator[Dict[str, str]]:
+    """The passages indexing makes of a corpus file or directory (any format ``index`` reads), in memory:
+    ``{"id": f"{document.id}-{index}", "title", "text"}``."""
+    from dpr_components.preprocessing.corpus import read_corpus
+
+    for document in read_corpus(corpus):
+        title = str((document.meta or {}).get(TITLE_FIELD) or "")
+        for index, passage in enumerate(split_into_passages(title, document.content)):
+            yield {"id": f"{document.id}-{index}", **passage}
 
 
 class DPRPassageSplitter(BaseComponent):

