@@ -9,7 +9,8 @@ Recipe (all offline, from registry packages):
    questions are labelled against a second corpus too, the lead sections of Wikipedia's Vital Articles
    (:mod:`dpr_components.data.vital_articles`), which holds the answers of far more of them.
 3. DPR reader training (:mod:`dpr_components.training.reader`) from all-MiniLM-L6-v2 (encoder copied, heads
-   new), inside ``minutes`` of wall time, dev EM on the benchmark's dev questions keeping the best model.
+   new), inside ``minutes`` of wall time; the last step is kept, and its dev EM on the benchmark's dev
+   questions is reported.
 
 Example::
 

@@ -21,6 +21,7 @@ import Stemmer
 from dpr_components.errors import StoreCorruptedError
 from dpr_components.utils.files import atomic_write
 
+WIKIPEDIA_K1, WIKIPEDIA_B = 0.9, 0.4  # tuned for Wikipedia passages (pyserini's DPR baselines)
 STOPWORDS = "en"
 LANGUAGE = "english"
 METHOD = "lucene"

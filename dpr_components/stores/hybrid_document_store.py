@@ -21,6 +21,7 @@ from dpr_components.errors import ConfigurationError, StoreCorruptedError, Store
 from dpr_components.schema import TITLE_FIELD, PassageSchema
 from dpr_components.stores import encoder_records as encoders
 from dpr_components.stores import label_table
+from dpr_components.stores.bm25_index import WIKIPEDIA_B, WIKIPEDIA_K1
 from dpr_components.stores.document_rows import unique_ids
 from dpr_components.stores.index_caches import IndexCaches
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
@@ -87,8 +88,8 @@ class HybridDocumentStore(KeywordDocumentStore):
         embedding_field: str = "embedding",
         return_embedding: bool = False,
         duplicate_documents: str = "overwrite",
-        bm25_k1: float = 0.9,
-        bm25_b: float = 0.4,
+        bm25_k1: float = WIKIPEDIA_K1,
+        bm25_b: float = WIKIPEDIA_B,
         progress_bar: bool = True,
         integrity_check: bool = True,
         title_field: str = TITLE_FIELD,

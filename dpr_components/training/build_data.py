@@ -147,10 +147,11 @@ def passage_retriever(passages: Sequence[dict], top_k: int = 20, title_field: st
     The BM25 is the store's own (:class:`dpr_components.stores.bm25_index.BM25Index`: title + text, stemmed,
     k1 0.9, b 0.4), so labels match what ``--pipeline bm25_retrieval`` over a store of these passages gives.
     """
-    from dpr_components.stores.bm25_index import BM25Index
+    from dpr_components.stores.bm25_index import WIKIPEDIA_B, WIKIPEDIA_K1, BM25Index
 
     optional_positive_int("top_k", top_k)
-    index = BM25Index.build(np.arange(len(passages)), [f"{p['title']} {p['text']}" for p in passages], 0.9, 0.4)
+    index = BM25Index.build(np.arange(len(passages)), [f"{p['title']} {p['text']}" for p in passages],
+                            WIKIPEDIA_K1, WIKIPEDIA_B)
 
     def document(row: int, score: float) -> Document:
         passage = passages[row]
