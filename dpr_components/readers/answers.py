@@ -88,13 +88,13 @@ def merge_identical_answers(answers: List[Answer], marginal: bool = False) -> Li
         groups.setdefault(merge_key(answer.answer), []).append(answer)
     merged = []
     for group in groups.values():
-        passage_probability: Dict[str, float] = {}
-        for answer in group:
-            passage_probability.setdefault(answer.document_ids[0], answer.score)
         if marginal:
             contribution = [a.score * a.meta["span_probability"] for a in group]
             best, score = group[max(range(len(group)), key=contribution.__getitem__)], sum(contribution)
         else:
+            passage_probability: Dict[str, float] = {}
+            for answer in group:
+                passage_probability.setdefault(answer.document_ids[0], answer.score)
             best, score = group[0], sum(passage_probability.values())
         others = [
             {
