@@ -97,11 +97,11 @@ def our_retriever(pair: EncoderPair, document_store=None, precision: str = "auto
     )
 
 
-def our_store(path: str, embedding_dim: int):
+def our_store(path: str, embedding_dim: int, **params):
     from dpr_components.stores.hybrid_document_store import HybridDocumentStore
 
     return HybridDocumentStore(path=path, embedding_dim=embedding_dim, faiss_index_factory_str="Flat",
-                               similarity="dot_product", progress_bar=False)
+                               similarity="dot_product", progress_bar=False, **params)
 
 
 def native_bf16() -> Tuple[bool, str]:

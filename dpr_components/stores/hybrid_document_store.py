@@ -49,7 +49,9 @@ class HybridDocumentStore(KeywordDocumentStore):
     (:mod:`dpr_components.schema`; the BM25 cache is rebuilt when it changes). ``nprobe`` (IVF lists probed,
     default min(nlist, 16)) and ``ef_search`` (HNSW efSearch, default 128) trade recall for speed at search
     time, without a rebuild (a filter allowing a share s of the vectors searches 1/s wider, up to 16x);
-    docs/scaling.md has measured choices for Wikipedia-size indexes.
+    docs/scaling.md has measured choices for Wikipedia-size indexes. ``int8_prefilter: true`` makes a
+    one-question ``Flat`` search of 20k+ vectors scan int8 codes first and score exactly only the candidates
+    they leave (the same hits, ~2x faster; the codes hold a quarter of the vectors' memory).
 
     YAML (a BM25 query pipeline; Haystack's own BM25Retriever works unchanged)::
 
@@ -95,10 +97,13 @@ class HybridDocumentStore(KeywordDocumentStore):
         title_field: str = TITLE_FIELD,
         nprobe: Optional[int] = None,
         ef_search: Optional[int] = None,
+        int8_prefilter: bool = False,
     ):
         super().__init__()
         nprobe = optional_positive_int("nprobe", nprobe)
         ef_search = optional_positive_int("ef_search", ef_search)
+        if not isinstance(int8_prefilter, bool):
+            raise ConfigurationError(f"int8_prefilter must be true or false, not {int8_prefilter!r}.")
         self.similarity = Similarity.from_str(similarity).value
         if duplicate_documents not in DuplicatePolicy:
             raise ConfigurationError(f"Unknown duplicate_documents {duplicate_documents!r}. "
@@ -116,7 +121,7 @@ class HybridDocumentStore(KeywordDocumentStore):
         self._database = DocumentDatabase(self.path / DATABASE_FILE, check=integrity_check,
                                           schema=PassageSchema(title_field=title_field))
         self._caches = IndexCaches(self.path, self._database, faiss_index_factory_str, self.similarity, bm25_k1, bm25_b,
-                                   nprobe=nprobe, ef_search=ef_search)
+                                   nprobe=nprobe, ef_search=ef_search, int8_prefilter=int8_prefilter)
         self._finalizer = weakref.finalize(self, _shutdown, self._caches, self._database)
         try:
             with self._database.transaction():

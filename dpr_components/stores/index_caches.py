@@ -50,10 +50,12 @@ class IndexCaches:
     """Per named index: the FAISS index (at a vector generation) and the BM25 index (at a text generation)."""
 
     def __init__(self, directory: Path, database: DocumentDatabase, factory: str, similarity: str,
-                 k1: float, b: float, nprobe: Optional[int] = None, ef_search: Optional[int] = None):
+                 k1: float, b: float, nprobe: Optional[int] = None, ef_search: Optional[int] = None,
+                 int8_prefilter: bool = False):
         self.database = database
         self.factory, self.similarity, self.k1, self.b = factory, similarity, k1, b
-        self.search_settings = {"nprobe": nprobe, "ef_search": ef_search}  # search-time only: not in the key
+        # Search-time only: not in the cache key.
+        self.search_settings = {"nprobe": nprobe, "ef_search": ef_search, "int8_prefilter": int8_prefilter}
         self.vector_directory, self.bm25_directory = directory / "vectors", directory / "bm25"
         for folder in (self.vector_directory, self.bm25_directory):
             folder.mkdir(parents=True, exist_ok=True)

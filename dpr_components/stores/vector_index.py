@@ -42,9 +42,9 @@ TRAINING_POINTS_PER_LIST = 39  # faiss's k-means warns below this many training 
 # faiss's own storage (no copy) plus a partial sort: faiss's path for few queries scans the vectors on one
 # thread and took twice as long (100k x 768, AMD EPYC, under load). It is bound by reading the vectors.
 BLAS_SEARCH_MAX_QUERIES = 16
-# From this many vectors on, a single query's flat search first scans int8 codes (a quarter of the bytes)
-# and scores only the candidates they leave exactly (stores/int8_prefilter.py): the same hits, 100k x 768
-# in ~3 ms instead of 9. Below it the float32 scan takes ~1 ms and the codes are not worth their memory.
+# With ``int8_prefilter`` and from this many vectors on, a single query's flat search first scans int8 codes
+# (a quarter of the bytes) and scores only the candidates they leave exactly (stores/int8_prefilter.py): the
+# same hits, 100k x 768 in ~3 ms instead of 9. Below it the float32 scan takes ~1 ms.
 PREFILTER_MIN_VECTORS = 20_000
 
 
@@ -89,19 +89,21 @@ class VectorIndex:
     """A faiss ``IndexIDMap`` over a factory-built index; ids are the documents' SQLite row ids."""
 
     def __init__(self, index: faiss.Index, similarity: Similarity, nprobe: Optional[int] = None,
-                 ef_search: Optional[int] = None):
+                 ef_search: Optional[int] = None, int8_prefilter: bool = False):
         self.index = index
         self.similarity = similarity
         self.nprobe, self.ef_search = nprobe, ef_search
+        # Costs a quarter of the float32 vectors' memory, so it is asked for (HybridDocumentStore's parameter).
+        self.int8_prefilter = int8_prefilter and int8_product_available()
         flat = self._flat()
         # Vectors a flat index can take without reallocating (which would double its memory).
         self.capacity = flat.ntotal if flat is not None else None
-        self._prefilter: Optional[Int8Prefilter] = None  # built by the first single-query search
+        self._prefilter: Optional[Int8Prefilter] = None  # made by the first prefiltered search
         self._tune()
 
     @classmethod
     def create(cls, dim: int, factory: str, similarity: str, nprobe: Optional[int] = None,
-               ef_search: Optional[int] = None) -> "VectorIndex":
+               ef_search: Optional[int] = None, int8_prefilter: bool = False) -> "VectorIndex":
         similarity = Similarity.from_str(similarity)
         metric = faiss.METRIC_L2 if similarity is Similarity.L2 else faiss.METRIC_INNER_PRODUCT
         try:
@@ -115,17 +117,17 @@ class VectorIndex:
             ) from None
         if isinstance(inner, faiss.IndexIDMap):
             raise ConfigurationError(f"Index factory {factory!r} must not contain IDMap: the store adds it.")
-        return cls(faiss.IndexIDMap(inner), similarity, nprobe, ef_search)
+        return cls(faiss.IndexIDMap(inner), similarity, nprobe, ef_search, int8_prefilter)
 
     @classmethod
     def build(cls, dim: int, factory: str, similarity: str, training_sample: np.ndarray,
               chunks: Iterable[Tuple[np.ndarray, np.ndarray]], count: int, nprobe: Optional[int] = None,
-              ef_search: Optional[int] = None) -> "VectorIndex":
+              ef_search: Optional[int] = None, int8_prefilter: bool = False) -> "VectorIndex":
         """A new index trained (if it needs training) on ``training_sample``, holding the ``count`` vectors of
         ``chunks``. A flat index is allocated once, with 1/64 headroom for later additions (faiss zero-fills
         the headroom, so it is resident memory: more would cost the first open of a large store more than
         the 1.05x of the raw vectors the memory benchmark allows; beyond it, the store rebuilds)."""
-        index = cls.create(dim, factory, similarity, nprobe, ef_search)
+        index = cls.create(dim, factory, similarity, nprobe, ef_search, int8_prefilter)
         if not index.index.is_trained:
             index.train(training_sample)
         flat = index._flat()
@@ -151,14 +153,14 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path, similarity: str, nprobe: Optional[int] = None,
-             ef_search: Optional[int] = None) -> "VectorIndex":
+             ef_search: Optional[int] = None, int8_prefilter: bool = False) -> "VectorIndex":
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as error:
             raise StoreCorruptedError(f"Vector index file {path} cannot be read: {error}") from None
         if not isinstance(index, faiss.IndexIDMap):
             raise StoreCorruptedError(f"Vector index file {path} does not hold an id-mapped faiss index.")
-        return cls(index, Similarity.from_str(similarity), nprobe, ef_search)
+        return cls(index, Similarity.from_str(similarity), nprobe, ef_search, int8_prefilter)
 
     def save(self, path: Path) -> None:
         atomic_write(path, lambda temporary: faiss.write_index(self.index, str(temporary)))
@@ -245,7 +247,7 @@ class VectorIndex:
         count = flat.ntotal
         vectors = faiss.rev_swig_ptr(flat.get_xb(), count * self.dim).reshape(count, self.dim)
         row_ids = faiss.rev_swig_ptr(self.index.id_map.data(), count)
-        if len(queries) == 1 and count >= PREFILTER_MIN_VECTORS and k <= count // 8 and int8_product_available():
+        if self.int8_prefilter and len(queries) == 1 and count >= PREFILTER_MIN_VECTORS and k <= count // 8:
             found = self._prefilter_of(vectors).candidates(queries[0], vectors, k)
             if found is not None:
                 positions, scores = found

@@ -62,7 +62,7 @@ def test_zero_query_and_zero_rows():
 def test_flat_search_with_prefilter_equals_the_float32_scan(similarity, monkeypatch):
     monkeypatch.setattr(vector_index, "PREFILTER_MIN_VECTORS", 1000)
     rng = np.random.default_rng(2)
-    index = VectorIndex.create(24, "Flat", similarity)
+    index = VectorIndex.create(24, "Flat", similarity, int8_prefilter=True)
     index.add(rng.permutation(100_000)[:4000], rng.standard_normal((4000, 24)).astype(np.float32))
     queries = rng.standard_normal((5, 24)).astype(np.float32)
 
@@ -81,3 +81,26 @@ def test_flat_search_with_prefilter_equals_the_float32_scan(similarity, monkeypa
     assert index.remove(np.arange(100_000, 100_250))
     compare(100)  # rebuilt after the storage was compacted
     assert index._prefilter.rows == 4250
+
+
+def test_store_option_gives_the_same_hits_and_is_off_by_default(tmp_path, monkeypatch):
+    from dpr_components.errors import ConfigurationError
+    from dpr_components.stores.hybrid_document_store import HybridDocumentStore
+
+    monkeypatch.setattr(vector_index, "PREFILTER_MIN_VECTORS", 100)
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((800, 16)).astype(np.float32) + 5  # a shared part, as DPR's vectors have
+    plain = HybridDocumentStore(path=str(tmp_path / "store"), progress_bar=False)
+    plain.write_documents([{"content": f"passage {i}", "id": str(i), "embedding": vector}
+                           for i, vector in enumerate(vectors)])
+    plain.save()
+    prefiltered = HybridDocumentStore(path=str(tmp_path / "store"), int8_prefilter=True)
+    for query in rng.standard_normal((5, 16)).astype(np.float32):
+        expected = plain.query_by_embedding(query, top_k=20, scale_score=False)
+        found = prefiltered.query_by_embedding(query, top_k=20, scale_score=False)
+        assert [d.id for d in found] == [d.id for d in expected]
+        np.testing.assert_allclose([d.score for d in found], [d.score for d in expected], rtol=1e-5)
+    assert prefiltered._caches.vectors("document")._prefilter is not None
+    assert plain._caches.vectors("document")._prefilter is None  # off unless asked: it costs memory
+    with pytest.raises(ConfigurationError, match="int8_prefilter must be true or false"):
+        HybridDocumentStore(path=str(tmp_path / "other"), int8_prefilter="yes")
