@@ -20,7 +20,6 @@ Every step calls the library the commands call (:mod:`dpr_components.pipelines`)
     python -m dpr_components demo --reader-minutes 3    # a shorter first-run training budget
 """
 import argparse
-import json
 import shlex
 import shutil
 from pathlib import Path
@@ -51,16 +50,11 @@ def minilm_params() -> List[str]:
 
 def write_corpus(path: Path) -> int:
     """Write the gensim Wikipedia articles as jsonl (``id``, ``title``, ``text``); returns how many."""
-    from dpr_components.data.wikipedia_mini import load_wikipedia_articles
+    from dpr_components.data.wikipedia_mini import load_wikipedia_articles, write_passages
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Page ids as document ids: passages become "<page id>-<block>", the mini benchmark's passage ids.
     records = [{"id": a.page_id, "title": a.title, "text": a.text} for a in load_wikipedia_articles()]
-    partial = path.with_suffix(".partial")
-    with open(partial, "w", encoding="utf-8") as stream:
-        for record in records:
-            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-    partial.replace(path)  # only a complete corpus file is ever seen
+    write_passages(path, records)  # atomic: only a complete corpus file is ever seen
     return len(records)
 
 
