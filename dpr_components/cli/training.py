@@ -1,4 +1,5 @@
-"""``dpr-components build-training-data``, ``cloze-questions`` and ``train-reader``: thin shells over :mod:`dpr_components.training`.
+"""``dpr-components build-training-data``, ``cloze-questions``, ``train-reader`` and ``average-readers``: thin shells
+over :mod:`dpr_components.training`.
 
 Usage::
 
@@ -6,6 +7,7 @@ Usage::
         --pipeline hybrid_retrieval --top-k 20 --output nq-dev-train.jsonl --exclude mini/dev.jsonl
     dpr-components train-reader --train nq-dev-train.jsonl --init-model $MINILM --output my_reader \\
         --max-minutes 10 --passages-per-question 8
+    dpr-components average-readers my_reader other_run_of_it --output my_soup
     dpr-components ask "who wrote animal farm?" --pipeline hybrid_qa --store my_store \\
         --param Reader.model_name_or_path=my_reader
 """
@@ -73,6 +75,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(run=run_train)
 
+    soup = commands.add_parser("average-readers", help="a 'model soup': the uniform weight average of reader "
+                                                       "checkpoints fine-tuned from the same start")
+    soup.add_argument("readers", nargs="+", metavar="DIR", help="DPRReader checkpoints (two or more)")
+    soup.add_argument("--output", required=True, metavar="DIR", help="where the averaged checkpoint goes")
+    soup.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    soup.set_defaults(run=run_average)
+
 
 def run_build(args: argparse.Namespace) -> int:
     from dpr_components.cli.output import to_json
@@ -113,4 +122,12 @@ def run_train(args: argparse.Namespace) -> int:
                                "device": result.device, "precision": result.precision,
                                "minutes": round(result.seconds / 60, 2), "best_dev": result.best_metrics}
     print(to_json(summary))
+    return 0
+
+
+def run_average(args: argparse.Namespace) -> int:
+    from dpr_components.training.soup import average_readers
+
+    output = average_readers(args.readers, args.output, overwrite=args.overwrite)
+    print(f"Wrote the average of {len(args.readers)} readers to {output}.")
     return 0
