@@ -1,8 +1,8 @@
 """A "model soup" (Wortsman et al., 2022): the uniform average of the weights of several reader checkpoints.
 
-Readers fine-tuned from the same start land close enough in weight space that their mean is itself a good
-reader, often better than each, at the inference cost of one (an output ensemble costs one forward pass per
-member). The inputs must be ``DPRReader`` checkpoints of one architecture (as ``train-reader`` writes them);
+Readers fine-tuned from the same start land close enough in weight space that their mean is itself a reader,
+often as good as the best of them or better, at the inference cost of one (an output ensemble costs one forward
+pass per member); docs/reader-training.md measures which soups helped. The inputs must be ``DPRReader`` checkpoints of one architecture (as ``train-reader`` writes them);
 the soup is a standard checkpoint that ``DPRSpanReader`` and YAML pipelines load unchanged, with the first
 input's tokenizer and a ``reader_soup.json`` naming its ingredients. It is written under a temporary name and
 renamed at the end, so a failure leaves nothing behind.
@@ -40,7 +40,8 @@ def average_readers(inputs: Sequence[Union[str, Path]], output: Union[str, Path]
     models, tokenizers = zip(*(init_reader(path) for path in inputs))
     first = models[0]
     for path, model in zip(inputs[1:], models[1:]):
-        different = [key for key in SHARED_CONFIG_KEYS if getattr(model.config, key, None) != getattr(first.config, key, None)]
+        different = [key for key in SHARED_CONFIG_KEYS
+                     if getattr(model.config, key, None) != getattr(first.config, key, None)]
         if different:
             raise ConfigurationError(f"{path!r} differs from {str(inputs[0])!r} in {', '.join(different)}: only "
                                      "readers of one architecture (fine-tuned from the same start) can be averaged.")

@@ -1,4 +1,5 @@
-"""average-readers: the soup's weights are the mean of its ingredients', it reads like any reader, bad input is refused."""
+"""average-readers: the soup's weights are the mean of its ingredients', it reads like any reader, bad input is
+refused."""
 import json
 
 import pytest
