@@ -60,6 +60,7 @@ from dpr_components.errors import ConfigurationError
 from dpr_components.training import checkpoints
 from dpr_components.utils.choices import Precision
 from dpr_components.utils.devices import resolve_device, resolve_precision
+from dpr_components.utils.files import refuse_existing
 
 logger = logging.getLogger(__name__)
 
@@ -314,9 +315,7 @@ class _Trainer:
 
 def train(task: TrainingTask, config: TrainingConfig) -> TrainingResult:
     """Train ``task.model`` as ``config`` says and write the best model to ``config.output_dir``."""
-    if config.output_dir.exists() and not config.overwrite:
-        raise ConfigurationError(f"Output directory {config.output_dir} already exists. "
-                                 "Choose another one or pass overwrite=True (--overwrite).")
+    refuse_existing(config.output_dir, config.overwrite)
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     checkpoints.seed_everything(config.seed)

@@ -1,11 +1,11 @@
 """A "model soup" (Wortsman et al., 2022): the uniform average of the weights of several reader checkpoints.
 
-Readers fine-tuned from the same start land close enough in weight space that their mean is itself a reader,
-often as good as the best of them or better, at the inference cost of one (an output ensemble costs one forward
-pass per member); docs/reader-training.md measures which soups helped. The inputs must be ``DPRReader`` checkpoints of one architecture (as ``train-reader`` writes them);
-the soup is a standard checkpoint that ``DPRSpanReader`` and YAML pipelines load unchanged, with the first
-input's tokenizer and a ``reader_soup.json`` naming its ingredients. It is written under a temporary name and
-renamed at the end, so a failure leaves nothing behind.
+Readers fine-tuned from the same start land close enough in weight space that their mean is itself a reader, often
+as good as the best of them or better, at the inference cost of one (an output ensemble costs one forward pass per
+member); docs/reader-training.md measures which soups helped. The inputs must be ``DPRReader`` checkpoints of one
+architecture (as ``train-reader`` writes them); the soup is a standard checkpoint that ``DPRSpanReader`` and YAML
+pipelines load unchanged, with the first input's tokenizer and a ``reader_soup.json`` naming its ingredients. It is
+written under a temporary name and renamed at the end, so a failure leaves nothing behind.
 
 Example::
 
@@ -21,7 +21,7 @@ import torch
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.training.reader_model import SHARED_CONFIG_KEYS, init_reader, is_reader_checkpoint, save_reader
-from dpr_components.utils.files import atomic_write
+from dpr_components.utils.files import atomic_write, refuse_existing
 
 SOUP_FILE = "reader_soup.json"
 
@@ -31,8 +31,7 @@ def average_readers(inputs: Sequence[Union[str, Path]], output: Union[str, Path]
     output = Path(output)
     if len(inputs) < 2:
         raise ConfigurationError(f"A soup needs at least two reader checkpoints, got {len(inputs)}.")
-    if output.exists() and not overwrite:
-        raise ConfigurationError(f"{output} already exists; choose another --output or pass --overwrite.")
+    refuse_existing(output, overwrite)
     for path in inputs:
         if not is_reader_checkpoint(path):
             raise ModelLoadError(f"{path!r} is not a DPRReader checkpoint (config.json with architectures "

@@ -18,6 +18,8 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+from dpr_components.errors import ConfigurationError
+
 TEMPORARY_MARK = ".tmp-"
 
 
@@ -35,6 +37,13 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
     finally:
         if temporary.exists():
             shutil.rmtree(temporary) if temporary.is_dir() else temporary.unlink()
+
+
+def refuse_existing(target: Path, overwrite: bool) -> None:
+    """The one rule for outputs a command creates whole (a model directory): never replaced unless asked."""
+    if Path(target).exists() and not overwrite:
+        raise ConfigurationError(f"{target} already exists. Choose another output or pass --overwrite "
+                                 "(overwrite=True).")
 
 
 def remove_leftovers(directory: Path) -> None:
