@@ -35,7 +35,7 @@ MODES = {"micro-batching": [], "one at a time": ["--max-batch-size", "1"]}
 
 def prepare_store(store_root: Path) -> Path:
     """The demo's store (``<store_root>/store``): built the way ``dpr-components demo`` builds it, if missing."""
-    from dpr_components.cli.demo import CORPUS_FILE, STORE_SUBDIR, minilm_params, write_corpus
+    from dpr_components.demo.run import CORPUS_FILE, STORE_SUBDIR, minilm_params, write_corpus
     from dpr_components.pipelines import index_corpus
 
     corpus, store = store_root / CORPUS_FILE, store_root / STORE_SUBDIR
@@ -174,7 +174,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     from benchmarks.harness import cpu_flags_of_interest, cpu_model
-    from dpr_components.cli.demo import minilm_params
+    from dpr_components.demo.run import minilm_params
 
     store = prepare_store(Path(args.store_root))
     questions = load_question_texts(Path(args.data))

@@ -1,7 +1,7 @@
 """The demo's code path on two short articles (the real run indexes 106; it is the README's main job)."""
 import pytest
 
-from dpr_components.cli import demo_reader
+from dpr_components.demo import reader as demo_reader
 from dpr_components.cli.main import main
 from dpr_components.data import wikipedia_mini
 from dpr_components.evaluation.questions import Question
@@ -38,7 +38,7 @@ def test_demo_trains_a_reader_once_then_reuses_store_and_reader(tmp_path, monkey
 
     # The demo calls the library, not the CLI's main() (main had demo -> main -> demo, an import cycle).
     import dpr_components.cli.main as cli_main
-    from dpr_components.cli.demo import run_demo
+    from dpr_components.demo.run import run_demo
 
     monkeypatch.setattr(cli_main, "main", lambda *args: pytest.fail("the demo called main()"))
     assert run_demo(store_dir=str(store), questions=["Who wrote Animal Farm?"], top_k=2) == 0

