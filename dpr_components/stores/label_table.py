@@ -17,16 +17,17 @@ from dpr_components.stores.sqlite_documents import DocumentDatabase
 
 
 def write(database: DocumentDatabase, index: str, labels: Union[List[Label], List[dict]]) -> None:
-    """Insert or replace (by id) the labels."""
+    """Insert or replace (by id) the labels; a replaced label keeps its place in the written order."""
     labels = [Label.from_dict(label) if isinstance(label, dict) else label for label in labels]
-    with database.transaction() as connection:
-        connection.executemany("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)",
-                               [(index, label.id, label.to_json()) for label in labels])
+    with database.transaction() as connection:  # an upsert keeps the rowid, which orders reads
+        connection.executemany("INSERT INTO labels VALUES (?, ?, ?) ON CONFLICT (index_name, id) DO UPDATE "
+                               "SET label = excluded.label", [(index, label.id, label.to_json()) for label in labels])
 
 
 def read(database: DocumentDatabase, index: str, filters: Optional[FilterType]) -> List[Label]:
+    """The labels matching ``filters``, in the order they were first written (as Haystack's stores return them)."""
     sql, params = json_condition(parse_filters(filters), "label")
-    rows = database.query(f"SELECT label FROM labels WHERE index_name = ? AND {sql}", [index, *params])
+    rows = database.query(f"SELECT label FROM labels WHERE index_name = ? AND {sql} ORDER BY rowid", [index, *params])
     return [Label.from_json(label) for (label,) in rows]
 
 
