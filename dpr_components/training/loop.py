@@ -7,9 +7,13 @@ finished model; the loop does the rest:
 - AdamW (no weight decay on biases and LayerNorm weights), learning rate warmed up linearly over
   ``warmup_steps`` then decayed linearly to 0 at the last step; gradients clipped to ``max_grad_norm``;
   ``accumulation`` micro-batches per optimizer step (one "step" is one optimizer step everywhere).
-- Stops at ``max_steps``, after ``num_epochs`` or after ``max_minutes`` of wall time, whichever comes first.
+- Trains for a planned number of steps: ``max_steps``, or ``num_epochs`` (default 1) of the data, whichever is
+  fewer. The progress bar counts those steps (its remaining time is the estimate). ``max_minutes`` is only a
+  cap for when time matters more than the result: it says so when it stops training before the planned steps
+  (and predicts it early), since the model then depends on the machine's speed.
 - Every ``eval_every`` steps and at the end, ``task.evaluate(device)`` gives dev metrics; when
-  ``metric`` improves the task saves the model into ``work_dir/best``. The output is the best model
+  ``metric`` (default: the task's first ``dev_metrics()``, checked before training starts) improves the task
+  saves the model into ``work_dir/best``. The output is the best model
   (the last one when there is no dev evaluation), written to a temporary directory renamed to
   ``output_dir`` at the end: an interrupted run never leaves a half-written output.
 - Every ``checkpoint_every`` steps and at the end, model, optimizer, scheduler, progress and RNG states go
@@ -18,8 +22,10 @@ finished model; the loop does the rest:
 - ``device`` auto | cpu | cuda[:n]; ``precision`` auto picks bf16 autocast where the hardware has native
   bf16 (see :mod:`dpr_components.utils.devices`), fp32 otherwise. The choice is logged and returned.
 - tqdm shows the step, the running loss, the learning rate and the rate.
-- ``num_threads``: torch's CPU threads. On a CPU that other processes keep busy, 1 thread can be several
-  times faster than 2 (each parallel op waits for its slowest thread).
+- ``num_threads``: torch's CPU threads during training. On a CPU that other processes keep busy, 1 thread can
+  be several times faster than 2 (each parallel op waits for its slowest thread). The thread count changes the
+  order of float sums, so the same seed gives the same weights only with the same ``num_threads``: a recipe
+  that must give one model everywhere fixes it.
 
 Example::
 
@@ -36,22 +42,24 @@ Example::
         def loss(self, batch):                    # batch already moved to the device by the loop
             x, y = batch
             return torch.nn.functional.mse_loss(self.model(x), y)
+        def dev_metrics(self) -> tuple:           # what evaluate() returns, the default metric first; () if none
+            return ("neg_loss",)
         def evaluate(self, device) -> dict:       # dev metrics, higher is better; {} when there is no dev set
             return {"neg_loss": -float(sum(self.loss((x.to(device), y.to(device))) for x, y in self.data))}
         def save(self, directory) -> None:        # the finished model's own format
             torch.save(self.model.state_dict(), directory / "model.pt")
 
-    result = train(Task(), TrainingConfig(output_dir="out", max_steps=50, learning_rate=1e-2,
-                                          eval_every=10, metric="neg_loss"))
+    result = train(Task(), TrainingConfig(output_dir="out", max_steps=50, learning_rate=1e-2, eval_every=10))
     print(result.steps, result.best_metrics, result.stopped_by)
 """
 import logging
 import math
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Protocol, Union
+from typing import Any, Dict, Iterable, Optional, Protocol, Sequence, Union
 
 import torch
 from tqdm import tqdm
@@ -63,6 +71,7 @@ from dpr_components.utils.devices import resolve_device, resolve_precision
 from dpr_components.utils.files import refuse_existing
 
 logger = logging.getLogger(__name__)
+PACE_STEPS = 10  # steps timed before predicting whether max_minutes cuts training short
 
 
 class TrainingTask(Protocol):
@@ -75,6 +84,8 @@ class TrainingTask(Protocol):
     def batches(self, epoch: int) -> Iterable[Any]: ...
 
     def loss(self, batch: Any) -> torch.Tensor: ...
+
+    def dev_metrics(self) -> Sequence[str]: ...
 
     def evaluate(self, device: torch.device) -> Dict[str, float]: ...
 
@@ -102,7 +113,7 @@ class TrainingConfig:
     max_minutes: Optional[float] = None
     eval_every: int = 0
     checkpoint_every: int = 0
-    metric: str = "em"
+    metric: Optional[str] = None  # None: the task's default (the first of its dev_metrics())
     seed: int = 42
     device: str = "auto"
     precision: str = "auto"
@@ -191,6 +202,7 @@ class _Trainer:
         if self.batches_per_epoch < 1:
             raise ConfigurationError("The training set yields no batch: nothing to train on.")
         self.total = total_steps(config, self.batches_per_epoch)
+        self.metric = dev_metric(task, config.metric)
         task.model.to(self.device)
         self.optimizer = build_optimizer(task.model, config)
         self.scheduler = linear_schedule(self.optimizer, config.warmup_steps, self.total)
@@ -218,7 +230,7 @@ class _Trainer:
         self.best, self.best_metrics = state["best"], state["best_metrics"]
         self.running_loss = state["running_loss"]
         checkpoints.set_rng_state(state["rng"])
-        logger.info("resumed from %s at step %d (epoch %d)", self.config.work_dir / "last", self.step, self.epoch)
+        self.say(f"Resumed from step {self.step} of {self.total} ({self.config.work_dir}).")
 
     def evaluate(self) -> None:
         self.task.model.eval()
@@ -226,21 +238,33 @@ class _Trainer:
             metrics = dict(self.task.evaluate(self.device))
         self.task.model.train()
         self.last_metrics = metrics
-        if not metrics:
+        if not metrics or self.metric is None:
             return
-        if self.config.metric not in metrics:
-            raise ConfigurationError(f"metric {self.config.metric!r} is not among the task's dev metrics "
-                                     f"{sorted(metrics)}; pass one of them.")
-        value = float(metrics[self.config.metric])
+        value = float(metrics[self.metric])
         improved = self.best is None or value > self.best
         line = (f"step {self.step} dev " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()) +
                 (" (best so far)" if improved else f" (best {self.best:.4g} at step {int(self.best_metrics['step'])})"))
-        logger.info(line)
-        if self.config.show_progress:
-            tqdm.write(line)  # above the progress bar: a user watching it sees how dev quality moves
+        self.say(line)  # above the progress bar: a user watching it sees how dev quality moves
         if improved:
             self.best, self.best_metrics = value, {**metrics, "step": self.step}
             checkpoints.save_best(self.config.work_dir, self.task.save, self.best_metrics)
+
+    def say(self, line: str, warning: bool = False) -> None:
+        """A line for the person watching: above the progress bar (stderr), else to the log."""
+        if self.config.show_progress:
+            tqdm.write(line, file=sys.stderr)
+        else:
+            logger.log(logging.WARNING if warning else logging.INFO, line)
+
+    def check_pace(self, started: float, steps_done: int) -> None:
+        """Once, early: say whether ``max_minutes`` will stop training before the planned steps."""
+        elapsed = time.monotonic() - started
+        needed = elapsed / steps_done * (self.total - self.step)
+        if elapsed + needed > self.config.max_minutes * 60:
+            reachable = self.step + int((self.config.max_minutes * 60 - elapsed) / elapsed * steps_done)
+            self.say(f"At this pace the {self.total} planned steps need about {(elapsed + needed) / 60:.1f} min: "
+                     f"max_minutes={self.config.max_minutes:g} will stop training near step {reachable}, "
+                     "with a weaker model than planned.", warning=True)
 
     def micro_batches(self) -> Iterable[Any]:
         """Batches from the current position on, across epochs, advancing ``epoch``/``seen_in_epoch``."""
@@ -256,7 +280,7 @@ class _Trainer:
         config, started = self.config, time.monotonic()
         deadline = started + config.max_minutes * 60 if config.max_minutes else None
         stopped_by = "max_steps" if config.max_steps and self.total == config.max_steps else "num_epochs"
-        last_eval_step = -1
+        last_eval_step, first_step = -1, self.step
         self.task.model.train()
         progress = tqdm(total=self.total, initial=self.step, desc="training", unit="step",
                         disable=not config.show_progress, dynamic_ncols=True)
@@ -291,12 +315,18 @@ class _Trainer:
                 self.running_loss = step_loss if math.isnan(self.running_loss) else \
                     0.9 * self.running_loss + 0.1 * step_loss
                 progress.update(1)
+                if deadline is not None and self.step - first_step == PACE_STEPS:
+                    self.check_pace(started, PACE_STEPS)
                 progress.set_postfix(loss=f"{self.running_loss:.4f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
                 if config.eval_every and self.step % config.eval_every == 0:
                     self.evaluate()
                     last_eval_step = self.step
                 if config.checkpoint_every and self.step % config.checkpoint_every == 0:
                     checkpoints.save_state(config.work_dir, self.state())
+        if stopped_by == "max_minutes":
+            self.say(f"max_minutes={config.max_minutes:g} cut training short: {self.step} of {self.total} planned "
+                     "steps done. The model depends on this machine's speed; drop the cap to train them all.",
+                     warning=True)
         if last_eval_step != self.step:
             self.evaluate()
         checkpoints.save_state(config.work_dir, self.state())
@@ -313,18 +343,35 @@ class _Trainer:
         checkpoints.replace_dir(self.config.output_dir, write)
 
 
+def dev_metric(task: TrainingTask, metric: Optional[str]) -> Optional[str]:
+    """The metric that picks the best model: ``metric``, else the task's default; None without dev metrics."""
+    names = tuple(task.dev_metrics())
+    if not names:
+        return None
+    if metric is None:
+        return names[0]
+    if metric not in names:
+        raise ConfigurationError(f"metric {metric!r} is not among the task's dev metrics ({', '.join(names)}); "
+                                 "pass one of them.")
+    return metric
+
+
 def train(task: TrainingTask, config: TrainingConfig) -> TrainingResult:
     """Train ``task.model`` as ``config`` says and write the best model to ``config.output_dir``."""
     refuse_existing(config.output_dir, config.overwrite)
+    threads = torch.get_num_threads()
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
-    checkpoints.seed_everything(config.seed)
-    trainer = _Trainer(task, config)
-    if config.resume:
-        state = checkpoints.load_state(config.work_dir)
-        if state is not None:
-            trainer.restore(state)
-    elif config.work_dir.exists():
-        shutil.rmtree(config.work_dir)
-    logger.info("training on %s, precision %s, %d steps", trainer.device, trainer.precision.value, trainer.total)
-    return trainer.run()
+    try:
+        checkpoints.seed_everything(config.seed)
+        trainer = _Trainer(task, config)
+        if config.resume:
+            state = checkpoints.load_state(config.work_dir)
+            if state is not None:
+                trainer.restore(state)
+        elif config.work_dir.exists():
+            shutil.rmtree(config.work_dir)
+        logger.info("training on %s, precision %s, %d steps", trainer.device, trainer.precision.value, trainer.total)
+        return trainer.run()
+    finally:
+        torch.set_num_threads(threads)

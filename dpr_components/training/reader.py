@@ -28,6 +28,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from dpr_components.errors import ConfigurationError, TrainingDataError
 from dpr_components.evaluation.answers import exact_match, f1_score
@@ -121,8 +122,9 @@ class ReaderTrainingTask:
     """The reader as a :class:`~dpr_components.training.loop.TrainingTask`."""
 
     def __init__(self, model: torch.nn.Module, tokenizer, train_examples: Sequence[TrainingExample],
-                 dev_examples: Sequence[TrainingExample] = (), settings: Optional[ReaderSettings] = None):
-        self.model, self.tokenizer = model, tokenizer
+                 dev_examples: Sequence[TrainingExample] = (), settings: Optional[ReaderSettings] = None,
+                 show_progress: bool = False):
+        self.model, self.tokenizer, self.show_progress = model, tokenizer, show_progress
         self.settings = settings or ReaderSettings()
         self.inputs = ReaderInputs(tokenizer, self.settings.max_seq_len, self.settings.doc_stride)
         prepared = prepare_examples(self.inputs, list(train_examples))
@@ -167,11 +169,15 @@ class ReaderTrainingTask:
                            batch["starts"], batch["ends"], batch["span_mask"], self.settings.span_loss,
                            self.settings.switch_weight)
 
+    def dev_metrics(self) -> Tuple[str, ...]:
+        return ("em", "f1") if self.dev else ()
+
     def evaluate(self, device: torch.device) -> Dict[str, float]:
         if not self.dev:
             return {}
         em = f1 = 0.0
-        for example in self.dev:
+        for example in tqdm(self.dev, desc="dev evaluation", unit="question", leave=False,
+                            disable=not self.show_progress, dynamic_ncols=True):
             text, _, _ = self.predictor.predict(example.question, context_list(example)[:self.settings.dev_passages],
                                                 device)
             em += float(exact_match(text, example.answers))
@@ -198,6 +204,6 @@ def train_reader(train_data: Examples, init_model: Union[str, Path], config: Tra
     limit = model.config.max_position_embeddings
     if settings.max_seq_len > limit:
         raise ConfigurationError(f"max_seq_len {settings.max_seq_len} exceeds the model's {limit} positions.")
-    task = ReaderTrainingTask(model, tokenizer, train_examples, dev_examples, settings)
+    task = ReaderTrainingTask(model, tokenizer, train_examples, dev_examples, settings, config.show_progress)
     return train(task, config)
 

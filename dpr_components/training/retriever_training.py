@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from dpr_components.errors import ConfigurationError
+from dpr_components.evaluation.metrics import TOP_KS
 from dpr_components.training.biencoder import BiEncoder, embed, retriever_params
 from dpr_components.training.biencoder_loss import SIMILARITIES, similarity_scores
 from dpr_components.training.biencoder_step import BiEncoderBatch, all_reduce_gradients, biencoder_step
@@ -147,6 +148,15 @@ class RetrieverTask:
 
         return biencoder_loss(self.model, BiEncoderBatch(**batch), self.settings.similarity,
                               self.settings.temperature)[0]
+
+    def dev_metrics(self) -> Tuple[str, ...]:
+        """Higher-is-better metrics of the validation, its default first (DPR's average rank is reported, not
+        chosen by: lower is better)."""
+        if not self.dev_examples or self.settings.validation == "none":
+            return ()
+        if self.settings.validation == "retrieval":
+            return ("top_20", "mrr", *(f"top_{k}" for k in TOP_KS if k != 20))
+        return ("mrr", "pool_top_1", "pool_top_5", "pool_top_20")
 
     def evaluate(self, device: torch.device) -> Dict[str, float]:
         if not self.dev_examples or self.settings.validation == "none":

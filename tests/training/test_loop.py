@@ -1,5 +1,7 @@
 """The generic training loop on a small regression task: it learns, schedules, resumes exactly, keeps the best."""
 import json
+import logging
+import time
 
 import pytest
 import torch
@@ -35,6 +37,9 @@ class RegressionTask:
             raise KeyboardInterrupt
         return torch.nn.functional.mse_loss(self.model(batch["x"]), batch["y"])
 
+    def dev_metrics(self):
+        return ("neg_mse",)
+
     def evaluate(self, device):
         assert not self.model.training
         total = sum(float(torch.nn.functional.mse_loss(self.model(b["x"].to(device)), b["y"].to(device)))
@@ -48,7 +53,7 @@ class RegressionTask:
 
 def config(tmp_path, **overrides):
     settings = dict(output_dir=tmp_path / "out", learning_rate=0.1, max_steps=40, eval_every=10,
-                    checkpoint_every=5, metric="neg_mse", show_progress=False, device="cpu", precision="fp32")
+                    checkpoint_every=5, show_progress=False, device="cpu", precision="fp32")
     settings.update(overrides)
     return TrainingConfig(**settings)
 
@@ -100,11 +105,32 @@ def test_warmup_then_linear_decay():
     assert rates == pytest.approx([0.25, 0.5, 0.75, 1.0, 0.75, 0.5, 0.25])
 
 
-def test_refuses_existing_output_and_unknown_metric(tmp_path):
+def test_refuses_existing_output_and_unknown_metric_before_training(tmp_path):
     (tmp_path / "out").mkdir()
     with pytest.raises(ConfigurationError, match="already exists"):
         train(RegressionTask(), config(tmp_path))
-    with pytest.raises(ConfigurationError, match="metric 'em'"):
-        train(RegressionTask(), config(tmp_path, output_dir=tmp_path / "o2", metric="em"))
+    task = RegressionTask()
+    with pytest.raises(ConfigurationError, match="metric 'em'.*neg_mse"):
+        train(task, config(tmp_path, output_dir=tmp_path / "o2", metric="em"))
+    assert task.calls == 0 and not (tmp_path / "o2.work").exists()  # refused before the first step
     with pytest.raises(ConfigurationError, match="accumulation"):
         config(tmp_path, accumulation=0)
+
+
+class SlowTask(RegressionTask):
+    def loss(self, batch):
+        time.sleep(0.05)
+        return super().loss(batch)
+
+
+def test_max_minutes_is_a_cap_that_says_when_it_cuts_training_short(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="dpr_components.training.loop")
+    result = train(SlowTask(), config(tmp_path, max_steps=1000, max_minutes=0.02, eval_every=0))
+    assert result.stopped_by == "max_minutes" and 10 < result.steps < 1000
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("1000 planned steps need about" in w and "near step" in w for w in warnings), warnings
+    assert any(f"cut training short: {result.steps} of 1000 planned steps" in w for w in warnings), warnings
+    caplog.clear()
+    result = train(SlowTask(), config(tmp_path / "fits", max_steps=12, max_minutes=5, eval_every=0))
+    assert result.stopped_by == "max_steps" and result.steps == 12
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -1,13 +1,19 @@
 """Reader training end to end with tiny random models: the loss falls, the span is learned, the checkpoint
 loads in DPRSpanReader and a YAML pipeline; answers found on whole words; bad init models refused."""
+import hashlib
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from haystack import Pipeline
 from haystack.schema import Document
-from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizerFast
+from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizerFast, DPRReader
+
+from dpr_components.demo.reader import DemoReaderRecipe, train_with_recipe
 
 from dpr_components.errors import ModelLoadError, TrainingDataError
 from dpr_components.readers.dpr_span_reader import DPRSpanReader
@@ -119,3 +125,27 @@ def test_bad_init_model_and_data_leave_no_output(tiny_question_encoder, tiny_rea
     with pytest.raises(TrainingDataError, match="bad.jsonl line 2"):
         train_reader(tmp_path / "bad.jsonl", tiny_reader, config(tmp_path / "out"), settings=settings())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl", "train.jsonl"]
+
+
+def weights_digest(directory):
+    digest = hashlib.sha256()
+    for key, tensor in sorted(DPRReader.from_pretrained(str(directory)).state_dict().items()):
+        digest.update(key.encode() + tensor.float().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def test_the_demo_recipe_gives_the_same_weights_on_an_idle_and_a_busy_machine(tiny_reader, tmp_path, monkeypatch):
+    """The recipe trains a fixed number of steps on fixed threads: the machine's load changes only the time."""
+    recipe = DemoReaderRecipe(max_steps=6, passages_per_question=3, questions_per_batch=2, max_seq_len=64,
+                              learning_rate=3e-3, warmup_steps=1, checkpoint_every=0, progress_bar=False)
+    idle = train_with_recipe(toy_examples(), [], tiny_reader, tmp_path / "idle", recipe)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 64.0, 64.0))  # what a load probe would see
+        busy = train_with_recipe(toy_examples(), [], tiny_reader, tmp_path / "busy", recipe)
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert idle.steps == busy.steps == 6 and idle.stopped_by == busy.stopped_by == "max_steps"
+    assert weights_digest(tmp_path / "idle") == weights_digest(tmp_path / "busy")

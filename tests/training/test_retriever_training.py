@@ -65,7 +65,7 @@ def trained_pair(tmp_path_factory, toy_pair):
                                        question_model=tiny_question_encoder, passage_model=tiny_context_encoder,
                                        batch_size=4, hard_negatives=1, max_seq_len_query=32, max_seq_len_passage=64)
     loop = TrainingConfig(output_dir=directory / "pair", learning_rate=3e-3, max_steps=40, warmup_steps=2,
-                          eval_every=20, metric="mrr", seed=0, device="cpu", precision="fp32", show_progress=False)
+                          eval_every=20, seed=0, device="cpu", precision="fp32", show_progress=False)
     result = train_retriever(settings, loop)
     return directory / "pair", result
 
@@ -214,3 +214,17 @@ def test_failed_save_leaves_the_previous_output_intact(tmp_path, tiny_question_e
         model.save(tmp_path / "pair")
     assert sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "pair").rglob("*")) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pair"]
+
+
+def test_python_call_with_a_dev_file_uses_the_tasks_metric_and_checks_a_given_one_first(tmp_path, toy_pair):
+    write_examples(tmp_path / "train.jsonl", toy_examples())
+    settings = RetrieverTrainingConfig(train_file=tmp_path / "train.jsonl", dev_file=tmp_path / "train.jsonl",
+                                       question_model=toy_pair[0], passage_model=toy_pair[1], batch_size=4,
+                                       max_seq_len_query=32, max_seq_len_passage=64)
+    loop = TrainingConfig(output_dir=tmp_path / "pair", max_steps=2, show_progress=False, device="cpu")
+    result = train_retriever(settings, loop)  # no metric given: the retriever's own default (mrr)
+    assert result.best_metrics["step"] == 2 and "mrr" in result.best_metrics
+    with pytest.raises(ConfigurationError, match="metric 'em' is not among .*mrr"):
+        train_retriever(settings, TrainingConfig(output_dir=tmp_path / "other", max_steps=2, metric="em",
+                                                 show_progress=False, device="cpu"))
+    assert not (tmp_path / "other").exists() and not (tmp_path / "other.work").exists()
