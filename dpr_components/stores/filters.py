@@ -25,7 +25,7 @@ Example::
 import json
 import numbers
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Hashable, List, Optional, Tuple, Union
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.stores.document_rows import storage_problem
@@ -65,6 +65,18 @@ def parse_filters(filters: Filters) -> Optional[Node]:
         raise FilterSyntaxError(f"Filters must be a dict (or a list of dicts), got {type(filters).__name__}: "
                                 f"{filters!r}. Example: {{'genre': ['news'], 'year': {{'$gte': 2015}}}}.")
     return _logical("$and", filters)
+
+
+def filter_key(filters: Filters) -> Hashable:
+    """A canonical, type-preserving form of ``filters``, to cache their matches by: equal keys match the same
+    documents (``np.int64(2020)`` and ``2020`` share one; ``"2020"``, ``2020.5`` and ``True`` each have their own)."""
+    def key(node: Node) -> Hashable:
+        if isinstance(node, Comparison):
+            return node.field, node.operator, type(node.value).__name__, node.value
+        return node.operator, tuple(key(condition) for condition in node.conditions)
+
+    node = parse_filters(filters)
+    return None if node is None else key(node)
 
 
 def _logical(operator: str, term: Any) -> Logical:

@@ -30,7 +30,7 @@ from dpr_components.errors import StoreCorruptedError, StoreError
 from dpr_components.schema import PASSAGES, PassageSchema
 from dpr_components.stores.document_rows import (DOCUMENT_COLUMNS, check_storable, document_row, indexed_text,
                                                  meta_json, meta_values, title_and_text, to_document)
-from dpr_components.stores.filters import Filters, parse_filters, row_id_query
+from dpr_components.stores.filters import Filters, filter_key, parse_filters, row_id_query
 
 FORMAT_VERSION = 1
 RECOVERY = ("Restore documents.sqlite from a backup (the vector and BM25 caches beside it are rebuilt "
@@ -340,7 +340,7 @@ class DocumentDatabase:
     def matching_row_ids(self, index: IndexInfo, filters: Filters) -> np.ndarray:
         """Sorted row ids of the documents matching ``filters`` (with or without vectors), straight from the
         indexed meta values; the last few answers are cached until the database changes."""
-        key = (index.index_id, json.dumps(filters, sort_keys=True, default=str))
+        key = (index.index_id, filter_key(filters))
         with self.lock:
             version = (self._commits, self.connection.execute("PRAGMA data_version").fetchone()[0])
             cached = self._matches.get(key)
