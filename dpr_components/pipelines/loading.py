@@ -165,6 +165,7 @@ def load_pipeline(
     import dpr_components  # noqa: F401  (registers this project's nodes with Haystack)
     from haystack import Pipeline
 
+    from dpr_components.fusion.hybrid_fusion import report_scaled_inputs
     from dpr_components.pipelines.checks import check_components
 
     config = read_pipeline_config(pipeline, pipeline_name, store, overrides, environ)
@@ -172,6 +173,7 @@ def load_pipeline(
     # Environment overrides were applied above with typed values; Haystack's own pass would set strings.
     built = Pipeline.load_from_config(config.config, pipeline_name=config.pipeline_name,
                                       overwrite_with_env_variables=False)
+    report_scaled_inputs(built)
     return LoadedPipeline(config, built)
 
 

@@ -96,17 +96,29 @@ def test_score_modes_refuse_documents_without_scores_but_rrf_accepts_them():
     assert fused[0].id == "a" and fused[0].score == pytest.approx(1 / 61)
 
 
-def test_scaled_scores_are_reported_once_per_input(caplog):
-    scaled = docs(("a", 0.82), ("b", 0.74))  # what Haystack's expit(s / 8) scaling of BM25 looks like
-    node = HybridFusion(mode="linear")
+def test_scaling_inputs_are_reported_from_their_settings_not_from_score_values(caplog):
+    from haystack import Pipeline
+    from haystack.document_stores import InMemoryDocumentStore
+    from haystack.nodes import BM25Retriever
+
+    from dpr_components.fusion.hybrid_fusion import report_scaled_inputs
+
     with caplog.at_level(logging.WARNING, logger="dpr_components.fusion.hybrid_fusion"):
-        run(node, ("BM25", scaled), ("DPR", DPR_DOCS))
-        run(node, ("BM25", scaled), ("DPR", DPR_DOCS))
-        run(HybridFusion(mode="rrf"), ("BM25", scaled), ("DPR", DPR_DOCS))
-        run(HybridFusion(mode="linear"), ("cosine", docs(("a", 0.62), ("b", 0.31))), ("DPR", DPR_DOCS))
-    warnings = [r.getMessage() for r in caplog.records]
-    assert len(warnings) == 1
-    assert "'BM25'" in warnings[0] and "scale_score: false" in warnings[0]
+        # cosine-like raw scores in [0.5, 1) are no sign of scaling (the shipped pipelines with MiniLM)
+        run(HybridFusion(mode="linear"), ("cosine", docs(("a", 0.82), ("b", 0.74))), ("DPR", DPR_DOCS))
+    assert caplog.records == []
+
+    def pipeline(mode):
+        store = InMemoryDocumentStore(use_bm25=True)
+        built = Pipeline()
+        built.add_node(BM25Retriever(store, scale_score=True), name="Scaled", inputs=["Query"])
+        built.add_node(BM25Retriever(store, scale_score=False), name="Raw", inputs=["Query"])
+        built.add_node(HybridFusion(mode=mode), name="Fusion", inputs=["Scaled", "Raw"])
+        return built
+
+    reports = report_scaled_inputs(pipeline("dbsf"))
+    assert len(reports) == 1 and "'Scaled'" in reports[0] and "scale_score: false" in reports[0]
+    assert report_scaled_inputs(pipeline("rrf")) == []  # ranks only
 
 
 def test_run_batch_fuses_each_query_separately():
