@@ -27,8 +27,8 @@ def index_sharded(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
         summary = index_on_ray(args.corpus, args.ray, pipeline=read_config(args), shards=args.shards,
                                workers=args.workers, embeddings=args.embeddings, corpus_format=args.format,
                                progress_bar=progress)
-        return summary, (f"Encoded {summary['shards_encoded']} shards on {summary['workers']} Ray workers "
-                         f"({summary['shards_from_files']} loaded from files): {summary['passages']} passages of "
+        return summary, (f"Encoded {summary['shards_encoded']} shards on {summary['workers']} workers of "
+                         f"{summary['cluster']} ({summary['shards_from_files']} loaded from files): {summary['passages']} passages of "
                          f"{summary['documents']} documents into {summary['store']}.")
     if not args.embeddings:
         raise ConfigurationError("--shard I/N writes a shard file: add --embeddings DIR.")
@@ -46,13 +46,14 @@ def index_sharded(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
     if args.corpus:
         raise ConfigurationError("With a corpus, --embeddings needs --shard I/N (encode one shard) or --ray ADDRESS; "
                                  "without a corpus it loads the shards of DIR into the store.")
-    from dpr_components.indexing.shards import load_shards
-    from dpr_components.pipelines import load_pipeline
+    from dpr_components.indexing.shards import load_shards, pipeline_store
 
-    store = load_pipeline(read_config(args)).document_store
-    if store is None:
-        raise ConfigurationError(f"{args.pipeline!r} has no document store to load the shards into.")
+    store = pipeline_store(read_config(args))
     summary = load_shards(args.embeddings, store, progress_bar=progress)
     summary["store"] = str(getattr(store, "path", "") or "") or None
-    return summary, (f"Loaded {summary['shards']} shards ({summary['passages']} passages of "
-                     f"{summary['corpus_documents']} documents) into {summary['store']}.")
+    if summary["shards_loaded"] == 0:
+        return summary, (f"All {summary['shards']} shards ({summary['passages']} passages) were already in "
+                         f"{summary['store']}: nothing loaded.")
+    already = f"; {summary['shards_already_loaded']} were already there" if summary["shards_already_loaded"] else ""
+    return summary, (f"Loaded {summary['shards_loaded']} shards ({summary['passages']} passages of "
+                     f"{summary['corpus_documents']} documents) into {summary['store']}{already}.")

@@ -31,8 +31,9 @@ from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.indexing.shard_encoding import PassageEncoder, corpus_digest
-from dpr_components.indexing.shards import (ShardError, ShardHeader, ShardSpec, check_store_encoder,
-                                            existing_shard, read_shard, write_shard, write_to_store)
+from dpr_components.indexing.shards import (ShardError, ShardHeader, ShardSpec, check_folder_takes,
+                                            check_store_encoder, existing_shard, folder_sharding, read_shard,
+                                            write_shard, write_to_store)
 from dpr_components.pipelines.loading import PipelineConfig, PipelineSource
 from dpr_components.preprocessing.corpus import read_corpus
 
@@ -48,13 +49,27 @@ def require_ray():
     return ray
 
 
-def connect(address: Optional[str]):
-    """Join the Ray cluster at ``address`` ("auto": the running one; "local" or None: start one here)."""
+def connect(address: Optional[str]) -> Tuple[Any, str]:
+    """Join a Ray cluster; returns (ray, where the job runs). ``address``: "auto" joins the cluster that
+    ``ray start`` made on this machine (or ``RAY_ADDRESS``) and starts a local instance when there is none;
+    "local" or None always starts a local instance; ``ray://host:port`` or ``host:port`` must be reachable."""
     ray = require_ray()
-    if not ray.is_initialized():
-        ray.init(address=None if address in (None, "", "local") else address, log_to_driver=False,
-                 include_dashboard=False)
-    return ray
+    if ray.is_initialized():
+        return ray, "the Ray instance this process already uses"
+    if address == "auto":
+        # What ray.init(address=None) reads; Ray's own "auto" would also join any other process's instance.
+        from ray._private.services import get_ray_address_from_environment
+
+        address = get_ray_address_from_environment(None, None)
+    local = address in (None, "", "local")
+    try:
+        ray.init(address="local" if local else address, log_to_driver=False, include_dashboard=False)
+    except ConnectionError as error:
+        raise ConfigurationError(f"Cannot reach the Ray cluster at address {address!r} ({error}). Give the address "
+                                 "of a running cluster, 'auto', or 'local' to start one here.") from None
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    return ray, (f"a local Ray instance started for this job ({cpus} CPUs)" if local
+                 else f"the Ray cluster at {address} ({cpus} CPUs)")
 
 
 def encode_documents(config: PipelineConfig, documents: List[Dict[str, Any]], threads: int) -> Encoded:
@@ -91,6 +106,9 @@ def index_on_ray(corpus: str, address: Optional[str], store: Optional[str] = Non
                  encode: Callable[..., Encoded] = encode_documents) -> Dict[str, Any]:
     """Encode ``corpus`` in ``shards`` Ray tasks over ``workers`` concurrent workers into the pipeline's store.
 
+    ``address``: see :func:`connect`. ``shards`` defaults to the sharding of this corpus's files already in
+    ``embeddings`` (a re-run resumes it), else 4 per worker.
+
     ``pipeline``: a name, path or ``PipelineConfig`` (the config, plain data, is what the workers receive).
     ``encode(config, documents, threads)`` runs in the workers (default :func:`encode_documents`). Returns
     counts: documents, passages, shards (encoded / loaded from files), workers.
@@ -100,7 +118,7 @@ def index_on_ray(corpus: str, address: Optional[str], store: Optional[str] = Non
     from dpr_components.pipelines import read_pipeline_config
     from dpr_components.pipelines.indexing import load_indexing_pipeline
 
-    ray = connect(address)
+    ray, cluster = connect(address)
     config = read_pipeline_config(pipeline, pipeline_name, store, list(overrides))
     loaded = load_indexing_pipeline(config)
     document_store = loaded.document_store
@@ -111,12 +129,16 @@ def index_on_ray(corpus: str, address: Optional[str], store: Optional[str] = Non
     gpus = int(resources.get("GPU", 0))
     workers = workers or gpus or max(1, int(resources.get("CPU", 1)))
     threads = max(1, int(resources.get("CPU", 1)) // workers)
-    count = shards or max(1, min(digest.documents, 4 * workers))
+    found = folder_sharding(embeddings)  # a re-run over the same folder resumes its sharding
+    resumed = found.spec.count if found is not None and found.corpus_digest == digest.hexdigest() else None
+    count = shards or resumed or max(1, min(digest.documents, 4 * workers))
+    if embeddings:
+        check_folder_takes(embeddings, count, digest.hexdigest(), signature)
     specs = [ShardSpec(index, count) for index in range(count)]
     task = ray.remote(encode).options(num_cpus=threads, num_gpus=1 if gpus else 0, max_retries=max_retries)
 
     summary = {"documents": digest.documents, "passages": 0, "shards": count, "shards_encoded": 0,
-               "shards_from_files": 0, "workers": workers, "store": str(getattr(document_store, "path", "") or "")}
+               "shards_from_files": 0, "workers": workers, "cluster": cluster, "store": str(getattr(document_store, "path", "") or "")}
     seen: Dict[str, ShardSpec] = {}
     pending: Dict[Any, Tuple[ShardSpec, Tuple[int, int]]] = {}
 

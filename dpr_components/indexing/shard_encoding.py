@@ -27,7 +27,8 @@ from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.pipelines.loading import PipelineSource
-from dpr_components.indexing.shards import CorpusDigest, ShardHeader, ShardSpec, existing_shard, write_shard
+from dpr_components.indexing.shards import (CorpusDigest, ShardHeader, ShardSpec, check_folder_takes, existing_shard,
+                                            write_shard)
 from dpr_components.preprocessing.corpus import TITLE_FIELD, read_corpus
 
 ENCODE_CHUNK = 512  # passages per embed_documents call: memory stays bounded, progress moves
@@ -121,6 +122,7 @@ def encode_shard(corpus: str, spec: ShardSpec, directory: str, pipeline: Pipelin
         digest, document_range, documents = corpus_shard(corpus, spec, corpus_format)
         summary = {"shard": str(spec), "documents": document_range[1] - document_range[0],
                    "corpus_documents": digest.documents}
+        check_folder_takes(directory, spec.count, digest.hexdigest(), encoder.signature)
         done = existing_shard(directory, spec, digest.hexdigest(), encoder.signature)
         if done is not None:
             return {**summary, "passages": done.passages, "path": str(done.path), "skipped": True}

@@ -167,6 +167,30 @@ def existing_shard(directory: Union[str, Path], spec: ShardSpec, corpus_digest: 
     return header if same else None
 
 
+def folder_sharding(directory: Union[str, Path, None]) -> Optional[ShardHeader]:
+    """The header of the first shard file in ``directory`` (None when it holds none): its sharding, corpus and
+    encoder, which every other file there shares."""
+    paths = sorted(Path(directory).glob(f"*{SUFFIX}")) if directory and Path(directory).is_dir() else []
+    return ShardHeader.read(paths[0]) if paths else None
+
+
+def check_folder_takes(directory: Union[str, Path], count: int, corpus_digest: str, encoder: Dict[str, Any]) -> None:
+    """Refuse, before anything is encoded, shards that would leave ``directory`` holding two shardings, two
+    corpora or two encoders (:func:`check_shards` could not load it any more)."""
+    found = folder_sharding(directory)
+    if found is None:
+        return
+    reasons = [f"it is sharded in {found.spec.count}, this job in {count}"] if found.spec.count != count else []
+    if found.corpus_digest != corpus_digest:
+        reasons.append(f"its corpus is {found.corpus_digest}, this job's {corpus_digest}")
+    if _differences(found.encoder, encoder):
+        reasons.append(f"its encoder differs ({_differences(found.encoder, encoder)})")
+    if reasons:
+        resume = f", or {found.spec.count} shards to resume it" if len(reasons) == 1 and count != found.spec.count else ""
+        raise ShardError(f"{directory} holds the shards of another job ({found.path.name}: {'; '.join(reasons)}). A "
+                         f"folder holds one sharding of one corpus by one encoder: give another folder{resume}.")
+
+
 def check_shards(directory: Union[str, Path]) -> List[ShardHeader]:
     """Headers of every shard in ``directory``, in shard order, after checking that they make one corpus
     exactly once with one encoder."""
@@ -241,22 +265,49 @@ def check_store_encoder(store: Any, encoder: Dict[str, Any], what: str) -> None:
                              f"({'; '.join(differences)}); load it into another store or index.")
 
 
+def pipeline_store(config: Any) -> Any:
+    """The document store of a pipeline config (:class:`~dpr_components.pipelines.PipelineConfig`), built alone:
+    loading shards needs no encoder (each shard records the one that made it, and the store records it)."""
+    from haystack.document_stores import BaseDocumentStore
+
+    from dpr_components.pipelines.checks import check_components, node_class
+
+    check_components(config.config)
+    types, params = config.component_types(), config.component_params()
+    stores = [name for name, type_name in types.items() if issubclass(node_class(type_name), BaseDocumentStore)]
+    if len(stores) != 1:
+        raise ConfigurationError(f"{config.name!r} has {len(stores)} document stores; loading shards needs one.")
+    return node_class(types[stores[0]])(**params[stores[0]])
+
+
 def load_shards(directory: Union[str, Path], store: Any, batch_size: int = 10_000, progress_bar: bool = True) -> Dict[str, Any]:
     """Check every shard of ``directory`` (see :func:`check_shards`), then write them into ``store`` in shard
-    order. Returns ``{"shards", "passages", "corpus_documents"}``."""
+    order; a shard whose passages are all in the store already is not written again. Returns ``{"shards",
+    "shards_loaded", "shards_already_loaded", "passages", "corpus_documents"}``."""
     from tqdm import tqdm
 
     headers = check_shards(directory)
     check_store_encoder(store, headers[0].encoder, f"{headers[0].path.name} (and the other shards)")
-    total = sum(header.passages for header in headers)
+    total, already = sum(header.passages for header in headers), 0
     with tqdm(total=total, unit="passage", desc="Loading shards", disable=not progress_bar) as bar:
         for header in headers:
-            _, ids, passages, embeddings = read_shard(header.path)
-            write_to_store(store, ids, passages, embeddings, header.encoder, batch_size)
-            bar.update(len(ids))
+            if _in_store(store, read_ids(header.path)):
+                already += 1
+            else:
+                _, ids, passages, embeddings = read_shard(header.path)
+                write_to_store(store, ids, passages, embeddings, header.encoder, batch_size)
+            bar.update(header.passages)
     if hasattr(store, "save"):
         store.save()
-    return {"shards": len(headers), "passages": total, "corpus_documents": headers[0].corpus_documents}
+    return {"shards": len(headers), "shards_loaded": len(headers) - already, "shards_already_loaded": already,
+            "passages": total, "corpus_documents": headers[0].corpus_documents}
+
+
+def _in_store(store: Any, ids: List[str]) -> bool:
+    """Whether every passage of a shard is stored (one look-up when the first is not: the usual first load)."""
+    if ids and not store.get_documents_by_id(ids[:1]):
+        return False
+    return len(store.get_documents_by_id(ids)) == len(set(ids))
 
 
 def _differences(expected: Dict[str, Any], found: Dict[str, Any]) -> str:

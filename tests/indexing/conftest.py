@@ -41,3 +41,13 @@ def unsharded(tmp_path_factory, corpus, tiny_cli):
     store_dir = tmp_path_factory.mktemp("unsharded") / "store"
     assert main(["index", str(corpus), "--store", str(store_dir), "--no-progress", *tiny_cli]) == EXIT_OK
     return store_contents(store_dir)
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """A real local Ray instance (2 CPUs) in this process, for the tests that encode on Ray."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()

@@ -11,15 +11,6 @@ from shard_testing import assert_same_store, store_contents
 pytestmark = pytest.mark.slow  # Ray workers start and import the models: ~20-40 s for this module
 
 
-@pytest.fixture(scope="session")
-def local_ray():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
-
-
 def test_ray_run_gives_the_single_process_store(local_ray, tmp_path, corpus, tiny_params, unsharded):
     summary = index_on_ray(str(corpus), "local", store=str(tmp_path / "store"), overrides=tiny_params, shards=5,
                            workers=2, embeddings=str(tmp_path / "emb"), progress_bar=False)

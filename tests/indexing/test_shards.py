@@ -80,9 +80,9 @@ def test_duplicated_shard_is_named(tmp_path, shard_dir):
 
 
 def test_shards_of_another_sharding_are_refused(tmp_path, corpus, shard_dir, encoder):
-    for path in shard_dir.iterdir():
+    encode_shard(str(corpus), ShardSpec(0, 3), str(tmp_path / "elsewhere"), encoder=encoder)  # overlaps 0 and 1 of 4
+    for path in [*shard_dir.iterdir(), *(tmp_path / "elsewhere").iterdir()]:  # files copied together by hand
         shutil.copy(path, tmp_path / path.name)
-    encode_shard(str(corpus), ShardSpec(0, 3), str(tmp_path), encoder=encoder)  # overlaps shards 0 and 1 of 4
     with pytest.raises(ShardError, match=r"embeddings-00000-of-00003\.safetensors is shard 0/3"):
         check_shards(tmp_path)
 
@@ -92,12 +92,13 @@ def test_foreign_encoder_shard_is_named_and_nothing_is_written(tmp_path, corpus,
     for path in shard_dir.iterdir():
         if path.name != ShardSpec(3, SHARDS).file_name:
             shutil.copy(path, tmp_path / path.name)
-    # Shard 3 embedded by another (here: the question) encoder.
+    # Shard 3 embedded elsewhere by another (here: the question) encoder, then copied in.
     other = PassageEncoder.load("indexing", [*tiny_params, f"Retriever.passage_embedding_model={tiny_question_encoder}"])
     try:
-        encode_shard(str(corpus), ShardSpec(3, SHARDS), str(tmp_path), encoder=other)
+        made = encode_shard(str(corpus), ShardSpec(3, SHARDS), str(tmp_path / "elsewhere"), encoder=other)
     finally:
         other.close()
+    shutil.copy(made["path"], tmp_path)
     store = HybridDocumentStore(path=str(tmp_path / "store"), progress_bar=False)
     try:
         with pytest.raises(ShardError, match=r"embeddings-00003-of-00004\.safetensors was embedded by another "
