@@ -42,7 +42,7 @@ from dpr_components.evaluation.questions import load_questions  # noqa: E402
 from dpr_components.readers.answers import AnswerScoring  # noqa: E402
 from dpr_components.readers.dpr_span_reader import DPRSpanReader  # noqa: E402
 from dpr_components.training.build_data import pipeline_retriever  # noqa: E402
-from dpr_components.training.reader_model import init_reader, save_reader  # noqa: E402
+from dpr_components.modeling.reader_model import init_reader, save_reader  # noqa: E402
 from dpr_components.utils.devices import cpu_description  # noqa: E402
 
 

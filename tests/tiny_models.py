@@ -63,3 +63,71 @@ pipelines:
       - {{name: Retriever, inputs: [Query]}}
       - {{name: Reader, inputs: [Retriever]}}
 """
+
+
+# ---- tiny encoders of other architecture families (reader heads over any encoder) ----------------------------
+
+ENCODER_FAMILIES = ("bert", "electra", "mpnet", "roberta", "deberta-v2")
+
+
+def _trained_tokenizer(family: str, corpus):
+    """A byte-level BPE (RoBERTa) or SentencePiece-style Unigram (DeBERTa-v2) tokenizer trained on ``corpus``."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import DebertaV2TokenizerFast, RobertaTokenizerFast
+
+    if family == "roberta":
+        specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+        tokenizer = Tokenizer(models.BPE())
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tokenizer.decoder = decoders.ByteLevel()
+        tokenizer.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=400, special_tokens=specials,
+                                                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+        tokenizer.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True,
+                                                                add_prefix_space=False)
+        return RobertaTokenizerFast(tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", sep_token="</s>",
+                                    cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    specials = ["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]"]
+    tokenizer = Tokenizer(models.Unigram())
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    tokenizer.train_from_iterator(corpus, trainers.UnigramTrainer(vocab_size=200, special_tokens=specials,
+                                                                  unk_token="[UNK]"))
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", 1), ("[SEP]", 2)])
+    return DebertaV2TokenizerFast(tokenizer_object=tokenizer, bos_token="[CLS]", eos_token="[SEP]", sep_token="[SEP]",
+                                  cls_token="[CLS]", unk_token="[UNK]", pad_token="[PAD]", mask_token="[MASK]")
+
+
+def tiny_encoder(family: str, directory: Path, vocab_file: Path, corpus) -> str:
+    """A random tiny encoder of ``family`` (hidden 32, 2 layers) saved with its tokenizer in ``directory``.
+
+    BERT, ELECTRA and MPNet reuse the tiny WordPiece vocabulary; RoBERTa and DeBERTa-v2 get a byte-level BPE
+    or a SentencePiece-style tokenizer trained on ``corpus``.
+    """
+    import transformers as t
+
+    sizes = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    if family in ("bert", "electra", "mpnet"):
+        names = {"bert": "BertTokenizerFast", "electra": "ElectraTokenizerFast", "mpnet": "MPNetTokenizerFast"}
+        specials = (dict(bos_token="[CLS]", eos_token="[SEP]", cls_token="[CLS]", sep_token="[SEP]", unk_token="[UNK]",
+                         pad_token="[PAD]", mask_token="[MASK]") if family == "mpnet" else {})
+        tokenizer = getattr(t, names[family])(vocab_file=str(vocab_file), do_lower_case=True, **specials)
+    else:
+        tokenizer = _trained_tokenizer(family, corpus)
+    vocab_size, pad = len(tokenizer), tokenizer.pad_token_id
+    model = {
+        "bert": lambda: t.BertModel(t.BertConfig(vocab_size=vocab_size, max_position_embeddings=128, **sizes)),
+        "electra": lambda: t.ElectraModel(t.ElectraConfig(vocab_size=vocab_size, embedding_size=16,
+                                                          max_position_embeddings=128, **sizes)),
+        "mpnet": lambda: t.MPNetModel(t.MPNetConfig(vocab_size=vocab_size, pad_token_id=pad,
+                                                    max_position_embeddings=130, **sizes)),
+        "roberta": lambda: t.RobertaModel(t.RobertaConfig(vocab_size=vocab_size, pad_token_id=pad, type_vocab_size=1,
+                                                          max_position_embeddings=130, **sizes)),
+        "deberta-v2": lambda: t.DebertaV2Model(t.DebertaV2Config(
+            vocab_size=vocab_size, pad_token_id=pad, type_vocab_size=0, max_position_embeddings=128,
+            relative_attention=True, position_biased_input=False, pos_att_type=["p2c", "c2p"], **sizes)),
+    }[family]()
+    model.save_pretrained(directory)
+    tokenizer.model_max_length = 128
+    tokenizer.save_pretrained(directory)
+    return str(directory)

@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "dpr_components.cli.train_retriever",  # train-retriever
     "dpr_components.cli.training",     # build-training-data, cloze-questions, train-reader
     "dpr_components.cli.demo",         # demo
+    "dpr_components.cli.models",       # fetch-model
     "dpr_components.serving.cli",      # serve (FastAPI is imported only when it runs)
 )
 

@@ -14,37 +14,24 @@ Usage::
 """
 import copy
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from tqdm import tqdm
-from transformers import AutoModel, AutoTokenizer, DPRContextEncoder, DPRQuestionEncoder, PreTrainedModel
+from transformers import PreTrainedModel
 
 from dpr_components.encoders.cls_only import compute_last_layer_for_cls_only
 from dpr_components.encoders.onnx_runtime import check_settings, onnx_runtime_model
 from dpr_components.encoders.signature import fingerprint
-from dpr_components.errors import ConfigurationError, ModelLoadError
-from dpr_components.utils.batching import padded_batches
-from dpr_components.utils.validation import unicode_problem
-from dpr_components.utils.choices import Choice, Precision, Runtime
+from dpr_components.modeling.checkpoints import check_max_length
+from dpr_components.modeling.encoders import (Pooling, TextInput, embed_batched, load_encoder_weights, open_encoder,
+                                              pool, token_ids)
+from dpr_components.utils.choices import Precision, Runtime
 from dpr_components.utils.devices import DeviceSpec, resolve_devices, resolve_precision
-from dpr_components.utils.models import load_config, prepare_for_inference
+from dpr_components.utils.models import prepare_for_inference
 
 logger = logging.getLogger(__name__)
-
-TextInput = Union[str, Tuple[str, str]]
-
-DPR_ENCODERS = {"DPRQuestionEncoder": DPRQuestionEncoder, "DPRContextEncoder": DPRContextEncoder}
-EXPECTED = "a text encoder (DPRQuestionEncoder, DPRContextEncoder, or a BERT-style model that AutoModel loads)"
-
-
-class Pooling(Choice):
-    """How a non-DPR encoder turns token vectors into one vector: the [CLS] token or the masked mean."""
-
-    CLS = "cls"
-    MEAN = "mean"
+__all__ = ["Pooling", "TextEncoder", "TextInput"]
 
 
 class TextEncoder:
@@ -89,43 +76,17 @@ class TextEncoder:
         if self.runtime is Runtime.ONNXRUNTIME:
             check_settings(self.precision, self.device)  # before the weights load
 
-        config = load_config(self.model_name_or_path, EXPECTED, use_auth_token)
-        architectures = list(getattr(config, "architectures", None) or [])
-        self.architecture = architectures[0] if architectures else config.model_type
-        dpr_class = next((DPR_ENCODERS[name] for name in architectures if name in DPR_ENCODERS), None)
-        self.uses_dpr_pooler = dpr_class is not None
-        if config.model_type == "dpr" and not self.uses_dpr_pooler:
-            raise ModelLoadError(
-                f"{self.model_name_or_path!r} is a {self.architecture} checkpoint, but {EXPECTED} was expected. "
-                "A DPRReader cannot embed text: give the question or context encoder directory."
-            )
-        if getattr(config, "is_encoder_decoder", False) or getattr(config, "is_decoder", False):
-            raise ModelLoadError(
-                f"{self.model_name_or_path!r} is a {self.architecture} (decoder) model, but {EXPECTED} was expected."
-            )
-        if self.uses_dpr_pooler and self.pooling is not Pooling.CLS:
-            raise ConfigurationError(
-                f"pooling={self.pooling.value!r} does not apply to the DPR checkpoint {self.model_name_or_path!r}: "
-                "DPR encoders are pooled by their [CLS] pooler_output. Use pooling: cls."
-            )
-        projection_dim = getattr(config, "projection_dim", 0) if self.uses_dpr_pooler else 0
-        self.embedding_dim = int(projection_dim or config.hidden_size)
-
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.model_name_or_path, token=use_auth_token)
-            model_class = dpr_class or AutoModel
-            # The ONNX exporter traces eager attention; sdpa's mask handling depends on the traced batch.
-            attention = {"attn_implementation": "eager"} if self.runtime is Runtime.ONNXRUNTIME else {}
-            model: PreTrainedModel = model_class.from_pretrained(self.model_name_or_path, token=use_auth_token,
-                                                                 **attention)
-        except (OSError, ValueError) as error:
-            raise ModelLoadError(
-                f"Could not load the tokenizer and weights of {self.model_name_or_path!r} ({error}). "
-                f"Expected {EXPECTED}, saved with save_pretrained (config.json, weights, tokenizer files)."
-            ) from error
+        # The checkpoint rules (DPR detection, pooling, what is refused) live in modeling.encoders, shared
+        # with training.
+        checkpoint = open_encoder(self.model_name_or_path, self.pooling, use_auth_token)
+        self.checkpoint, self.tokenizer = checkpoint, checkpoint.tokenizer
+        self.architecture, self.uses_dpr_pooler = checkpoint.architecture, checkpoint.uses_dpr_pooler
+        self.embedding_dim = checkpoint.embedding_dim
+        # The ONNX exporter traces eager attention; sdpa's mask handling depends on the traced batch.
+        attention = {"attn_implementation": "eager"} if self.runtime is Runtime.ONNXRUNTIME else {}
+        model: PreTrainedModel = load_encoder_weights(checkpoint, use_auth_token, **attention)
         # Hashed as loaded, before a precision change: fp32, bf16 and int8 runs of one checkpoint are one model.
-        self.weights_digest = fingerprint(config, model)
-        self.max_positions = int(getattr(config, "max_position_embeddings", 0) or 0) or None
+        self.weights_digest = fingerprint(checkpoint.config, model)
         cls_only = (self.uses_dpr_pooler or self.pooling is Pooling.CLS) and compute_last_layer_for_cls_only(model)
         if self.runtime is Runtime.ONNXRUNTIME:
             output = "pooler_output" if self.uses_dpr_pooler else "last_hidden_state"
@@ -140,14 +101,11 @@ class TextEncoder:
     @property
     def pooling_name(self) -> str:
         """How vectors are pooled: ``pooler_output`` for DPR checkpoints, else ``cls`` or ``mean``."""
-        return "pooler_output" if self.uses_dpr_pooler else self.pooling.value
+        return self.checkpoint.pooling_name
 
     def check_max_length(self, name: str, max_length: int) -> None:
         """Raise :class:`ConfigurationError` if inputs of ``max_length`` tokens exceed the model's positions."""
-        if self.max_positions is not None and max_length > self.max_positions:
-            raise ConfigurationError(
-                f"{name}={max_length} exceeds what {self.model_name_or_path!r} can read "
-                f"(max_position_embeddings={self.max_positions}). Set {name} <= {self.max_positions}.")
+        check_max_length(self.checkpoint.config, self.model_name_or_path, name, max_length)
 
     def encode(
         self,
@@ -163,62 +121,17 @@ class TextEncoder:
         of short questions costs what short questions cost. With several devices, each device takes every
         n-th batch. Output rows follow the input order.
         """
-        if not texts:
-            return np.zeros((0, self.embedding_dim), dtype=np.float32)
-        token_ids = self._tokenize(texts, max_length)
-        vectors = np.empty((len(token_ids), self.embedding_dim), dtype=np.float32)
-        show_bar = progress_bar and len(token_ids) > batch_size
-        batches = list(padded_batches(token_ids, batch_size, self.tokenizer.pad_token_id or 0))
-        with tqdm(total=len(token_ids), desc=description, unit=" texts", disable=not show_bar) as bar:
-            def run(replica: int) -> None:
-                with torch.inference_mode():
-                    for rows, input_ids, attention_mask in batches[replica::len(self.replicas)]:
-                        vectors[rows] = self._embed(torch.from_numpy(input_ids), torch.from_numpy(attention_mask),
-                                                    replica).cpu().numpy()
-                        bar.update(len(rows))
-
-            if len(self.replicas) == 1 or len(batches) == 1:
-                run(0)
-            else:  # one thread per device: torch releases the GIL while a device computes
-                with ThreadPoolExecutor(len(self.replicas)) as pool:
-                    list(pool.map(run, range(len(self.replicas))))
-        return vectors
-
-    def _tokenize(self, texts: Sequence[TextInput], max_length: int) -> List[List[int]]:
-        pairs = [isinstance(text, (tuple, list)) for text in texts]
-        if any(pairs) and not all(pairs):
-            raise ConfigurationError("Give either only strings or only (title, text) pairs to TextEncoder.encode.")
-        if all(pairs):
-            firsts, seconds = [str(t[0]) for t in texts], [str(t[1]) for t in texts]
-        else:
-            firsts, seconds = [str(t) for t in texts], None
-        for position, text in enumerate(firsts + (seconds or [])):
-            problem = unicode_problem(text)
-            if problem:
-                raise ConfigurationError(f"Text {position % len(firsts)} given to {self.model_name_or_path!r} has "
-                                         f"{problem}.")
-        # longest_first truncation cuts the longer member of a pair (the passage) and keeps the final [SEP].
-        encoded = self.tokenizer(firsts, seconds, truncation=True, max_length=max_length,
-                                 return_attention_mask=False, return_token_type_ids=False)
-        return encoded["input_ids"]
+        ids = token_ids(self.tokenizer, texts, max_length, self.model_name_or_path)
+        forwards = [lambda input_ids, mask, replica=replica: self._embed(input_ids, mask, replica)
+                    for replica in range(len(self.replicas))]
+        return embed_batched(ids, self.tokenizer.pad_token_id, batch_size, forwards, self.embedding_dim,
+                             progress_bar, description)
 
     def _embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, replica: int = 0) -> torch.Tensor:
-        # No token_type_ids: the model's default (all 0) is what DPR uses for passages, and not every
-        # AutoModel accepts them.
         device = self.devices[replica]
         input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
         output = self.replicas[replica](input_ids=input_ids, attention_mask=attention_mask)
-        if self.uses_dpr_pooler:
-            vectors = output.pooler_output.float()
-        elif self.pooling is Pooling.CLS:
-            vectors = output.last_hidden_state[:, 0].float()
-        else:
-            hidden = output.last_hidden_state.float()
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            vectors = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        if self.normalize:
-            vectors = torch.nn.functional.normalize(vectors, p=2, dim=-1)
-        return vectors
+        return pool(output, attention_mask, self.uses_dpr_pooler, self.pooling, self.normalize)
 
     def __repr__(self) -> str:
         return (f"TextEncoder({self.model_name_or_path!r}, {self.architecture}, pooling="

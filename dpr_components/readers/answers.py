@@ -28,7 +28,7 @@ from typing import Dict, List
 
 from haystack.schema import Answer, Document, Span
 
-from dpr_components.readers.inputs import TokenizedText
+from dpr_components.readers.inputs import TokenizedText, character_span
 from dpr_components.readers.spans import ChosenSpan
 from dpr_components.utils.choices import Choice
 
@@ -55,7 +55,7 @@ def context_window(text: str, start: int, end: int, size: int = CONTEXT_WINDOW_C
 def build_answer(document: Document, tokens: TokenizedText, span: ChosenSpan, probability: float,
                  relevance_logit: float, relevance_rank: int) -> Answer:
     """The answer for ``span`` (passage token indices), cut from the document's own text."""
-    start, end = int(tokens.offsets[span.start][0]), int(tokens.offsets[span.end][1])
+    start, end = character_span(document.content, tokens, span.start, span.end)
     context_start, context_end = context_window(document.content, start, end)
     return Answer(
         answer=document.content[start:end],

@@ -1,4 +1,7 @@
-"""DPRSpanReader: DPR's extractive reader (``DPRReader`` start/end/relevance heads) as a Haystack reader.
+"""DPRSpanReader: DPR's extractive reader (start/end/relevance heads over an encoder) as a Haystack reader.
+
+It loads a ``DPRReader`` checkpoint, or a reader ``train-reader`` saved from any encoder (MPNet, RoBERTa,
+ELECTRA, DeBERTa...: :mod:`dpr_components.modeling.reader_model`).
 
 Example (Python)::
 
@@ -28,7 +31,8 @@ tokens. All windows of all questions go through the model in length-sorted batch
 padded to the longest window of the batch. Passages are ranked by relevance logit (a passage read in
 several windows takes its best window's); spans are chosen with DPR's algorithm
 (:mod:`dpr_components.readers.spans`), ``spans_per_passage`` per passage, and answers are cut from the
-document's own text by character offsets. Scores and merging: :mod:`dpr_components.readers.answers`.
+document's own text by character offsets (:mod:`dpr_components.modeling.reader_decoding`, which the dev
+evaluation of reader training shares). Scores and merging: :mod:`dpr_components.readers.answers`.
 
 Outputs of ``run``: ``answers`` (best first, ``top_k``), ``no_answer`` (True when there was nothing to
 read) and, with ``return_documents=True``, ``documents`` re-ordered by relevance logit (copies whose
@@ -40,44 +44,27 @@ import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 from haystack.nodes.reader.base import BaseReader
 from haystack.schema import Document, MultiLabel
-from tqdm import tqdm
-from transformers import AutoTokenizer, DPRReader
 
-from dpr_components.errors import ConfigurationError, ModelLoadError
+from dpr_components.errors import ConfigurationError
+from dpr_components.modeling.checkpoints import check_max_length
+from dpr_components.modeling.reader_decoding import (PassageReading, batch_logits, by_passage, question_windows,
+                                                     window_logits)
+from dpr_components.modeling.reader_model import load_reader
 from dpr_components.readers.answers import AnswerScoring, build_answer, merge_identical_answers
-from dpr_components.readers.inputs import ReaderInputs, TokenizedText, Window
-from dpr_components.readers.spans import WindowLogits, passage_spans
+from dpr_components.readers.inputs import ReaderInputs, TokenizedText
+from dpr_components.readers.spans import passage_spans
 from dpr_components.schema import TITLE_FIELD
-from dpr_components.utils.batching import padded_batches
 from dpr_components.utils.devices import resolve_devices, resolve_precision
-from dpr_components.utils.models import check_architecture, load_config, prepare_for_inference, set_num_threads
+from dpr_components.utils.models import prepare_for_inference, set_num_threads
 from dpr_components.utils.validation import finite_float, positive_int
 
 logger = logging.getLogger(__name__)
 
-READER_DESCRIPTION = "a DPR reader (transformers DPRReader, e.g. facebook/dpr-reader-single-nq-base)"
 MIN_SEQ_LEN = 16
 
 Documents = Union[List[Document], List[List[Document]]]
-
-
-def load_dpr_reader(name_or_path: str, use_auth_token: Optional[str] = None) -> Tuple[DPRReader, Any]:
-    """Load a ``DPRReader`` and its fast tokenizer, or raise :class:`ModelLoadError` saying what was found."""
-    config = load_config(name_or_path, READER_DESCRIPTION, use_auth_token)
-    check_architecture(config, name_or_path, ["DPRReader"], READER_DESCRIPTION)
-    try:
-        model = DPRReader.from_pretrained(name_or_path, token=use_auth_token)
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path, use_fast=True, token=use_auth_token)
-    except (OSError, ValueError) as error:
-        raise ModelLoadError(f"Could not load the DPRReader weights or tokenizer from {name_or_path!r}: {error}. "
-                             f"Expected {READER_DESCRIPTION} with its tokenizer files.") from error
-    if not tokenizer.is_fast:
-        raise ModelLoadError(f"{name_or_path!r} has no fast tokenizer; the reader needs one for character offsets. "
-                             "Add tokenizer.json or vocab.txt to the model directory.")
-    return model, tokenizer
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -117,7 +104,8 @@ class DPRSpanReader(BaseReader):
         answer_scoring: str = "passage",
     ):
         """
-        :param model_name_or_path: Hub id or local directory of a ``DPRReader`` checkpoint with its tokenizer.
+        :param model_name_or_path: Hub id or local directory of a ``DPRReader`` checkpoint, or of a reader
+            ``train-reader`` saved from another encoder, with its tokenizer.
         :param top_k: Answers returned per question.
         :param max_seq_len: Tokens per model input; longer passages are read in windows.
         :param doc_stride: Tokens shared by consecutive windows of a long passage (at most half a window).
@@ -158,11 +146,8 @@ class DPRSpanReader(BaseReader):
         self.answer_scoring = AnswerScoring.from_str(answer_scoring)
         set_num_threads(num_threads)
 
-        model, tokenizer = load_dpr_reader(model_name_or_path, use_auth_token)
-        max_positions = model.config.max_position_embeddings
-        if self.max_seq_len > max_positions:
-            raise ConfigurationError(f"max_seq_len={max_seq_len} exceeds what {model_name_or_path!r} can read "
-                                     f"(max_position_embeddings={max_positions}). Set max_seq_len <= {max_positions}.")
+        model, tokenizer = load_reader(model_name_or_path, use_auth_token)
+        check_max_length(model.config, model_name_or_path, "max_seq_len", self.max_seq_len)
         self.model = prepare_for_inference(model, self.precision, self.device)
         self.inputs = ReaderInputs(tokenizer, self.max_seq_len, self.doc_stride)
 
@@ -231,23 +216,12 @@ class DPRSpanReader(BaseReader):
         """Tokenise, build windows, run all windows through the model, then decode each question."""
         positive_int("top_k", top_k), positive_int("batch_size", batch_size)
         readable = [[d for d in docs if isinstance(d.content, str) and d.content.strip()] for docs in documents]
-        questions = self.inputs.tokenize(queries)
         texts = self._tokenize_documents([d for docs in readable for d in docs])
-
-        windows: List[Tuple[int, int, Window]] = []  # (question, passage, window)
-        for q, docs in enumerate(readable):
-            for p, doc in enumerate(docs):
-                title, passage = texts[id(doc)]
-                windows.extend((q, p, w) for w in self.inputs.windows(questions[q], title, passage))
+        windows = question_windows(self.inputs, self.inputs.tokenize(queries),
+                                   [[texts[id(doc)] for doc in docs] for docs in readable])
         logits = self._logits([w.input_ids for _, _, w in windows], batch_size)
-
-        per_passage: Dict[Tuple[int, int], List[Tuple[WindowLogits, float]]] = {}
-        for (q, p, window), (start, end, relevance) in zip(windows, logits):
-            per_passage.setdefault((q, p), []).append(
-                (WindowLogits(start, end, window.passage_offset, window.first_token), relevance))
-
-        return [self._decode(docs, [texts[id(d)][1] for d in docs], [per_passage[q, p] for p in range(len(docs))],
-                             all_docs, top_k)
+        readings = by_passage(windows, logits, [len(docs) for docs in readable])
+        return [self._decode(docs, [texts[id(d)][1] for d in docs], readings[q], all_docs, top_k)
                 for q, (docs, all_docs) in enumerate(zip(readable, documents))]
 
     def _tokenize_documents(self, documents: List[Document]) -> Dict[int, Tuple[TokenizedText, TokenizedText]]:
@@ -258,32 +232,18 @@ class DPRSpanReader(BaseReader):
         return {id(d): (title, passage) for d, title, passage in zip(unique, titles, passages)}
 
     def _logits(self, sequences: Sequence[np.ndarray], batch_size: int) -> List[Tuple[np.ndarray, np.ndarray, float]]:
-        """``(start_logits, end_logits, relevance_logit)`` per input, in input order, padding removed.
-
-        Inputs are sorted by length so that each batch is padded only to its own longest input.
-        """
-        results: List[Any] = [None] * len(sequences)
-        batches = padded_batches(sequences, batch_size, self.inputs.pad_id)
-        for batch, input_ids, attention_mask in tqdm(batches, desc="DPR reader", disable=not self.progress_bar,
-                                                     total=-(-len(sequences) // batch_size)):
-            start, end, relevance = self._forward(input_ids, attention_mask)
-            for row, index in enumerate(batch):
-                length = len(sequences[index])
-                results[index] = (start[row, :length], end[row, :length], float(relevance[row]))
-        return results
+        """``(start_logits, end_logits, relevance_logit)`` per input, in input order, padding removed."""
+        return window_logits(self._forward, sequences, batch_size, self.inputs.pad_id, self.progress_bar)
 
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Tuple[np.ndarray, ...]:
-        """One batch through the DPRReader: start and end logits (batch, length) and relevance logits (batch,)."""
-        with torch.inference_mode():
-            output = self.model(input_ids=torch.from_numpy(input_ids).to(self.device),
-                                attention_mask=torch.from_numpy(attention_mask).to(self.device), return_dict=True)
-        return tuple(t.float().cpu().numpy() for t in (output.start_logits, output.end_logits, output.relevance_logits))
+        """One batch through the model: start and end logits (batch, length) and relevance logits (batch,)."""
+        return batch_logits(self.model, self.device, input_ids, attention_mask)
 
     def _decode(self, docs: List[Document], passages: List[TokenizedText],
-                windows: List[List[Tuple[WindowLogits, float]]], all_docs: List[Document],
+                readings: List[PassageReading], all_docs: List[Document],
                 top_k: int) -> Dict[str, Any]:
         """Rank one question's passages by relevance logit, choose spans, build answers (and reranked documents)."""
-        relevance = np.array([max(r for _, r in passage_windows) for passage_windows in windows], dtype=np.float64)
+        relevance = np.array([reading.relevance for reading in readings], dtype=np.float64)
         ranking = relevance - self.retrieval_rank_weight * np.log1p(np.arange(len(relevance)))  # docs: retriever order
         probability = softmax(ranking)
         order = np.argsort(-ranking, kind="stable")
@@ -294,10 +254,11 @@ class DPRSpanReader(BaseReader):
         for rank, p in enumerate(order, start=1):
             if len(answers) >= top_k and not merge:
                 break  # later passages can only add answers below the cut
-            spans = passage_spans([w for w, _ in windows[p]], passages[p].is_continuation,
+            spans = passage_spans(readings[p].windows, passages[p].is_continuation,
                                   self.max_answer_length, self.spans_per_passage)
-            answers.extend(build_answer(docs[p], passages[p], span, float(probability[p]), float(relevance[p]), rank)
-                           for span in spans)
+            built = (build_answer(docs[p], passages[p], span, float(probability[p]), float(relevance[p]), rank)
+                     for span in spans)
+            answers.extend(answer for answer in built if answer.answer)  # not a span of whitespace tokens only
         if merge:
             answers = merge_identical_answers(answers, marginal)
         result: Dict[str, Any] = {"answers": answers[:top_k], "no_answer": not answers}

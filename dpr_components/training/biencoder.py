@@ -1,10 +1,9 @@
 """A trainable pair of encoders (question, passage), or one shared encoder, and how it is saved.
 
-Loading: a DPR checkpoint (config ``architectures`` DPRQuestionEncoder / DPRContextEncoder) is pooled by its
-``pooler_output`` ([CLS], projected when ``projection_dim > 0``); any other BERT-style encoder (MiniLM) loads
-with ``AutoModel`` and is pooled from ``last_hidden_state`` by ``pooling`` (cls | mean), optionally
-L2-normalised: the same rules as :class:`dpr_components.encoders.text_encoder.TextEncoder`, so a saved pair
-embeds at inference exactly as it did in training (a test checks it).
+Loading, pooling and tokenising follow :mod:`dpr_components.modeling.encoders`, the rules
+:class:`~dpr_components.encoders.text_encoder.TextEncoder` follows at inference: a DPR checkpoint is pooled by
+its ``pooler_output``, any other encoder AutoModel loads (MiniLM, MPNet...) by ``pooling`` (cls | mean),
+optionally L2-normalised, so a saved pair embeds at inference exactly as it did in training.
 
 Saving (:meth:`BiEncoder.save`) writes ``question_encoder/`` and ``passage_encoder/`` (or one ``encoder/``
 when shared and not DPR-format), each a ``save_pretrained`` checkpoint with its tokenizer, and
@@ -27,18 +26,19 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
-from transformers import AutoModel, AutoTokenizer, DPRConfig, DPRContextEncoder, DPRQuestionEncoder, PreTrainedModel
+from transformers import DPRConfig, DPRContextEncoder, DPRQuestionEncoder, PreTrainedModel
 
-from dpr_components.encoders.text_encoder import DPR_ENCODERS, Pooling
 from dpr_components.errors import ConfigurationError, ModelLoadError
+from dpr_components.modeling.encoders import (Pooling, check_pooling, embed_batched, is_dpr_encoder,
+                                              load_encoder_weights, open_encoder, pool, token_ids)
 from dpr_components.training.checkpoints import replace_dir
-from dpr_components.utils.models import load_config
+from dpr_components.utils.batching import pad_batch
 
 SIDES = ("question", "passage")
 SAVE_FORMATS = ("auto", "dpr", "native")
 RETRIEVER_FILE = "retriever.json"
-EXPECTED = "a DPR question/context encoder or a BERT-style encoder that AutoModel loads"
 
 
 class BiEncoder(torch.nn.Module):
@@ -53,10 +53,8 @@ class BiEncoder(torch.nn.Module):
         self.pooling = Pooling.from_str(pooling)
         self.normalize = bool(normalize)
         self.frozen: set = set()
-        for model in {id(question_model): question_model, id(passage_model): passage_model}.values():
-            if _is_dpr(model) and self.pooling is not Pooling.CLS:
-                raise ConfigurationError(f"pooling={self.pooling.value!r} does not apply to {type(model).__name__}: "
-                                         "DPR encoders are pooled by their [CLS] pooler_output. Use pooling: cls.")
+        for model in (question_model, passage_model):
+            check_pooling(type(model).__name__, is_dpr_encoder(model), self.pooling)
 
     @property
     def shared(self) -> bool:
@@ -66,16 +64,13 @@ class BiEncoder(torch.nn.Module):
     def from_pretrained(cls, question_model: str, passage_model: Optional[str] = None, shared: bool = False,
                         pooling: Union[str, Pooling] = Pooling.CLS, normalize: bool = False) -> "BiEncoder":
         """Load both sides (``passage_model`` defaults to ``question_model``; ``shared`` ties their weights)."""
-        question = _load_encoder(question_model)
+        checkpoint = open_encoder(question_model, pooling)
+        question = load_encoder_weights(checkpoint)
         if shared:
             passage = question
         else:
-            passage = _load_encoder(passage_model or question_model)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(question_model)
-        except (OSError, ValueError) as error:
-            raise ModelLoadError(f"Could not load the tokenizer of {question_model!r} ({error}).") from error
-        return cls(question, passage, tokenizer, pooling, normalize)
+            passage = load_encoder_weights(open_encoder(passage_model or question_model, pooling))
+        return cls(question, passage, checkpoint.tokenizer, pooling, normalize)
 
     def freeze(self, side: str) -> None:
         """Keep one side's weights fixed (no gradient, no dropout): e.g. train only the question encoder, so
@@ -104,28 +99,19 @@ class BiEncoder(torch.nn.Module):
             model.train(was_training)
         else:
             output = model(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)
-        if _is_dpr(model):
-            vectors = output.pooler_output
-        elif self.pooling is Pooling.CLS:
-            vectors = output.last_hidden_state[:, 0]
-        else:
-            mask = attention_mask.unsqueeze(-1).to(output.last_hidden_state.dtype)
-            vectors = (output.last_hidden_state * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        vectors = vectors.float()
-        return torch.nn.functional.normalize(vectors, p=2, dim=-1) if self.normalize else vectors
+        return pool(output, attention_mask, is_dpr_encoder(model), self.pooling, self.normalize)
 
     def tokenize_questions(self, questions: Sequence[str], max_length: int) -> Dict[str, torch.Tensor]:
         """``[CLS] q [SEP]``, padded to the longest question (as TextEncoder tokenises)."""
-        return self._tokenize(list(questions), None, max_length)
+        return self._padded(token_ids(self.tokenizer, list(questions), max_length))
 
     def tokenize_passages(self, passages: Sequence[Tuple[str, str]], max_length: int) -> Dict[str, torch.Tensor]:
-        """``[CLS] title [SEP] text [SEP]``, padded to the longest passage, segment ids all 0 (as DPR)."""
-        return self._tokenize([title or "" for title, _ in passages], [text for _, text in passages], max_length)
+        """``[CLS] title [SEP] text [SEP]``, padded to the longest passage (as TextEncoder tokenises)."""
+        return self._padded(token_ids(self.tokenizer, [(title or "", text) for title, text in passages], max_length))
 
-    def _tokenize(self, firsts: List[str], seconds: Optional[List[str]], max_length: int) -> Dict[str, torch.Tensor]:
-        encoded = self.tokenizer(firsts, seconds, truncation=True, max_length=max_length, padding=True,
-                                 return_tensors="pt", return_token_type_ids=False)
-        return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+    def _padded(self, ids: List[List[int]]) -> Dict[str, torch.Tensor]:
+        input_ids, attention_mask = pad_batch(ids, self.tokenizer.pad_token_id or 0)
+        return {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(attention_mask)}
 
     def resolved_save_format(self, save_format: str = "auto") -> str:
         if save_format not in SAVE_FORMATS:
@@ -170,7 +156,7 @@ class BiEncoder(torch.nn.Module):
 
     def _save_side(self, side: str, target: Path, save_format: str) -> None:
         model = self.side(side)
-        if save_format == "dpr" and not _is_dpr(model):
+        if save_format == "dpr" and not is_dpr_encoder(model):
             model = _as_dpr_encoder(model, side)
         elif save_format == "dpr" and side == "passage" and isinstance(model, DPRQuestionEncoder):
             model = _as_dpr_encoder(model.question_encoder.bert_model, side, model.question_encoder)
@@ -180,33 +166,20 @@ class BiEncoder(torch.nn.Module):
         self.tokenizer.save_pretrained(target)
 
 
-def embed(model: BiEncoder, side: str, texts: Sequence, max_length: int, batch_size: int = 32) -> "np.ndarray":
+def embed(model: BiEncoder, side: str, texts: Sequence, max_length: int, batch_size: int = 32) -> np.ndarray:
     """float32 vectors of ``texts`` (questions, or (title, text) pairs for ``side="passage"``), in input order.
 
-    Inference mode (no graph, dropout off; the previous mode is restored); inputs are sorted by length so
-    each batch is padded only to its longest member.
+    Inference mode (no graph, dropout off; the previous mode is restored); batched as TextEncoder batches.
     """
-    import numpy as np
-
     was_training = model.training
     model.eval()
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i][1] if side == "passage" else texts[i]))
     device = next(model.parameters()).device
-    vectors = None
+    inputs = [(title or "", text) for title, text in texts] if side == "passage" else list(texts)
     try:
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                rows = order[start:start + batch_size]
-                chunk = [texts[i] for i in rows]
-                inputs = (model.tokenize_passages(chunk, max_length) if side == "passage"
-                          else model.tokenize_questions(chunk, max_length))
-                batch = model.encode(side, **{k: v.to(device) for k, v in inputs.items()}).float().cpu().numpy()
-                if vectors is None:
-                    vectors = np.empty((len(texts), batch.shape[1]), dtype=np.float32)
-                vectors[rows] = batch
+        return embed_batched(token_ids(model.tokenizer, inputs, max_length), model.tokenizer.pad_token_id, batch_size,
+                             [lambda ids, mask: model.encode(side, ids.to(device), mask.to(device))])
     finally:
         model.train(was_training)
-    return vectors if vectors is not None else np.zeros((0, 0), dtype=np.float32)
 
 
 def retriever_params(directory: Union[str, Path]) -> Dict[str, Any]:
@@ -224,23 +197,6 @@ def retriever_params(directory: Union[str, Path]) -> Dict[str, Any]:
     for key in ("query_embedding_model", "passage_embedding_model"):
         params[key] = str((directory / settings[key]).resolve())
     return params
-
-
-def _is_dpr(model: torch.nn.Module) -> bool:
-    return isinstance(model, (DPRQuestionEncoder, DPRContextEncoder))
-
-
-def _load_encoder(name_or_path: str) -> PreTrainedModel:
-    config = load_config(str(name_or_path), EXPECTED)
-    architectures = list(getattr(config, "architectures", None) or [])
-    dpr_class = next((DPR_ENCODERS[name] for name in architectures if name in DPR_ENCODERS), None)
-    if config.model_type == "dpr" and dpr_class is None:
-        raise ModelLoadError(f"{name_or_path!r} is a {architectures or config.model_type} checkpoint; expected "
-                             f"{EXPECTED}. A DPRReader cannot embed text.")
-    try:
-        return (dpr_class or AutoModel).from_pretrained(str(name_or_path))
-    except (OSError, ValueError) as error:
-        raise ModelLoadError(f"Could not load the weights of {name_or_path!r} ({error}); expected {EXPECTED}.") from error
 
 
 def _as_dpr_encoder(bert: PreTrainedModel, side: str, source: Optional[torch.nn.Module] = None) -> PreTrainedModel:

@@ -24,7 +24,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -32,13 +32,13 @@ from tqdm import tqdm
 
 from dpr_components.errors import ConfigurationError, TrainingDataError
 from dpr_components.evaluation.answers import exact_match, f1_score
+from dpr_components.modeling.checkpoints import check_max_length
+from dpr_components.modeling.reader_decoding import ReaderPredictor
+from dpr_components.modeling.reader_model import init_reader, save_reader
 from dpr_components.readers.inputs import ReaderInputs
-from dpr_components.utils.batching import pad_batch
-from dpr_components.readers.spans import WindowLogits, passage_spans
-from dpr_components.training.data import Context, TrainingExample, read_examples
+from dpr_components.training.data import TrainingExample, read_examples
 from dpr_components.training.loop import TrainingConfig, TrainingResult, train
 from dpr_components.training.reader_loss import SPAN_LOSSES, reader_loss
-from dpr_components.training.reader_model import init_reader, save_reader
 from dpr_components.training.reader_samples import collate, context_list, draw_sample, prepare_examples
 
 logger = logging.getLogger(__name__)
@@ -79,43 +79,6 @@ def load_examples(source: Examples) -> List[TrainingExample]:
     if items and all(isinstance(item, TrainingExample) for item in items):
         return items
     return [example for path in items for example in read_examples(path)]
-
-
-class ReaderPredictor:
-    """The best answer of one question over its passages, decoded as ``DPRSpanReader`` does (top span only)."""
-
-    def __init__(self, model: torch.nn.Module, inputs: ReaderInputs, max_answer_length: int = 10,
-                 batch_size: int = 32):
-        self.model, self.inputs = model, inputs
-        self.max_answer_length, self.batch_size = max_answer_length, batch_size
-
-    def predict(self, question: str, ctxs: Sequence[Context], device: torch.device) -> Tuple[str, float, int]:
-        """``(answer text, span score, index of the passage it came from)``; ``("", -inf, -1)`` without passages."""
-        if not ctxs:
-            return "", float("-inf"), -1
-        tokens = self.inputs.tokenize([question, *[c.title for c in ctxs], *[c.text for c in ctxs]])
-        q, titles, passages = tokens[0], tokens[1:1 + len(ctxs)], tokens[1 + len(ctxs):]
-        windows = [(p, w) for p in range(len(ctxs)) for w in self.inputs.windows(q, titles[p], passages[p])]
-        per_passage: Dict[int, List[Tuple[WindowLogits, float]]] = {}
-        for start in range(0, len(windows), self.batch_size):
-            chunk = windows[start:start + self.batch_size]
-            ids, mask = pad_batch([w.input_ids for _, w in chunk], self.inputs.pad_id)
-            output = self.model(input_ids=torch.from_numpy(ids).to(device),
-                                attention_mask=torch.from_numpy(mask).to(device), return_dict=True)
-            starts, ends, relevance = (t.float().cpu().numpy() for t in
-                                       (output.start_logits, output.end_logits, output.relevance_logits))
-            for row, (p, w) in enumerate(chunk):
-                n = len(w.input_ids)
-                per_passage.setdefault(p, []).append(
-                    (WindowLogits(starts[row, :n], ends[row, :n], w.passage_offset, w.first_token), float(relevance[row])))
-        best = max(per_passage, key=lambda p: max(r for _, r in per_passage[p]))
-        spans = passage_spans([w for w, _ in per_passage[best]], passages[best].is_continuation,
-                              self.max_answer_length, 1)
-        if not spans:
-            return "", float("-inf"), best
-        span = spans[0]
-        offsets = passages[best].offsets
-        return ctxs[best].text[int(offsets[span.start][0]):int(offsets[span.end][1])], span.score, best
 
 
 class ReaderTrainingTask:
@@ -201,9 +164,7 @@ def train_reader(train_data: Examples, init_model: Union[str, Path], config: Tra
     dev_examples = load_examples(dev) if dev is not None else []
     model, tokenizer = init_reader(init_model)
     settings = settings or ReaderSettings()
-    limit = model.config.max_position_embeddings
-    if settings.max_seq_len > limit:
-        raise ConfigurationError(f"max_seq_len {settings.max_seq_len} exceeds the model's {limit} positions.")
+    check_max_length(model.config, str(init_model), "max_seq_len", settings.max_seq_len)
     task = ReaderTrainingTask(model, tokenizer, train_examples, dev_examples, settings, config.show_progress)
     return train(task, config)
 

@@ -4,10 +4,11 @@ Inputs come from the reader's own builder (:class:`dpr_components.readers.inputs
 window is exactly what ``DPRSpanReader`` reads at inference: ``[CLS] question [SEP] title [SEP] passage``,
 long passages cut into the same windows.
 
-An answer occurrence is a run of passage tokens equal to the answer's own tokens (same uncased WordPiece
-tokenizer, no special tokens) that starts and ends on a word boundary: its first token is not a ``##``
-continuation and the token after it is not one either (DPR locates answers the same way: token ids, then
-whole words). Every occurrence counts: the span loss marginalises over all of them.
+An answer occurrence is a run of passage tokens equal to the answer's own tokens (same tokenizer, no special
+tokens; the answer is also tokenised after a space, which byte-level BPE tokenizers encode differently) that
+starts and ends on a word boundary: its first token does not continue a word and the token after it does not
+either (DPR locates answers the same way: token ids, then whole words). Every occurrence counts: the span loss
+marginalises over all of them.
 
 Per question and epoch, :func:`draw_sample` picks (with the epoch's RNG) one positive passage and one of its
 windows that holds an answer, and ``M - 1`` negatives (hard negatives first, then negatives), each in one
@@ -93,6 +94,7 @@ def prepare_examples(inputs: ReaderInputs, examples: Sequence[TrainingExample]) 
         intern(example.question)
         for answer in example.answers:
             intern(answer)
+            intern(" " + answer)
         for ctx in (*example.positive_ctxs, *example.hard_negative_ctxs, *example.negative_ctxs):
             intern(ctx.title)
             intern(ctx.text)
@@ -102,7 +104,7 @@ def prepare_examples(inputs: ReaderInputs, examples: Sequence[TrainingExample]) 
     prepared: List[Optional[PreparedExample]] = []
     for example in examples:
         question = token(example.question)
-        answers = [token(answer) for answer in example.answers]
+        answers = [token(variant) for answer in example.answers for variant in (answer, " " + answer)]
         positives = [_prepare_passage(inputs, question, token(c.title), token(c.text), answers)
                      for c in example.positive_ctxs]
         positives = [p for p in positives if any(p.spans_per_window)]

@@ -20,7 +20,7 @@ from typing import Sequence, Union
 import torch
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
-from dpr_components.training.reader_model import SHARED_CONFIG_KEYS, init_reader, is_reader_checkpoint, save_reader
+from dpr_components.modeling.reader_model import SHARED_CONFIG_KEYS, init_reader, is_reader_checkpoint, save_reader
 from dpr_components.utils.files import atomic_write, refuse_existing
 
 SOUP_FILE = "reader_soup.json"

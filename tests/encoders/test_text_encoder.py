@@ -130,7 +130,10 @@ def test_dpr_reader_is_refused(tiny_reader):
 
 def test_config_without_weights_is_refused(tmp_path, tiny_question_encoder):
     (tmp_path / "config.json").write_text(open(f"{tiny_question_encoder}/config.json").read())
-    with pytest.raises(ModelLoadError, match="Could not load the tokenizer and weights"):
+    with pytest.raises(ModelLoadError, match="Could not load the tokenizer of"):
+        TextEncoder(str(tmp_path))
+    AutoTokenizer.from_pretrained(tiny_question_encoder).save_pretrained(tmp_path)
+    with pytest.raises(ModelLoadError, match="Could not load the weights of"):
         TextEncoder(str(tmp_path))
 
 

@@ -21,7 +21,7 @@ from dpr_components.readers.inputs import ReaderInputs
 from dpr_components.training.data import Context, TrainingExample, write_examples
 from dpr_components.training.loop import TrainingConfig
 from dpr_components.training.reader import ReaderSettings, ReaderTrainingTask, train_reader
-from dpr_components.training.reader_model import init_reader
+from dpr_components.modeling.reader_model import init_reader
 from dpr_components.training.reader_samples import answer_spans
 from tiny_models import bm25_reader_yaml
 
@@ -102,21 +102,22 @@ def test_bert_encoder_init_copies_encoder_and_makes_new_heads(tiny_vocab_file, t
     bert.save_pretrained(tmp_path / "bert")
     BertTokenizerFast(vocab_file=str(tiny_vocab_file)).save_pretrained(tmp_path / "bert")
     model, tokenizer = init_reader(tmp_path / "bert")
-    encoder = model.span_predictor.encoder.bert_model.state_dict()
+    encoder = model.encoder.state_dict()
     for key, value in bert.state_dict().items():
         if not key.startswith("pooler"):
             assert torch.equal(encoder[key], value), key
-    assert model.span_predictor.qa_classifier.weight.shape == (1, 32)
+    assert model.qa_classifier.weight.shape == (1, 32)
     write_examples(tmp_path / "train.jsonl", toy_examples())
     result = train_reader(tmp_path / "train.jsonl", tmp_path / "bert", config(tmp_path / "out", max_steps=3),
                           settings=settings())
     assert result.steps == 3
-    assert DPRSpanReader(str(tmp_path / "out"), max_seq_len=64).model.config.architectures == ["DPRReader"]
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["architectures"] == ["DPRReader"]
+    DPRSpanReader(str(tmp_path / "out"), max_seq_len=64)
 
 
 def test_bad_init_model_and_data_leave_no_output(tiny_question_encoder, tiny_reader, tmp_path):
     write_examples(tmp_path / "train.jsonl", toy_examples())
-    with pytest.raises(ModelLoadError, match="not a DPRReader checkpoint or a BERT encoder"):
+    with pytest.raises(ModelLoadError, match="is a DPRQuestionEncoder, not a DPRReader checkpoint"):
         train_reader(tmp_path / "train.jsonl", tiny_question_encoder, config(tmp_path / "out"), settings=settings())
     unanswerable = [TrainingExample("q", ("nowhere",), (Context("T", "paris is in france"),))]
     with pytest.raises(TrainingDataError, match="None of the 1 training questions"):
