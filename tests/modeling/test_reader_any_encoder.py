@@ -16,8 +16,7 @@ from dpr_components.training.data import Context, TrainingExample
 from dpr_components.training.loop import TrainingConfig
 from dpr_components.training.reader import ReaderSettings, ReaderTrainingTask, train_reader
 from tiny_models import ENCODER_FAMILIES, bm25_reader_yaml
-
-from conftest import toy_texts
+from toy_reading import toy_texts
 
 
 def toy_examples():
