@@ -21,7 +21,6 @@ Example::
     vectors = encoder.encode(["who founded paris?"], max_length=64)
 """
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,7 +31,7 @@ import torch
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.utils.choices import Precision
-from dpr_components.utils.files import atomic_write
+from dpr_components.utils.files import atomic_write, cache_dir
 from dpr_components.utils.models import is_feed_forward_output
 
 logger = logging.getLogger(__name__)
@@ -44,8 +43,7 @@ OPSET = 17
 
 def cache_root() -> Path:
     """Where exported models are kept: ``$DPR_COMPONENTS_CACHE/onnx`` or ``~/.cache/dpr-components/onnx``."""
-    root = os.environ.get("DPR_COMPONENTS_CACHE") or Path.home() / ".cache" / "dpr-components"
-    return Path(root) / "onnx"
+    return cache_dir("onnx")
 
 
 def check_settings(precision: Precision, device: torch.device) -> None:

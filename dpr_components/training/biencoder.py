@@ -28,11 +28,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from transformers import DPRConfig, DPRContextEncoder, DPRQuestionEncoder, PreTrainedModel
+from transformers import DPRContextEncoder, DPRQuestionEncoder, PreTrainedModel
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
-from dpr_components.modeling.encoders import (Pooling, check_pooling, embed_batched, is_dpr_encoder,
-                                              load_encoder_weights, open_encoder, pool, token_ids)
+from dpr_components.modeling.checkpoints import dpr_config
+from dpr_components.modeling.encoders import (Pooling, check_pooling, embed_batched, is_dpr_encoder, load_encoder,
+                                              pool, token_ids)
 from dpr_components.training.checkpoints import replace_dir
 from dpr_components.utils.batching import pad_batch
 
@@ -64,13 +65,9 @@ class BiEncoder(torch.nn.Module):
     def from_pretrained(cls, question_model: str, passage_model: Optional[str] = None, shared: bool = False,
                         pooling: Union[str, Pooling] = Pooling.CLS, normalize: bool = False) -> "BiEncoder":
         """Load both sides (``passage_model`` defaults to ``question_model``; ``shared`` ties their weights)."""
-        checkpoint = open_encoder(question_model, pooling)
-        question = load_encoder_weights(checkpoint)
-        if shared:
-            passage = question
-        else:
-            passage = load_encoder_weights(open_encoder(passage_model or question_model, pooling))
-        return cls(question, passage, checkpoint.tokenizer, pooling, normalize)
+        _, tokenizer, question = load_encoder(question_model, pooling)
+        passage = question if shared else load_encoder(passage_model or question_model, pooling).model
+        return cls(question, passage, tokenizer, pooling, normalize)
 
     def freeze(self, side: str) -> None:
         """Keep one side's weights fixed (no gradient, no dropout): e.g. train only the question encoder, so
@@ -201,10 +198,7 @@ def retriever_params(directory: Union[str, Path]) -> Dict[str, Any]:
 
 def _as_dpr_encoder(bert: PreTrainedModel, side: str, source: Optional[torch.nn.Module] = None) -> PreTrainedModel:
     """The BERT weights (and projection of ``source``, a DPR encoder) inside a DPR question/context encoder."""
-    config_dict = {key: value for key, value in bert.config.to_dict().items()
-                   if key not in ("architectures", "model_type", "auto_map", "transformers_version")}
-    config_dict["projection_dim"] = getattr(source, "projection_dim", 0) if source is not None else 0
-    config = DPRConfig(**config_dict)
+    config = dpr_config(bert.config, getattr(source, "projection_dim", 0) if source is not None else 0)
     dpr = (DPRQuestionEncoder if side == "question" else DPRContextEncoder)(config)
     inner = dpr.question_encoder if side == "question" else dpr.ctx_encoder
     missing, _unexpected = inner.bert_model.load_state_dict(bert.state_dict(), strict=False)

@@ -39,6 +39,11 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
             shutil.rmtree(temporary) if temporary.is_dir() else temporary.unlink()
 
 
+def cache_dir(name: str) -> Path:
+    """``$DPR_COMPONENTS_CACHE/<name>`` (default ``~/.cache/dpr-components/<name>``): where every cache lives."""
+    return Path(os.environ.get("DPR_COMPONENTS_CACHE") or Path.home() / ".cache" / "dpr-components") / name
+
+
 def refuse_existing(target: Path, overwrite: bool) -> None:
     """The one rule for outputs a command creates whole (a model directory): never replaced unless asked."""
     if Path(target).exists() and not overwrite:
