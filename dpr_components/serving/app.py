@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import os
+from concurrent.futures import Future
 from typing import Any, Dict, List, Optional
 
 import haystack
@@ -23,35 +24,38 @@ from dpr_components.serving import require_serve_extra
 
 require_serve_extra()
 
-from fastapi import Depends, FastAPI, File, Form, Request, UploadFile  # noqa: E402
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
 from dpr_components import __version__  # noqa: E402
-from dpr_components.errors import DPRComponentsError  # noqa: E402
-from dpr_components.serving.errors import InvalidRequestError, ServingError  # noqa: E402
+from dpr_components.serving.checks import checked_values  # noqa: E402
+from dpr_components.serving.door import Door, error_status  # noqa: E402
+from dpr_components.serving.errors import InvalidRequestError  # noqa: E402
 from dpr_components.serving.schemas import (  # noqa: E402
-    BatchQueryRequest, DocumentModel, ErrorResponse, FilterRequest, HealthResponse, QueryRequest, QueryResponse,
+    BatchQueryRequest, DocumentModel, ErrorResponse, FilterRequest, HealthResponse, LabelRequest, QueryRequest,
+    QueryResponse,
 )
-from dpr_components.serving.security import BodySizeLimit, check_api_key  # noqa: E402
 from dpr_components.serving.service import PipelineService  # noqa: E402
 
 logger = logging.getLogger(__name__)
-ERRORS = {code: {"model": ErrorResponse} for code in (401, 413, 422, 500, 501, 503)}
+ERRORS = {code: {"model": ErrorResponse} for code in (401, 409, 413, 422, 500, 501, 503)}
+# Every route that changes the store: they need the API key (checked before their body is read).
+WRITES = {("POST", "/file-upload"), ("POST", "/documents/delete_by_filters"), ("POST", "/feedback"),
+          ("DELETE", "/feedback")}
+INDEX = Query(None, description="the store's index (default: the store's own)")
 
 
 def create_app(service: PipelineService) -> FastAPI:
-    """A FastAPI app serving ``service``; the service's batcher runs while the app does."""
+    """A FastAPI app serving ``service``; the service's batcher starts with the first query, however the app is
+    run (uvicorn, or a ``TestClient`` with or without a ``with`` block)."""
     settings = service.settings
     app = FastAPI(title="dpr-components REST API", version=__version__, debug=False,
                   description="Haystack 1.x REST API compatible endpoints over a dpr-components pipeline.",
-                  on_startup=[service.start], on_shutdown=[service.stop])
-    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
+                  on_shutdown=[service.stop])
+    app.add_middleware(Door, max_body_bytes=settings.max_body_bytes, api_key=settings.api_key, writes=WRITES)
     _add_error_handlers(app)
-
-    def require_key(request: Request) -> None:
-        check_api_key(settings.api_key, request.headers)
 
     @app.get("/initialized", tags=["search"])
     def check_status() -> bool:
@@ -79,32 +83,77 @@ def create_app(service: PipelineService) -> FastAPI:
 
     @app.post("/query_batch", tags=["search"], response_model=List[QueryResponse], responses=ERRORS)
     async def query_batch(request: BatchQueryRequest) -> JSONResponse:
-        """Many queries in one call, run together: one ``{query, answers, documents}`` per query, in order."""
-        futures = service.query_batch(request.queries, request.params)
-        return JSONResponse(list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))))
+        """Many queries in one call, run together: one ``{query, answers, documents}`` per query, in order; a
+        question that cannot run gets ``{"errors": [message]}`` in its place."""
+        answers = service.query_batch(request.queries, request.params)
+        return JSONResponse(list(await asyncio.gather(*(_answer_or_error(answer) for answer in answers))))
 
     @app.post("/documents/get_by_filters", tags=["document"], response_model=List[DocumentModel],
               responses=ERRORS)
-    def get_documents(filters: FilterRequest) -> JSONResponse:
+    def get_documents(filters: FilterRequest, index: Optional[str] = INDEX) -> JSONResponse:
         """Stored passages matching Haystack filters (all passages for ``{"filters": null}``), no embeddings."""
-        return JSONResponse(service.get_by_filters(filters.filters))
+        return JSONResponse(service.get_by_filters(filters.filters, index))
 
-    @app.post("/documents/delete_by_filters", tags=["document"], response_model=bool, responses=ERRORS,
-              dependencies=[Depends(require_key)])
-    def delete_documents(filters: FilterRequest) -> bool:
-        """Delete the passages matching the filters (every passage for ``{"filters": null}``, as in Haystack)."""
-        return service.delete_by_filters(filters.filters)
+    @app.post("/documents/delete_by_filters", tags=["document"], response_model=bool, responses=ERRORS)
+    def delete_documents(filters: FilterRequest, index: Optional[str] = INDEX) -> JSONResponse:
+        """Delete the passages matching the filters (every passage for ``{"filters": null}`` or ``{}``, as in
+        Haystack). The body is Haystack's ``true``; the header ``X-Documents-Deleted`` says how many."""
+        deleted = service.delete_by_filters(filters.filters, index)
+        return JSONResponse(True, headers={"X-Documents-Deleted": str(deleted)})
 
-    @app.post("/file-upload", tags=["file-upload"], responses=ERRORS, dependencies=[Depends(require_key)])
-    def upload_file(files: List[UploadFile] = File(...), meta: Optional[str] = Form("null")) -> Dict[str, Any]:
-        """Index text, markdown, jsonl or DPR tsv files with the indexing pipeline (``meta``: a JSON object)."""
+    @app.post("/file-upload", tags=["file-upload"], responses=ERRORS)
+    def upload_file(files: List[UploadFile] = File(...), meta: Optional[str] = Form("null"),
+                    duplicate_documents: Optional[str] = Form(None), keep_files: bool = False) -> Dict[str, Any]:
+        """Index files with the indexing pipeline (``meta``: a JSON object for all of them). A pipeline that starts
+        with a Haystack file converter gets them as ``file_paths`` (any type it reads, e.g. PDF); otherwise text,
+        markdown, jsonl or DPR tsv. ``duplicate_documents`` (overwrite, skip, fail; default: the store's) says
+        what happens to a document already stored; the answer says what was replaced, skipped and written."""
         meta_form = _meta_object(meta)
         contents = [(file.filename, file.file.read()) for file in files]
         for file in files:
             file.file.close()
-        return service.upload(contents, meta_form)
+        return service.upload(contents, meta_form, duplicate_documents, keep_files)
+
+    @app.post("/feedback", tags=["feedback"], responses=ERRORS)
+    def post_feedback(feedback: LabelRequest, index: Optional[str] = INDEX) -> None:
+        """Store a judgement of an answer as a Haystack Label in the store (origin user-feedback or gold-label)."""
+        service.feedback.add(feedback.dict(), index)
+
+    @app.get("/feedback", tags=["feedback"])
+    def get_feedback(index: Optional[str] = INDEX) -> JSONResponse:
+        """Every label of the store."""
+        return JSONResponse(service.feedback.all(index))
+
+    @app.delete("/feedback", tags=["feedback"], responses=ERRORS)
+    def delete_feedback(index: Optional[str] = INDEX) -> JSONResponse:
+        """Delete the user feedback (gold labels stay); the header ``X-Labels-Deleted`` says how many."""
+        return JSONResponse(None, headers={"X-Labels-Deleted": str(service.feedback.delete_user_feedback(index))})
+
+    @app.post("/eval-feedback", tags=["feedback"], responses=ERRORS)
+    def get_feedback_metrics(filters: Optional[FilterRequest] = None, index: Optional[str] = INDEX
+                             ) -> Dict[str, Any]:
+        """Shares of correct answers and documents among the user feedback (filtered by label fields)."""
+        return service.feedback.metrics(filters.filters if filters else None, index)
+
+    @app.get("/export-feedback", tags=["feedback"])
+    def export_feedback(context_size: int = Query(100_000, ge=1), full_document_context: bool = True,
+                        only_positive_labels: bool = False, index: Optional[str] = INDEX) -> Dict[str, Any]:
+        """The user feedback as SQuAD JSON (the whole document as context, or ``context_size`` characters)."""
+        return service.feedback.squad(context_size, full_document_context, only_positive_labels, index)
 
     return app
+
+
+async def _answer_or_error(answer: Any) -> Dict[str, Any]:
+    if not isinstance(answer, Future):
+        return {"errors": [str(answer)]}
+    try:
+        return await asyncio.wrap_future(answer)
+    except Exception as error:  # noqa: BLE001 -- one failed question of a batch: its error, in its place
+        status, message, _ = error_status(error)
+        if status == 500:
+            logger.exception("unexpected error in a query of /query_batch")
+        return {"errors": [message]}
 
 
 def _meta_object(meta: Optional[str]) -> Dict[str, Any]:
@@ -115,7 +164,7 @@ def _meta_object(meta: Optional[str]) -> Dict[str, Any]:
                                   'e.g. meta={"source": "upload"}.') from None
     if value is not None and not isinstance(value, dict):
         raise InvalidRequestError(f"The `meta` form field must be a JSON object or null, not {type(value).__name__}.")
-    return value or {}
+    return checked_values(value or {}, "meta")
 
 
 def _process_usage():
@@ -134,26 +183,23 @@ def _error(status: int, message: str, headers: Optional[Dict[str, str]] = None) 
 def _validation_message(error: RequestValidationError) -> str:
     problems = []
     for item in error.errors():
-        where = ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "body"
+        where = ".".join(str(part) for part in item.get("loc", ()) if part not in ("body", "__root__")) or "body"
         if item.get("type") in ("json_invalid", "value_error.jsondecode"):
             detail = (item.get("ctx") or {}).get("error") or item.get("msg")
             return (f"The request body is not valid JSON ({detail}, at character {item['loc'][-1]}). "
                     'Send e.g. {"query": "who wrote hamlet?"}.')
         if item.get("type") == "value_error.extra":
             problems.append(f"unknown field {where!r}")
+        elif item.get("type", "").startswith("value_error") and where != "body" and where in item.get("msg", ""):
+            problems.append(item.get("msg"))  # our checks name the field themselves
         else:
-            problems.append(f"{where}: {item.get('msg')}")
-    return "Invalid request: " + "; ".join(problems) + "."
+            problems.append(f"{where}: {item.get('msg')}" if where != "body" else item.get("msg"))
+    return "Invalid request: " + "; ".join(problems).rstrip(".") + "."
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ServingError)
-    async def serving_error(_: Request, error: ServingError) -> JSONResponse:
-        return _error(error.status_code, str(error), error.headers())
-
-    @app.exception_handler(DPRComponentsError)
-    async def input_error(_: Request, error: DPRComponentsError) -> JSONResponse:
-        return _error(400, str(error))
+    """Request errors of FastAPI and Starlette as ``{"errors": [message]}``; every other exception is answered by
+    :class:`Door` (one place, and the connection stays usable)."""
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -162,9 +208,3 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         return _error(error.status_code, str(error.detail), getattr(error, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unexpected error on %s", request.url.path)
-        return _error(500, f"Internal error ({type(error).__name__}) while serving {request.url.path}; "
-                           "the server log has the details.")

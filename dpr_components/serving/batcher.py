@@ -5,14 +5,14 @@ first waiting query, gathers whatever else arrives within ``window_s`` (up to ``
 queries whose run params are identical, and hands each group to ``run_batch`` -- one question-encoder forward
 pass and one reader pass for the whole group. ``max_batch_size=1`` serves one query at a time (the baseline
 the load test compares with). When ``max_queue`` queries are already waiting, ``submit`` raises
-:class:`~dpr_components.serving.errors.OverloadedError` (HTTP 503 with ``Retry-After``).
+:class:`~dpr_components.serving.errors.OverloadedError` (HTTP 503 with ``Retry-After``). The worker starts with
+the first ``submit`` (or ``start``), so an app works however it is run, even without start-up events.
 
 Usage::
 
     from dpr_components.serving.batcher import MicroBatcher
 
     batcher = MicroBatcher(run_batch=lambda queries, params: [{"query": q} for q in queries])
-    batcher.start()
     print(batcher.submit("who wrote hamlet?").result())     # {'query': 'who wrote hamlet?'}
     batcher.stop()
 """
@@ -66,18 +66,21 @@ class MicroBatcher:
         self.stats = BatchStats()
         self._queue: "queue.Queue[Optional[_Job]]" = queue.Queue(maxsize=max_queue)
         self._thread: Optional[threading.Thread] = None
+        self._starting = threading.Lock()
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="dpr-query-batcher", daemon=True)
-            self._thread.start()
+        with self._starting:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="dpr-query-batcher", daemon=True)
+                self._thread.start()
 
     def stop(self) -> None:
         """Finish the queries already queued, then end the worker."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+        with self._starting:
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join()
+                self._thread = None
 
     def submit(self, query: str, params: Optional[Dict[str, Any]] = None) -> Future:
         """Queue a query; the future resolves to its result dict (or raises what running it raised)."""
@@ -85,9 +88,11 @@ class MicroBatcher:
         try:
             self._queue.put_nowait(job)
         except queue.Full:
-            raise OverloadedError(
-                f"The server is at capacity ({self._queue.maxsize} queries waiting). Retry in a moment."
-            ) from None
+            # Haystack's wording: its UI looks for "The server is busy processing requests".
+            raise OverloadedError(f"The server is busy processing requests ({self._queue.maxsize} queries waiting): "
+                                  "retry in a moment.") from None
+        if self._thread is None:
+            self.start()
         return job.future
 
     @property

@@ -37,6 +37,9 @@ def register(commands) -> None:
                        help="queries per pipeline pass (default 32; 1 = one query at a time)")
     serve.add_argument("--max-queue", type=int, default=256, metavar="N",
                        help="queries waiting before new ones get 503 + Retry-After (default 256)")
+    serve.add_argument("--file-upload-path", metavar="DIR",
+                       help="where uploads sent with keep_files=true are kept (default: $FILE_UPLOAD_PATH, "
+                       "else ./file-upload)")
     serve.set_defaults(run=run_serve)
 
 
@@ -47,7 +50,7 @@ def settings_from_args(args: argparse.Namespace) -> ServeSettings:
         indexing_pipeline_name=args.indexing_pipeline_name, store=args.store, params=tuple(args.param),
         host=args.host, port=args.port, read_only=args.read_only or None,
         max_body_bytes=int(args.max_body_mb * 1024 * 1024), batch_window_ms=args.batch_window_ms,
-        max_batch_size=args.max_batch_size, max_queue=args.max_queue,
+        max_batch_size=args.max_batch_size, max_queue=args.max_queue, file_upload_path=args.file_upload_path,
     )
 
 

@@ -33,6 +33,12 @@ class UnauthorizedError(ServingError):
         return {"WWW-Authenticate": "Bearer"}
 
 
+class ConflictError(ServingError):
+    """A write the store's duplicate policy (``duplicate_documents: fail``) refuses: nothing was written."""
+
+    status_code = 409
+
+
 class PayloadTooLargeError(ServingError):
     """A request body over the configured limit."""
 

@@ -10,7 +10,9 @@ Usage::
     with lock.writing():      # uploads and deletes: waits for running queries, blocks new ones
         ...
 
-A waiting writer stops new readers from entering, so a steady stream of queries cannot starve a write.
+A waiting writer stops new readers from entering, so a steady stream of queries cannot starve a write; and
+the readers that waited for a write go in before the next write, so a writer that writes in batches (an
+upload) cannot starve the queries either.
 """
 import threading
 from contextlib import contextmanager
@@ -25,12 +27,19 @@ class ReadWriteLock:
         self._readers = 0
         self._writer = False
         self._writers_waiting = 0
+        self._readers_waiting = 0
+        self._reader_turns = 0  # readers that waited for the last write: they enter before the next one
 
     @contextmanager
     def reading(self) -> Iterator[None]:
         with self._condition:
-            while self._writer or self._writers_waiting:
-                self._condition.wait()
+            self._readers_waiting += 1
+            try:
+                while self._writer or (self._writers_waiting and not self._reader_turns):
+                    self._condition.wait()
+            finally:
+                self._readers_waiting -= 1
+            self._reader_turns = max(0, self._reader_turns - 1)
             self._readers += 1
         try:
             yield
@@ -45,7 +54,7 @@ class ReadWriteLock:
         with self._condition:
             self._writers_waiting += 1
             try:
-                while self._writer or self._readers:
+                while self._writer or self._readers or self._reader_turns:
                     self._condition.wait()
             finally:
                 self._writers_waiting -= 1
@@ -55,4 +64,5 @@ class ReadWriteLock:
         finally:
             with self._condition:
                 self._writer = False
+                self._reader_turns = self._readers_waiting
                 self._condition.notify_all()

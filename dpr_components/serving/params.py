@@ -13,11 +13,17 @@ Usage::
     rules = QueryParams.of(pipeline)
     rules.check({"Retriever": {"top_k": 5}, "filters": {"name": ["Paris"]}})   # returns the params
     rules.check({"Retriver": {"top_k": 5}})   # InvalidRequestError naming the nodes and their parameters
+    rules.check({"debug": True}, debug=False)  # {"Retriever": {"debug": True}, "Reader": {"debug": True}, ...}
+
+``debug`` (Haystack's request field, its global ``params.debug`` and a node's ``params.Node.debug``) is given
+to every node explicitly on every run: Haystack stores it on the node object, so a value left out would
+carry one client's debug output into every later query.
 """
 import inspect
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
 
+from dpr_components.serving.checks import checked_filters
 from dpr_components.serving.errors import InvalidRequestError
 
 NOT_FROM_REQUESTS = {"self", "root_node", "query", "queries", "documents", "answers", "file_paths", "labels", "meta",
@@ -50,8 +56,23 @@ class QueryParams:
     def describe(self) -> str:
         return "; ".join(f"{node}: {', '.join(params) or '(none)'}" for node, params in self.by_node.items())
 
-    def check(self, params: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
-        """``params`` unchanged when every key and value is allowed, else one clear error."""
+    def check(self, params: Optional[Mapping[str, Any]], debug: bool = False) -> Dict[str, Any]:
+        """The params to run with (every node's ``debug`` set explicitly) when every key and value is allowed,
+        else one clear error."""
+        params = self._checked(params)
+        debug = bool(params.pop("debug", False)) or debug
+        for node in self.by_node:
+            node_params = dict(params.get(node) or {})
+            node_params["debug"] = bool(node_params.get("debug", debug))
+            params[node] = node_params
+        return params
+
+    @staticmethod
+    def debugging(params: Mapping[str, Any]) -> bool:
+        """Whether any node of checked ``params`` collects debug output."""
+        return any(isinstance(value, Mapping) and value.get("debug") for value in params.values())
+
+    def _checked(self, params: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
         if params is None:
             return {}
         if not isinstance(params, Mapping):
@@ -63,13 +84,13 @@ class QueryParams:
                     raise InvalidRequestError(f"params.{key} must be an object of {key}'s parameters "
                                               f"({', '.join(self.by_node[key])}), got {value!r}.")
                 for param, param_value in value.items():
-                    if param not in self.by_node[key]:
+                    if param not in self.by_node[key] and param != "debug":
                         raise InvalidRequestError(
                             f"Node {key!r} has no run parameter {param!r}. Its parameters: "
                             f"{', '.join(self.by_node[key]) or '(none)'}."
                         )
                     _check_value(f"params.{key}.{param}", param, param_value)
-            elif key in self.global_params:
+            elif key in self.global_params or key == "debug":
                 _check_value(f"params.{key}", key, value)
             else:
                 raise InvalidRequestError(
@@ -86,6 +107,5 @@ def _check_value(where: str, param: str, value: Any) -> None:
             raise InvalidRequestError(f"{where} must be an integer from 1 to {limit}, got {value!r}.")
     elif param in _BOOLEANS and not isinstance(value, bool):
         raise InvalidRequestError(f"{where} must be true or false, got {value!r}.")
-    elif param == "filters" and value is not None and not isinstance(value, Mapping):
-        raise InvalidRequestError(f"{where} must be an object of Haystack filters, e.g. "
-                                  f"{{\"name\": [\"Paris\"]}}; got {value!r}.")
+    elif param == "filters":
+        checked_filters(value, where)

@@ -15,28 +15,109 @@ Usage::
 """
 from typing import Any, Dict, List, Optional
 
-from pydantic import BaseModel, Extra, Field
+from pydantic import BaseModel, Extra, Field, validator
+
+from dpr_components.serving.checks import checked_filters, checked_query, checked_values
+from dpr_components.serving.errors import InvalidRequestError
+
 
 class RequestModel(BaseModel):
+    """A JSON object with exactly the model's fields, each value checked by :mod:`.checks`, with no coercion:
+    pydantic v1 would read ``[]`` as ``{}``, ``"yes"`` as true, and a body without ``filters`` as "no filter",
+    which for a delete means "everything". ``_strict`` names fields whose JSON type must match exactly."""
+
+    _strict: Dict[str, type] = {}
+    _checked_per_item: frozenset = frozenset()  # fields whose items are checked one by one, later
+    _hint = ""
+
     class Config:
         extra = Extra.forbid
 
+    @classmethod
+    def validate(cls, value: Any) -> "RequestModel":
+        if not isinstance(value, (dict, cls)):
+            raise InvalidRequestError(f"The request body must be a JSON object with the fields "
+                                      f"{', '.join(cls.__fields__)}, not {type(value).__name__}{cls._hint}.")
+        unknown = [key for key in value if key not in cls.__fields__] if isinstance(value, dict) else []
+        if unknown:
+            raise InvalidRequestError(f"unknown field {unknown[0]!r}: this endpoint takes "
+                                      f"{', '.join(cls.__fields__)}{cls._hint}.")
+        return super().validate(value)
+
+    @validator("*", pre=True)
+    def _checked(cls, value: Any, field: Any) -> Any:  # noqa: N805 (pydantic validators are class methods)
+        kind = cls._strict.get(field.name)
+        if value is not None and kind is not None and (
+                not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))):
+            raise InvalidRequestError(f"{field.name} must be {_KIND_NAMES[kind]}, got {value!r}.")
+        return value if field.name in cls._checked_per_item else checked_values(value, field.name)
+
+
+_KIND_NAMES = {bool: "true or false", dict: "an object", str: "a string"}
+
 
 class QueryRequest(RequestModel):
-    query: str = Field(..., min_length=1, max_length=10_000, description="The question")
+    query: str = Field(..., description="The question")
     params: Optional[Dict[str, Any]] = Field(None, description='e.g. {"Retriever": {"top_k": 5}, "filters": {...}}')
     debug: Optional[bool] = False
 
+    _strict = {"params": dict, "debug": bool}
+
+    @validator("query", pre=True)
+    def _query(cls, value: Any) -> str:  # noqa: N805
+        return checked_query(value)
+
 
 class BatchQueryRequest(RequestModel):
-    queries: List[str] = Field(..., min_items=1, max_items=256, description="Questions, answered in one batch")
+    # Each question is checked on its own (service.query_batch): one bad question must not fail the others.
+    queries: List[Any] = Field(..., min_items=1, max_items=256, description="Questions, answered in one batch")
     params: Optional[Dict[str, Any]] = None
+
+    _strict = {"params": dict}
+    _checked_per_item = frozenset({"queries"})
 
 
 class FilterRequest(RequestModel):
     # Dict[str, Any], not Haystack's Union[str, int, ...]: pydantic v1 would turn the 0 of {"_split_id": 0}
     # into "0" (the first type of the Union that accepts it), and the filter would match nothing.
     filters: Optional[Dict[str, Any]] = Field(None, description='Haystack filters, e.g. {"name": ["Paris"]}')
+
+    _hint = ' (put the filter inside it: {"filters": {"name": ["Paris"]}})'
+
+    @validator("filters", pre=True)
+    def _filters(cls, value: Any) -> Any:  # noqa: N805
+        return checked_filters(value)
+
+
+class LabelRequest(RequestModel):
+    """Haystack's ``CreateLabelSerialized``: one piece of feedback on an answer, stored as a Haystack Label."""
+
+    id: Optional[str] = None
+    query: str
+    document: Dict[str, Any]
+    is_correct_answer: bool
+    is_correct_document: bool
+    origin: str = Field(..., description='"user-feedback" or "gold-label"')
+    answer: Optional[Dict[str, Any]] = None
+    no_answer: Optional[bool] = None
+    pipeline_id: Optional[str] = None
+    created_at: Optional[str] = None
+    updated_at: Optional[str] = None
+    meta: Optional[Dict[str, Any]] = None
+    filters: Optional[Dict[str, Any]] = None
+
+    _strict = {"id": str, "document": dict, "is_correct_answer": bool, "is_correct_document": bool,
+               "origin": str, "answer": dict, "no_answer": bool, "pipeline_id": str, "meta": dict, "filters": dict}
+
+    @validator("query", pre=True)
+    def _query(cls, value: Any) -> str:  # noqa: N805
+        return checked_query(value)
+
+    @validator("origin")
+    def _origin(cls, value: str) -> str:  # noqa: N805
+        if value not in ("user-feedback", "gold-label"):
+            raise InvalidRequestError(f'origin must be "user-feedback" or "gold-label", got {value!r}.')
+        return value
 
 
 class Span(BaseModel):

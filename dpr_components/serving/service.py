@@ -10,24 +10,27 @@ Usage::
     from dpr_components.serving import ServeSettings, load_service
 
     service = load_service(ServeSettings(pipeline="hybrid_qa", store="my_store"))
-    service.start()
     body = service.query("who wrote hamlet?", params={"Retriever": {"top_k": 5}}).result()
-    service.upload([("notes.txt", b"Hamlet was written by William Shakespeare.")])
-    service.delete_by_filters({"name": ["notes"]})
+    service.upload([("notes.txt", b"Hamlet was written by William Shakespeare.")])   # what was written
+    service.delete_by_filters({"name": ["notes"]})                                    # how many were deleted
+    service.feedback.metrics(None)                                                    # labels: .feedback
     service.stop()
 """
 import logging
 from concurrent.futures import Future
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 from dpr_components.serving.batcher import MicroBatcher
-from dpr_components.serving.errors import InvalidRequestError, NotConfiguredError
+from dpr_components.serving.checks import checked_query
+from dpr_components.serving.errors import NotConfiguredError, ServingError
+from dpr_components.serving.feedback import Feedback
 from dpr_components.serving.loading import LoadedPipelines, load_pipelines
 from dpr_components.serving.locks import ReadWriteLock
 from dpr_components.serving.params import QueryParams
 from dpr_components.serving.schemas import document_json, query_response
 from dpr_components.serving.settings import ServeSettings
-from dpr_components.serving.uploads import documents_from_upload
+from dpr_components.serving.uploads import Upload
+from dpr_components.serving.writes import StoreWriter
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,9 @@ class PipelineService:
         self.batcher = MicroBatcher(run_batch=self._run_batch, run_one=self._run_one,
                                     window_s=settings.batch_window_ms / 1000, max_batch_size=settings.max_batch_size,
                                     max_queue=settings.max_queue)
+        self.feedback = Feedback(pipelines.store)
+        self.writer = None if pipelines.indexing is None else StoreWriter(
+            pipelines.indexing, pipelines.store, self.lock, file_upload_path=settings.file_upload_path)
 
     def start(self) -> None:
         self.batcher.start()
@@ -56,13 +62,31 @@ class PipelineService:
 
     def query(self, query: str, params: Optional[Mapping[str, Any]] = None, debug: bool = False) -> Future:
         """Queue one query; the future resolves to Haystack's ``{query, answers, documents}`` JSON."""
+        return self.batcher.submit(checked_query(query), self.rules.check(params, debug))
+
+    def query_batch(self, queries: List[Any], params: Optional[Mapping[str, Any]] = None
+                    ) -> List[Union[Future, ServingError]]:
+        """Queue many queries at once (the batcher runs them together); a bad question gets its own error in
+        its place, and the others still run."""
         checked = self.rules.check(params)
-        if debug:
-            checked = {**checked, "debug": True}
-        return self.batcher.submit(_checked_query(query), checked)
+        answers: List[Union[Future, ServingError]] = []
+        try:
+            for position, query in enumerate(queries):
+                try:
+                    answers.append(self.batcher.submit(checked_query(query, f"queries[{position}]"), checked))
+                except ServingError as error:
+                    if error.status_code == 503:
+                        raise
+                    answers.append(error)
+        except Exception:
+            for answer in answers:
+                if isinstance(answer, Future):
+                    answer.cancel()
+            raise
+        return answers
 
     def _run_batch(self, queries: List[str], params: Dict[str, Any]) -> List[Dict[str, Any]]:
-        if len(queries) == 1 or params.get("debug"):  # Haystack's _debug is per query: no batch for it
+        if len(queries) == 1 or self.rules.debugging(params):  # Haystack's _debug is per run: one at a time
             return [self._run_one([query], params)[0] for query in queries]
         with self.lock.reading():
             result = self.pipelines.query.run_batch(queries=queries, params=params or None)
@@ -77,67 +101,34 @@ class PipelineService:
         ]
 
     def _run_one(self, queries: List[str], params: Dict[str, Any]) -> List[Dict[str, Any]]:
-        debug = bool(params.get("debug"))
-        node_params = {k: v for k, v in params.items() if k != "debug"}
         with self.lock.reading():
-            result = self.pipelines.query.run(query=queries[0], params=node_params or None, debug=debug or None)
+            result = self.pipelines.query.run(query=queries[0], params=params or None)
         return [query_response(result)]
-
-    def query_batch(self, queries: List[str], params: Optional[Mapping[str, Any]] = None) -> List[Future]:
-        """Queue many queries at once: the batcher runs them together (one encoder and one reader pass)."""
-        checked = self.rules.check(params)
-        futures: List[Future] = []
-        try:
-            for query in queries:
-                futures.append(self.batcher.submit(_checked_query(query), checked))
-        except Exception:
-            for future in futures:
-                future.cancel()
-            raise
-        return futures
 
     # ----- store --------------------------------------------------------------------------------------------
 
-    def get_by_filters(self, filters: Optional[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    def get_by_filters(self, filters: Optional[Dict[str, Any]], index: Optional[str] = None) -> List[Dict[str, Any]]:
         with self.lock.reading():
-            documents = self.pipelines.store.get_all_documents(filters=filters or None, return_embedding=False)
+            documents = self.pipelines.store.get_all_documents(filters=filters or None, index=index,
+                                                               return_embedding=False)
         return [document_json(document) for document in documents]
 
-    def delete_by_filters(self, filters: Optional[Dict[str, Any]]) -> bool:
-        self._check_writable()
-        with self.lock.writing():
-            self.pipelines.store.delete_documents(filters=filters or None)
-            self._save()
-        return True
+    def delete_by_filters(self, filters: Optional[Dict[str, Any]], index: Optional[str] = None) -> int:
+        """Delete the passages matching ``filters`` (all for None or ``{}``, as in Haystack); how many."""
+        return self._writable().delete(filters, index)
 
-    def upload(self, files: Iterable[Tuple[Optional[str], bytes]], meta: Optional[Mapping[str, Any]] = None
-               ) -> Dict[str, Any]:
-        """Index uploaded files with the indexing pipeline; returns how many documents and passages."""
-        self._check_writable()
-        documents = [d for d in documents_from_upload(files, meta) if d.content.strip()]
-        with self.lock.writing():
-            before = self.pipelines.store.get_document_count()
-            self.pipelines.indexing.run(documents=documents)
-            self._save()
-            after = self.pipelines.store.get_document_count()
-        return {"documents": len(documents), "passages_written": after - before, "passages_in_store": after}
+    def upload(self, files: List[Upload], meta: Optional[Mapping[str, Any]] = None,
+               duplicate_documents: Optional[str] = None, keep_files: bool = False) -> Dict[str, Any]:
+        """Index uploaded files with the indexing pipeline (see :mod:`.writes`); what was written and replaced."""
+        return self._writable().upload(files, meta, duplicate_documents, keep_files)
 
-    def _check_writable(self) -> None:
-        if self.pipelines.indexing is None:
+    def _writable(self) -> StoreWriter:
+        if self.writer is None:
             raise NotConfiguredError("Indexing Pipeline is not configured: this server runs read-only, so uploads "
                                      "and deletes are off (start it without --read-only to allow them).")
-
-    def _save(self) -> None:
-        if hasattr(self.pipelines.store, "save"):
-            self.pipelines.store.save()
-
-
-def _checked_query(query: str) -> str:
-    if not isinstance(query, str) or not query.strip():
-        raise InvalidRequestError('`query` must be a non-empty string, e.g. {"query": "who wrote hamlet?"}.')
-    return query
+        return self.writer
 
 
 def load_service(settings: ServeSettings) -> PipelineService:
-    """Load the pipelines ``settings`` name and wrap them in a (not yet started) service."""
+    """Load the pipelines ``settings`` name and wrap them in a service (its batcher starts with the first query)."""
     return PipelineService(load_pipelines(settings), settings)

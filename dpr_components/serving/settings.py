@@ -10,7 +10,8 @@ Usage::
 
 Haystack's REST API variables, so a Haystack deployment switches by changing the YAML:
 ``PIPELINE_YAML_PATH`` (one file holding both pipelines), ``QUERY_PIPELINE_NAME`` (default ``query``),
-``INDEXING_PIPELINE_NAME`` (default ``indexing``). The API key is read from ``DPR_API_KEY``.
+``INDEXING_PIPELINE_NAME`` (default ``indexing``), ``FILE_UPLOAD_PATH`` (where ``keep_files=true`` uploads are
+kept; default ``file-upload`` in the working directory). The API key is read from ``DPR_API_KEY``.
 """
 import ipaddress
 import os
@@ -46,6 +47,7 @@ class ServeSettings:
     batch_window_ms: float = 5.0
     max_batch_size: int = 32
     max_queue: int = 256
+    file_upload_path: Optional[str] = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple(self.params))
@@ -59,7 +61,7 @@ class ServeSettings:
     def from_environment(cls, environ: Optional[Mapping[str, str]] = None, **overrides) -> "ServeSettings":
         """Settings from Haystack's REST API variables and ``DPR_API_KEY``; ``overrides`` win over them."""
         environ = os.environ if environ is None else environ
-        values = {"api_key": environ.get(API_KEY_ENV) or None}
+        values = {"api_key": environ.get(API_KEY_ENV) or None, "file_upload_path": environ.get("FILE_UPLOAD_PATH")}
         if environ.get("PIPELINE_YAML_PATH"):
             values.update(
                 pipeline=environ["PIPELINE_YAML_PATH"],

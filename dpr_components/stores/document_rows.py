@@ -12,6 +12,7 @@ Example::
 import copy
 import json
 import logging
+import math
 import numbers
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -63,13 +64,18 @@ SQLITE_INTEGERS = (-2**63, 2**63 - 1)  # SQLite stores integers in 64 bits
 
 
 def storage_problem(value: Any) -> Optional[str]:
-    """Why SQLite cannot hold ``value`` as given (None if it can): a lone surrogate in a string (not UTF-8
-    encodable) or an integer beyond 64 bits."""
+    """Why SQLite cannot hold the plain ``value`` as given (None if it can): a lone surrogate in a string (not
+    UTF-8 encodable), an integer beyond 64 bits, or a number that is not finite (JSON has no NaN or infinity:
+    SQLite's JSON functions refuse the whole row, so one such value failed every query that read it)."""
     if isinstance(value, str):
         problem = unicode_problem(value)
         return f"text with {problem}" if problem else None
-    if isinstance(value, int) and not isinstance(value, bool) and not SQLITE_INTEGERS[0] <= value <= SQLITE_INTEGERS[1]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral) and not SQLITE_INTEGERS[0] <= value <= SQLITE_INTEGERS[1]:
         return f"the integer {value} beyond SQLite's 64-bit range (store it as a string or a float)"
+    if isinstance(value, numbers.Real) and not math.isfinite(value):
+        return f"the number {float(value)} (not finite: JSON has no NaN or infinity; store None or a finite number)"
     return None
 
 

@@ -1,11 +1,13 @@
 """A real uvicorn server on a free 127.0.0.1 port over a small store, built with the tiny random models."""
+import shutil
+
 import pytest
 
 pytest.importorskip("fastapi", reason='the REST API tests need pip install "dpr-components[serve]"')
 
 from haystack import Document  # noqa: E402
 
-from rest_testing import API_KEY, ARTICLES, tiny_params  # noqa: E402
+from rest_testing import API_KEY, ARTICLES, running_server, tiny_params  # noqa: E402,F401
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +23,30 @@ def store_dir(tmp_path_factory, tiny_question_encoder, tiny_context_encoder, tin
     return path
 
 
-@pytest.fixture(scope="module")
-def service(store_dir, tiny_question_encoder, tiny_context_encoder, tiny_reader):
-    from dpr_components.serving import ServeSettings, load_service
+@pytest.fixture
+def store_copy(store_dir, tmp_path):
+    """A private copy of the module's store: for tests that delete or overwrite passages."""
+    return shutil.copytree(store_dir, tmp_path / "store")
 
-    settings = ServeSettings(pipeline="hybrid_qa", store=str(store_dir), api_key=API_KEY,
-                             params=tiny_params(tiny_question_encoder, tiny_context_encoder, tiny_reader),
-                             max_body_bytes=64 * 1024, batch_window_ms=5)
-    return load_service(settings)
+
+@pytest.fixture(scope="module")
+def settings_for(tiny_question_encoder, tiny_context_encoder, tiny_reader):
+    """``settings_for(store, **changes)``: ServeSettings of hybrid_qa over ``store`` with the tiny models."""
+    from dpr_components.serving import ServeSettings
+
+    def settings(store, **changes):
+        values = dict(pipeline="hybrid_qa", store=str(store), api_key=API_KEY, max_body_bytes=64 * 1024,
+                      params=tiny_params(tiny_question_encoder, tiny_context_encoder, tiny_reader), batch_window_ms=5)
+        return ServeSettings(**{**values, **changes})
+
+    return settings
+
+
+@pytest.fixture(scope="module")
+def service(store_dir, settings_for):
+    from dpr_components.serving import load_service
+
+    return load_service(settings_for(store_dir))
 
 
 @pytest.fixture(scope="module")
@@ -39,3 +57,10 @@ def server(service):
 
     with background_server(create_app(service)) as url:
         yield url
+
+
+@pytest.fixture
+def private_server(store_copy, settings_for):
+    """(URL, service) of a server over a private copy of the store."""
+    with running_server(settings_for(store_copy)) as running:
+        yield running
