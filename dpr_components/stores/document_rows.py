@@ -145,10 +145,47 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} value {value!r} is not JSON serialisable")
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class StoredDocument(Document):
+    """A Haystack Document read from the store; equal to any Document with the same fields.
+
+    Haystack deep-copies every node's inputs: between the retrievers and the fusion of a hybrid pipeline that
+    is every hit of both lists (200 documents a question), and the generic deepcopy of a pydantic dataclass was
+    the largest cost of a batched query. This one copies what can change (meta, id_hash_keys, embedding,
+    table content), about 5x faster, with the same result.
+    """
+
+    def __copy__(self) -> "StoredDocument":  # copy.copy's generic path costs ~100 us on this pydantic dataclass
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "StoredDocument":
+        state = dict(self.__dict__)
+        meta = state.get("meta") or {}
+        state["meta"] = dict(meta) if all(isinstance(v, _SCALARS) for v in meta.values()) else copy.deepcopy(meta, memo)
+        state["id_hash_keys"] = list(state.get("id_hash_keys") or [])
+        if state.get("embedding") is not None:
+            state["embedding"] = state["embedding"].copy()
+        if not isinstance(state.get("content"), str):
+            state["content"] = copy.deepcopy(state["content"], memo)
+        clone = object.__new__(type(self))
+        clone.__dict__.update(state)
+        memo[id(self)] = clone
+        return clone
+
+    def __eq__(self, other: Any) -> bool:  # Document's own test is isinstance(other, self.__class__)
+        return isinstance(other, Document) and Document.__eq__(other, self)
+
+    __hash__ = None  # type: ignore[assignment]  (as Document: mutable, compared by value)
+
+
 # Stored rows were validated when written, so results skip pydantic's validation in Document.__init__ (about
 # 15 us a document, most of the cost of returning search hits): they are shallow copies of this validated
 # document with their own fields, carrying whatever internal flags the pydantic dataclass sets.
-_VALIDATED = Document(content="", id="")
+_VALIDATED = StoredDocument(content="", id="")
 
 
 def to_document(row: tuple) -> Document:
