@@ -5,11 +5,13 @@ Wikipedia store (107 articles, 4,807 DPR passages, all-MiniLM-L6-v2 + BM25; buil
 script on first use, about 5-10 minutes), asked the real NQ/TriviaQA questions that name those articles. For
 each mode a fresh server answers a fixed number of ``POST /query`` requests sent by ``--clients`` concurrent
 clients; the modes alternate for ``--rounds`` rounds so both see the same background load. Reported per mode:
-errors (any non-200 answer or failed request; must be 0), p50/p95/p99 latency, throughput, and the mean
-batch the server ran (from ``/health``). Not a test: it prints measured numbers and the ratio.
+errors (any non-200 answer or failed request; must be 0), p50/p95/p99 latency, throughput, the mean batch the
+server ran (from ``/health``) and the server process's CPU time per query (user + system, all its threads:
+a measure other processes' load changes far less than throughput). Not a test: it prints the CPU model,
+the measured numbers and the batching ratio (median throughput, and CPU time per query, of both modes).
 
     python benchmarks/serve_load.py                        # 50 clients, 200 queries per mode and round
-    python benchmarks/serve_load.py --clients 50 --requests 200 --rounds 2 --out runs/serve_load.json
+    python benchmarks/serve_load.py --clients 50 --requests 400 --rounds 3 --out runs/serve_load.json
 
 The pipeline is ``hybrid_retrieval`` (BM25 + MiniLM dense + HybridFusion): no trained DPR reader can be had
 offline. With one, pass ``--pipeline hybrid_qa --param Reader.model_name_or_path=/models/dpr-reader``.
@@ -141,23 +143,40 @@ def summarise(mode: str, round_index: int, run: Dict[str, object]) -> Dict[str, 
         "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95), "p99_ms": percentile(latencies, 99),
         "throughput_qps": len(latencies) / run["seconds"], "seconds": run["seconds"],
         "mean_batch": health["queries_run"] / max(health["batches_run"], 1),
+        "cpu_ms_per_query": run["cpu_seconds"] * 1000 / max(len(latencies), 1),
         "load_average": os.getloadavg()[0], "first_errors": run["errors"][:3],
     }
 
 
+def server_cpu_seconds(process: subprocess.Popen) -> float:
+    """User + system CPU time of the server process so far (all its threads)."""
+    import psutil
+
+    times = psutil.Process(process.pid).cpu_times()
+    return times.user + times.system
+
+
 def report(rows: List[Dict[str, object]], clients: int) -> str:
-    lines = [f"| mode | round | clients | requests | errors | p50 ms | p95 ms | p99 ms | queries/s | mean batch "
-             "| load avg (1 min) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    from benchmarks.harness import cpu_model
+
+    lines = ["| mode | round | clients | requests | errors | p50 ms | p95 ms | p99 ms | queries/s | mean batch "
+             "| server CPU ms/query | load avg (1 min) |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['mode']} | {row['round']} | {clients} | {row['requests']} | {row['errors']} | "
                      f"{row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['p99_ms']:.0f} | "
-                     f"{row['throughput_qps']:.1f} | {row['mean_batch']:.1f} | {row['load_average']:.1f} |")
+                     f"{row['throughput_qps']:.1f} | {row['mean_batch']:.1f} | {row['cpu_ms_per_query']:.1f} | "
+                     f"{row['load_average']:.1f} |")
     by_mode = {mode: statistics.median(r["throughput_qps"] for r in rows if r["mode"] == mode) for mode in MODES}
+    cpu = {mode: statistics.median(r["cpu_ms_per_query"] for r in rows if r["mode"] == mode) for mode in MODES}
     ratio = by_mode["micro-batching"] / by_mode["one at a time"]
     errors = sum(r["errors"] for r in rows)
     lines.append("")
-    lines.append(f"Median throughput: micro-batching {by_mode['micro-batching']:.1f} q/s, one at a time "
-                 f"{by_mode['one at a time']:.1f} q/s: {ratio:.2f}x (target >= 2x). Errors: {errors} (target 0).")
+    lines.append(f"CPU: {cpu_model()}, {os.cpu_count()} cores.")
+    lines.append(f"Batching ratio (median throughput): micro-batching {by_mode['micro-batching']:.1f} q/s, one at a "
+                 f"time {by_mode['one at a time']:.1f} q/s: {ratio:.2f}x (target >= 2x). Errors: {errors} (target 0).")
+    lines.append(f"Server CPU per query: micro-batching {cpu['micro-batching']:.1f} ms, one at a time "
+                 f"{cpu['one at a time']:.1f} ms: {cpu['one at a time'] / cpu['micro-batching']:.2f}x less CPU a "
+                 "query batched.")
     return "\n".join(lines)
 
 
@@ -191,13 +210,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 url = f"http://127.0.0.1:{port}"
                 asyncio.run(drive(url, questions, args.clients, min(args.clients, 20)))  # warm-up, not counted
                 warm = asyncio.run(drive(url, questions, 1, 0))["health"]
+                cpu_before = server_cpu_seconds(server)
                 run = asyncio.run(drive(url, questions, args.clients, args.requests))
+                run["cpu_seconds"] = server_cpu_seconds(server) - cpu_before
                 run["health"] = {key: run["health"][key] - warm[key] for key in ("queries_run", "batches_run")}
             finally:
                 stop_server(server)
             rows.append(summarise(mode, round_index, run))
             print(f"{mode}, round {round_index}: {rows[-1]['throughput_qps']:.1f} q/s, "
-                  f"p50 {rows[-1]['p50_ms']:.0f} ms, errors {rows[-1]['errors']}", flush=True)
+                  f"p50 {rows[-1]['p50_ms']:.0f} ms, server CPU {rows[-1]['cpu_ms_per_query']:.1f} ms/query, "
+                  f"errors {rows[-1]['errors']}", flush=True)
     print()
     print(report(rows, args.clients))
     if args.out:
