@@ -127,13 +127,17 @@ def meta_json(meta: Dict[str, Any], document_id: str) -> str:
                          f"Use str, number, bool, None, list or dict values. Nothing was written.") from error
 
 
+PRESENT = b""  # the meta value of a field holding no scalar ([] or a dict): no filter value equals a blob
+
+
 def meta_values(meta: str) -> List[Tuple[str, Any]]:
-    """(key, value) pairs of a meta JSON that filters can match: scalars and the scalar items of lists."""
-    pairs = []
+    """(key, value) pairs of a meta JSON that filters can match: scalars and the scalar items of lists, and
+    ``(key, PRESENT)`` for a field holding none, which is present (``$ne`` holds) but equal to nothing."""
+    pairs: List[Tuple[str, Any]] = []
     for key, value in json.loads(meta).items():
-        for item in value if isinstance(value, list) else [value]:
-            if item is None or isinstance(item, (str, int, float)):
-                pairs.append((key, item))
+        items = [(key, item) for item in (value if isinstance(value, list) else [value])
+                 if item is None or isinstance(item, (str, int, float))]
+        pairs += items or [(key, PRESENT)]
     return pairs
 
 

@@ -1,6 +1,7 @@
 """Haystack labels (evaluation data) of a store, kept as JSON rows of its SQLite file.
 
-Label filters use Haystack's syntax over the label's top-level fields (``query``, ``origin``, ...).
+Label filters use Haystack's syntax over the label's top-level fields (``query``, ``origin``, ...), with the
+semantics of :mod:`dpr_components.stores.filters`.
 
 Example::
 
@@ -8,11 +9,11 @@ Example::
     label_table.read(database, "label", {"origin": "gold-label"})
 """
 import json
-from typing import List, Optional, Union
+from typing import Any, List, Optional, Tuple, Union
 
 from haystack.schema import FilterType, Label
 
-from dpr_components.stores.filters import json_condition, parse_filters
+from dpr_components.stores.filters import json_row_id_query, parse_filters
 from dpr_components.stores.sqlite_documents import DocumentDatabase
 
 
@@ -26,8 +27,8 @@ def write(database: DocumentDatabase, index: str, labels: Union[List[Label], Lis
 
 def read(database: DocumentDatabase, index: str, filters: Optional[FilterType]) -> List[Label]:
     """The labels matching ``filters``, in the order they were first written (as Haystack's stores return them)."""
-    sql, params = json_condition(parse_filters(filters), "label")
-    rows = database.query(f"SELECT label FROM labels WHERE index_name = ? AND {sql} ORDER BY rowid", [index, *params])
+    where, params = _where(index, None, filters)
+    rows = database.query(f"SELECT label FROM labels WHERE {where} ORDER BY rowid", params)
     return [Label.from_json(label) for (label,) in rows]
 
 
@@ -36,8 +37,17 @@ def count(database: DocumentDatabase, index: str) -> int:
 
 
 def delete(database: DocumentDatabase, index: str, ids: Optional[List[str]], filters: Optional[FilterType]) -> None:
-    sql, params = json_condition(parse_filters(filters), "label")
-    if ids is not None:
-        sql, params = f"{sql} AND id IN (SELECT value FROM json_each(?))", [*params, json.dumps(list(ids))]
+    where, params = _where(index, ids, filters)
     with database.transaction() as connection:
-        connection.execute(f"DELETE FROM labels WHERE index_name = ? AND {sql}", [index, *params])
+        connection.execute(f"DELETE FROM labels WHERE {where}", params)
+
+
+def _where(index: str, ids: Optional[List[str]], filters: Optional[FilterType]) -> Tuple[str, List[Any]]:
+    where, params = "index_name = ?", [index]
+    node = parse_filters(filters)
+    if node is not None:
+        sql, filter_params = json_row_id_query(node, "labels", "label", "index_name = ?", [index])
+        where, params = f"{where} AND rowid IN ({sql})", [*params, *filter_params]
+    if ids is not None:
+        where, params = f"{where} AND id IN (SELECT value FROM json_each(?))", [*params, json.dumps(list(ids))]
+    return where, params

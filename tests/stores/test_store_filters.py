@@ -6,7 +6,7 @@ import pytest
 from haystack.document_stores.filter_utils import LogicalFilterClause
 
 from dpr_components.stores.document_rows import meta_values
-from dpr_components.stores.filters import FilterSyntaxError, json_condition, parse_filters, row_id_query
+from dpr_components.stores.filters import FilterSyntaxError, json_row_id_query, parse_filters, row_id_query
 
 METAS = [
     {"genre": "news", "year": 2001, "rating": 4.5, "published": True, "publisher": "nytimes"},
@@ -43,7 +43,7 @@ SCALAR_FILTERS = [
 
 
 def matching(filters, metas=METAS):
-    """Documents matched through the indexed key/value table; the JSON-column source must agree."""
+    """Documents matched through the indexed key/value table; the JSON-column compilation must agree."""
     connection = sqlite3.connect(":memory:")
     connection.execute("CREATE TABLE d (row_id INTEGER, index_id INTEGER, meta TEXT)")
     connection.execute("CREATE TABLE meta_values (index_id INTEGER, key TEXT, value, row_id INTEGER)")
@@ -56,10 +56,9 @@ def matching(filters, metas=METAS):
     node = parse_filters(filters)
     sql, params = row_id_query(node, 1, "meta_values", "d") if node else ("SELECT row_id FROM d WHERE index_id = 1", [])
     by_table = {row_id - 100 for (row_id,) in connection.execute(sql, params)}
-    sql, params = json_condition(node, "meta")
-    rows = connection.execute(f"SELECT row_id FROM d WHERE index_id = 1 AND {sql}", params)
-    by_json = {row_id - 100 for (row_id,) in rows}
-    assert by_table == by_json
+    if node:
+        sql, params = json_row_id_query(node, "d", "meta", "index_id = ?", [1])
+        assert by_table == {row_id - 1 for (row_id,) in connection.execute(sql, params)}  # rowids count from 1
     return by_table
 
 
