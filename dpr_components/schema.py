@@ -45,11 +45,6 @@ class PassageSchema:
         value = (meta or {}).get(self.title_field)
         return "" if value is None else str(value)
 
-    @property
-    def title_json_path(self) -> str:
-        """The title's path for SQLite's ``json_extract``."""
-        return f'$."{self.title_field}"'
-
 
 PASSAGES = PassageSchema()
 TITLE_FIELD = PASSAGES.title_field

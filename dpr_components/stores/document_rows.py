@@ -10,6 +10,7 @@ Example::
     assert meta_values(row[3]) == [("tags", "a"), ("tags", "b")]
 """
 import copy
+import functools
 import json
 import logging
 import math
@@ -55,9 +56,9 @@ def title_and_text(title: Any, content: str) -> str:
 
 
 def indexed_text(row: tuple, title_field: str) -> str:
-    """The text BM25 indexes for a document row: title (``meta[title_field]``, see dpr_components.schema)
-    and content."""
-    return title_and_text(json.loads(row[3]).get(title_field), row[1])
+    """The text BM25 indexes for a document row ``(id, content, content_type, meta JSON, ...)``: title
+    (``meta[title_field]``, see dpr_components.schema) and content."""
+    return title_and_text(stored_meta(row[3], row[0]).get(title_field), row[1])
 
 
 SQLITE_INTEGERS = (-2**63, 2**63 - 1)  # SQLite stores integers in 64 bits
@@ -79,17 +80,32 @@ def storage_problem(value: Any) -> Optional[str]:
     return None
 
 
+def refuse_unstorable(owner: str, fields: Dict[str, Any]) -> None:
+    """Raise a one-line StoreError naming ``owner`` and the field for the first value SQLite cannot hold in
+    ``fields`` (searched at any depth: dict keys and values, list items, array elements), before anything is
+    written. The one check for documents (id, text, meta) and labels."""
+    def first(value: Any, where: str) -> Optional[Tuple[str, str]]:
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if isinstance(value, dict):
+            items = [(key, f"{where} key {key!r}") for key in value] + \
+                    [(item, f"{where}[{key!r}]") for key, item in value.items()]
+        elif isinstance(value, (list, tuple)):
+            items = [(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        else:
+            problem = storage_problem(value)
+            return (where, problem) if problem else None
+        return next(filter(None, (first(item, item_where) for item, item_where in items)), None)
+
+    for name, value in fields.items():
+        found = first(value, name)
+        if found:
+            raise StoreError(f"{owner} has in its {found[0]} {found[1]}. Nothing was written.")
+
+
 def check_storable(document_id: Any, meta: Dict[str, Any], content: Any = None) -> None:
-    """Refuse before writing what SQLite would reject mid-write: the id, the text, meta keys and the meta values
-    that are indexed for filters (scalars and list items; nested values live in the JSON only)."""
-    fields = [("id", document_id), ("content", content)]
-    for key, value in (meta or {}).items():
-        fields += [(f"meta key {key!r}", key)] + [(f"meta[{key!r}]", item)
-                                                 for item in (value if isinstance(value, list) else [value])]
-    for where, value in fields:
-        problem = storage_problem(value)
-        if problem:
-            raise StoreError(f"Document {document_id!r} has in its {where} {problem}. Nothing was written.")
+    """Refuse a document's id, text or meta that SQLite cannot hold (see :func:`refuse_unstorable`)."""
+    refuse_unstorable(f"Document {document_id!r}", {"id": document_id, "content": content, "meta": meta or {}})
 
 
 def document_row(document: Document, dim: Optional[int], index_name: str) -> Tuple[tuple, Optional[int]]:
@@ -139,6 +155,25 @@ def meta_values(meta: str) -> List[Tuple[str, Any]]:
                  if item is None or isinstance(item, (str, int, float))]
         pairs += items or [(key, PRESENT)]
     return pairs
+
+
+def stored_meta(meta: str, document_id: str) -> Dict[str, Any]:
+    """A stored row's meta. Python reads the NaN / Infinity that older versions wrote; a row holding no JSON
+    object (written by hand) reads as {} with a warning naming it, so that one row fails no query."""
+    try:
+        value = json.loads(meta)
+    except ValueError:
+        value = None
+    if isinstance(value, dict):
+        return value
+    _warn_malformed(document_id)
+    return {}
+
+
+@functools.lru_cache(maxsize=256)  # once per document and process, not on every query that reads it
+def _warn_malformed(document_id: str) -> None:
+    logger.warning("Document %r holds a malformed meta JSON that this store did not write; it reads as {}. Write "
+                   "the document again, or delete it (delete_documents(ids=[...])).", document_id)
 
 
 def _json_default(value: Any) -> Any:
@@ -200,7 +235,7 @@ def to_document(row: tuple) -> Document:
         content=dataframe_from_list(json.loads(content)) if content_type == "table" else content,
         content_type=content_type,
         score=None,
-        meta=json.loads(meta),
+        meta=stored_meta(meta, doc_id),
         id_hash_keys=json.loads(id_hash_keys) if id_hash_keys else ["content"],
         embedding=None if embedding is None else np.frombuffer(embedding, dtype=np.float32).copy(),
         id=doc_id,

@@ -29,7 +29,7 @@ from haystack.schema import Document
 from dpr_components.errors import StoreCorruptedError, StoreError
 from dpr_components.schema import PASSAGES, PassageSchema
 from dpr_components.stores.document_rows import (DOCUMENT_COLUMNS, check_storable, document_row, indexed_text,
-                                                 meta_json, meta_values, title_and_text, to_document)
+                                                 meta_json, meta_values, to_document)
 from dpr_components.stores.filters import Filters, filter_key, parse_filters, row_id_query
 
 FORMAT_VERSION = 1
@@ -388,21 +388,20 @@ class DocumentDatabase:
 
     def texts(self, index: IndexInfo) -> Tuple[np.ndarray, List[str]]:
         """Row ids and "title text" strings of the text documents, for the BM25 index."""
-        rows = self.query("SELECT row_id, json_extract(meta, ?), content FROM documents "
-                          "WHERE index_id = ? AND content_type = 'text' ORDER BY row_id",
-                          (self.schema.title_json_path, index.index_id))
+        rows = self.query("SELECT row_id, id, content, content_type, meta FROM documents "
+                          "WHERE index_id = ? AND content_type = 'text' ORDER BY row_id", (index.index_id,))
         row_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        return row_ids, [title_and_text(name, content) for _, name, content in rows]
+        return row_ids, [indexed_text(row[1:], self.schema.title_field) for row in rows]
 
     def _existing(self, index_id: int, ids: List[str]) -> Dict[str, Tuple[int, str, Optional[bytes]]]:
         """id -> (row id, indexed text, embedding bytes) of the documents already stored."""
         found = {}
         for start in range(0, len(ids), CHUNK):
-            for row_id, doc_id, name, content, embedding in self.connection.execute(
-                    "SELECT row_id, id, json_extract(meta, ?), content, embedding FROM documents "
+            for row_id, *row, embedding in self.connection.execute(
+                    "SELECT row_id, id, content, content_type, meta, embedding FROM documents "
                     "WHERE index_id = ? AND id IN (SELECT value FROM json_each(?))",
-                    (self.schema.title_json_path, index_id, json.dumps(ids[start:start + CHUNK]))):
-                found[doc_id] = (row_id, title_and_text(name, content), embedding)
+                    (index_id, json.dumps(ids[start:start + CHUNK]))):
+                found[row[0]] = (row_id, indexed_text(row, self.schema.title_field), embedding)
         return found
 
     def _row_ids(self, index_id: int, ids: List[str]) -> Dict[str, int]:
