@@ -61,7 +61,6 @@ def test_bad_text_in_uploads_is_refused_before_indexing(server):
     assert len(stored(server)) == before
 
 
-@pytest.mark.xfail(reason="the store's SQLite limits (stores-filters, issue 31) land separately", strict=False)
 @pytest.mark.parametrize("filters", [MANY_TERMS, nested(13), nested(40)])
 def test_filters_past_sqlite_limits_are_not_a_server_error(server, filters):
     with requests.Session() as session:
