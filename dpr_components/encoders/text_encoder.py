@@ -79,7 +79,7 @@ class TextEncoder:
         # The ONNX exporter traces eager attention; sdpa's mask handling depends on the traced batch.
         attention = {"attn_implementation": "eager"} if self.runtime is Runtime.ONNXRUNTIME else {}
         config, self.tokenizer, model = load_encoder(self.model_name_or_path, self.pooling, use_auth_token,
-                                                     **attention)
+                                                     self.normalize, **attention)
         self.config, self.uses_dpr_pooler = config, is_dpr_encoder(model)
         self.architecture = architecture_name(config)
         projection_dim = getattr(config, "projection_dim", 0) if self.uses_dpr_pooler else 0

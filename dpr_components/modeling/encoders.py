@@ -7,7 +7,10 @@ Example::
     encoder = load_encoder("/models/all-mpnet-base-v2", Pooling.MEAN)
     ids = token_ids(encoder.tokenizer, [("Paris", "Paris is the capital of France.")], max_length=256)
 """
+import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -21,6 +24,7 @@ from dpr_components.utils.batching import padded_batches
 from dpr_components.utils.choices import Choice
 from dpr_components.utils.validation import unicode_problem
 
+logger = logging.getLogger(__name__)
 TextInput = Union[str, Tuple[str, str]]
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -43,8 +47,12 @@ class LoadedEncoder(NamedTuple):
 
 
 def load_encoder(name_or_path: str, pooling: Union[str, Pooling] = Pooling.CLS, use_auth_token: Optional[Any] = None,
-                 **model_kwargs: Any) -> LoadedEncoder:
-    """Config (checked), tokenizer and model of an encoder checkpoint, or one clear :class:`ModelLoadError`."""
+                 normalize: Optional[bool] = None, **model_kwargs: Any) -> LoadedEncoder:
+    """Config (checked), tokenizer and model of an encoder checkpoint, or one clear :class:`ModelLoadError`.
+
+    A sentence-transformers folder records how its vectors were trained (``1_Pooling``, ``Normalize``): other
+    ``pooling`` / ``normalize`` settings are warned about (they make vectors the model never learned).
+    """
     name_or_path = str(name_or_path)
     config = load_config(name_or_path, EXPECTED, use_auth_token)
     dpr_class = next((DPR_ENCODERS[name] for name in config.architectures or () if name in DPR_ENCODERS), None)
@@ -54,6 +62,11 @@ def load_encoder(name_or_path: str, pooling: Union[str, Pooling] = Pooling.CLS, 
             "A DPRReader cannot embed text: give the question or context encoder directory.")
     refuse_decoder(config, name_or_path, EXPECTED)
     check_pooling(name_or_path, dpr_class is not None, Pooling.from_str(pooling))
+    trained = trained_pooling(name_or_path)
+    if trained and trained != (Pooling.from_str(pooling), trained[1] if normalize is None else bool(normalize)):
+        logger.warning("%s was trained with pooling %s, normalize %s (sentence-transformers modules) but is used with "
+                       "pooling %s, normalize %s: its vectors will not be what it learned.", name_or_path,
+                       trained[0].value, trained[1], Pooling.from_str(pooling).value, normalize)
     tokenizer = load_fast_tokenizer(name_or_path, EXPECTED, use_auth_token)
     try:
         model = (dpr_class or AutoModel).from_pretrained(name_or_path, token=use_auth_token, **model_kwargs)
@@ -61,6 +74,20 @@ def load_encoder(name_or_path: str, pooling: Union[str, Pooling] = Pooling.CLS, 
         raise ModelLoadError(f"Could not load the weights of {name_or_path!r} ({error}). Expected {EXPECTED}, saved "
                              "with save_pretrained (config.json, weights, tokenizer files).") from error
     return LoadedEncoder(config, tokenizer, model)
+
+
+def trained_pooling(name_or_path: str) -> Optional[Tuple[Pooling, bool]]:
+    """(pooling, normalize) a local sentence-transformers folder was trained with, None when it does not say."""
+    folder = Path(name_or_path)
+    try:
+        modes = json.loads((folder / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    pooling = Pooling.MEAN if modes.get("pooling_mode_mean_tokens") else (
+        Pooling.CLS if modes.get("pooling_mode_cls_token") else None)
+    normalize = any(str(m.get("type", "")).endswith("Normalize") for m in modules if isinstance(m, dict))
+    return (pooling, normalize) if pooling else None
 
 
 def check_pooling(name: str, uses_dpr_pooler: bool, pooling: Pooling) -> None:

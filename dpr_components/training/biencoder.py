@@ -65,8 +65,9 @@ class BiEncoder(torch.nn.Module):
     def from_pretrained(cls, question_model: str, passage_model: Optional[str] = None, shared: bool = False,
                         pooling: Union[str, Pooling] = Pooling.CLS, normalize: bool = False) -> "BiEncoder":
         """Load both sides (``passage_model`` defaults to ``question_model``; ``shared`` ties their weights)."""
-        _, tokenizer, question = load_encoder(question_model, pooling)
-        passage = question if shared else load_encoder(passage_model or question_model, pooling).model
+        _, tokenizer, question = load_encoder(question_model, pooling, normalize=normalize)
+        passage = question if shared else load_encoder(passage_model or question_model, pooling,
+                                                       normalize=normalize).model
         return cls(question, passage, tokenizer, pooling, normalize)
 
     def freeze(self, side: str) -> None:

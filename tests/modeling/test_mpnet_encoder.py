@@ -70,3 +70,24 @@ def test_real_mpnet_embeds_like_sentence_transformers():
     ours = TextEncoder(str(real_mpnet()), pooling="mean", normalize=True, precision="fp32", device="cpu")
     np.testing.assert_allclose(ours.encode(SENTENCES, max_length=128), theirs, atol=2e-5, rtol=0)
     assert ours.embedding_dim == 768 and ours.architecture == "MPNetForMaskedLM"
+
+
+def test_a_sentence_transformers_folder_used_otherwise_than_trained_is_warned_about(tiny_encoders, tmp_path, caplog):
+    import json
+    import shutil
+
+    from dpr_components.encoders import TextEncoder
+
+    folder = tmp_path / "st_mpnet"
+    shutil.copytree(tiny_encoders["mpnet"], folder)
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
+    (folder / "modules.json").write_text(json.dumps([{"path": "", "type": "sentence_transformers.models.Transformer"},
+                                                     {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                                                     {"path": "2_Normalize",
+                                                      "type": "sentence_transformers.models.Normalize"}]))
+    with caplog.at_level("WARNING", logger="dpr_components.modeling.encoders"):
+        TextEncoder(str(folder), pooling="mean", normalize=True)
+        assert not caplog.records
+        TextEncoder(str(folder))  # DPRRetriever's defaults: cls, not normalised
+    assert "trained with pooling mean, normalize True" in caplog.text
