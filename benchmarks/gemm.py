@@ -26,7 +26,7 @@ def _layer(hidden: int, intermediate: int, precision: str, packed: bool = False)
     if precision == "bf16":
         layers = layers.to(torch.bfloat16)
     if packed:
-        from dpr_components.utils.packed_linear import pack_linear_layers
+        from dpr_components.fastpaths.packed_linear import pack_linear_layers
 
         layers = pack_linear_layers(layers)
     return layers

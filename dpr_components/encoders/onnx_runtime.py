@@ -147,7 +147,7 @@ def onnx_runtime_model(model: torch.nn.Module, output: str, precision: Precision
     """The ONNX Runtime twin of ``model`` at ``precision`` (fp32 | int8), exported on first use and cached.
 
     ``digest`` identifies the weights (:func:`dpr_components.encoders.signature.fingerprint`); ``cls_only``
-    says that ``model``'s last layer computes only [CLS] (:mod:`dpr_components.encoders.cls_only`).
+    says that ``model``'s last layer computes only [CLS] (:mod:`dpr_components.fastpaths.cls_only`).
     """
     check_settings(precision, device)
     graph = f"{output}-cls-only" if cls_only else output

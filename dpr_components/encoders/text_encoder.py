@@ -19,7 +19,7 @@ from typing import Callable, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from dpr_components.encoders.cls_only import compute_last_layer_for_cls_only
+from dpr_components.fastpaths.cls_only import compute_last_layer_for_cls_only
 from dpr_components.encoders.onnx_runtime import check_settings, onnx_runtime_model
 from dpr_components.encoders.signature import fingerprint
 from dpr_components.modeling.checkpoints import architecture_name, check_max_length
@@ -36,11 +36,8 @@ __all__ = ["Pooling", "TextEncoder", "TextInput"]
 class TextEncoder:
     """A transformer encoder and its tokenizer, loaded from a hub id or a local directory.
 
-    DPR checkpoints (config architectures DPRQuestionEncoder / DPRContextEncoder) are pooled by their own
-    ``pooler_output`` ([CLS], projected when ``projection_dim > 0``). Any other encoder is loaded with
-    ``AutoModel`` and pooled from ``last_hidden_state`` by ``pooling`` (cls | mean). ``normalize`` L2-normalises
-    the vectors. Inputs are tokenised as ``[CLS] a [SEP]`` or ``[CLS] title [SEP] text [SEP]`` with all segment
-    ids 0, as DPR encodes passages.
+    Loading, pooling (``cls`` | ``mean``; DPR checkpoints: their ``pooler_output``), ``normalize`` and inputs
+    (``[CLS] a [SEP]`` or ``[CLS] title [SEP] text [SEP]``) follow :mod:`dpr_components.modeling.encoders`.
 
     ``precision``: auto (bf16 where the device computes it natively, else fp32), fp32, bf16 or int8 (CPU);
     ``self.precision`` is the resolved one. ``device``: auto | cpu | cuda | cuda:N; ``devices`` (a list)

@@ -26,13 +26,10 @@ Example (YAML, after a retriever)::
           - {name: Reader, inputs: [Retriever]}
 
 How it reads: every passage becomes ``[CLS] question [SEP] title [SEP] passage`` (title from
-``meta[title_field]``); a passage longer than ``max_seq_len`` is read in windows sharing ``doc_stride``
-tokens. All windows of all questions go through the model in length-sorted batches of ``batch_size``,
-padded to the longest window of the batch. Passages are ranked by relevance logit (a passage read in
-several windows takes its best window's); spans are chosen with DPR's algorithm
-(:mod:`dpr_components.readers.spans`), ``spans_per_passage`` per passage, and answers are cut from the
-document's own text by character offsets (:mod:`dpr_components.modeling.reader_decoding`, which the dev
-evaluation of reader training shares). Scores and merging: :mod:`dpr_components.readers.answers`.
+``meta[title_field]``), in windows sharing ``doc_stride`` tokens when longer than ``max_seq_len``, all windows
+of all questions in batches of ``batch_size`` (:mod:`dpr_components.modeling.reader_decoding`, shared with
+training's dev evaluation); ``spans_per_passage`` spans per passage by DPR's algorithm
+(:mod:`dpr_components.readers.spans`). Scores and merging: :mod:`dpr_components.readers.answers`.
 
 Outputs of ``run``: ``answers`` (best first, ``top_k``), ``no_answer`` (True when there was nothing to
 read) and, with ``return_documents=True``, ``documents`` re-ordered by relevance logit (copies whose

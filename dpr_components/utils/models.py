@@ -20,11 +20,11 @@ def prepare_for_inference(model: torch.nn.Module, precision: Precision,
     applies dynamic per-channel quantisation to the Linear layers, except each feed-forward block's output
     projection, whose activations are too wide-ranged for 8 bits (quantising it drops the cosine to fp32 from
     ~0.99 to ~0.93 on all-MiniLM-L6-v2). On CPU, fp32 and bf16 Linear layers get their weights packed once
-    for oneDNN (:mod:`dpr_components.utils.packed_linear`: same products, 1.5-3x faster here). Callers
+    for oneDNN (:mod:`dpr_components.fastpaths.packed_linear`: same products, 1.5-3x faster here). Callers
     convert outputs back to float32.
     """
     from dpr_components.utils.devices import resolve_precision
-    from dpr_components.utils.packed_linear import pack_linear_layers
+    from dpr_components.fastpaths.packed_linear import pack_linear_layers
 
     device = device or torch.device("cpu")
     precision = resolve_precision(precision, device)  # warns where bf16 is emulated

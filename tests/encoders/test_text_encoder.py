@@ -166,7 +166,7 @@ def test_batches_spread_over_several_devices_equal_one_device(tiny_context_encod
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
 def test_cls_only_last_layer_equals_the_full_pass(tiny_context_encoder, attention):
-    from dpr_components.encoders.cls_only import FirstTokenLayer, compute_last_layer_for_cls_only
+    from dpr_components.fastpaths.cls_only import FirstTokenLayer, compute_last_layer_for_cls_only
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_context_encoder)
     full = DPRContextEncoder.from_pretrained(tiny_context_encoder, attn_implementation=attention).eval()
@@ -185,7 +185,7 @@ def test_cls_only_last_layer_equals_the_full_pass(tiny_context_encoder, attentio
 
 
 def test_mean_pooled_encoders_keep_every_token(minilm_path):
-    from dpr_components.encoders.cls_only import FirstTokenLayer
+    from dpr_components.fastpaths.cls_only import FirstTokenLayer
 
     encoder = TextEncoder(minilm_path, pooling="mean", normalize=True)
     assert not any(isinstance(m, FirstTokenLayer) for m in encoder.model.modules())

@@ -11,13 +11,18 @@ Inference only (no gradients): the packed weight replaces the module's parameter
 
 Example::
 
-    from dpr_components.utils.packed_linear import pack_linear_layers
+    from dpr_components.fastpaths.packed_linear import pack_linear_layers
     model = pack_linear_layers(model.eval())   # every nn.Linear of model now runs through packed oneDNN
+
+Private internals: ``torch.ops.mkldnn._reorder_linear_weight`` and ``_linear_pointwise``.
+``DPR_FASTPATHS=-packed_linear`` keeps ``nn.Linear``.
 """
 import functools
 import logging
 
 import torch
+
+from dpr_components.fastpaths import FastPath, enabled
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +73,8 @@ def pack_linear_layers(model: torch.nn.Module) -> torch.nn.Module:
     Left as they are: quantised layers (int8), other dtypes, models on a GPU, torch builds without oneDNN,
     dtypes oneDNN cannot pack on this CPU (bf16 without AVX-512).
     """
+    if not enabled(FastPath.PACKED_LINEAR):
+        return model
     if not packing_available():
         logger.info("oneDNN packed linear not available in this torch build: nn.Linear kept")
         return model

@@ -9,12 +9,17 @@ projection, feed-forward; K and V stay), i.e. 7% of BERT-base (12 layers) and 14
 
 Example::
 
-    from dpr_components.encoders.cls_only import compute_last_layer_for_cls_only
+    from dpr_components.fastpaths.cls_only import compute_last_layer_for_cls_only
     changed = compute_last_layer_for_cls_only(model)   # True for BERT-style encoders; last_hidden_state is (B, 1, H)
+
+Private internals: BertLayer's ``attention.self`` / ``attention.output`` / ``feed_forward_chunk`` and
+BertSelfAttention's cross-attention arguments. ``DPR_FASTPATHS=-cls_only`` keeps the plain full pass.
 """
 from typing import Optional
 
 import torch
+
+from dpr_components.fastpaths import FastPath, enabled
 
 BERT_LAYERS = {"BertLayer"}  # BertSelfAttention / BertSdpaSelfAttention take keys and values from encoder_hidden_states
 
@@ -38,8 +43,11 @@ class FirstTokenLayer(torch.nn.Module):
 
 
 def compute_last_layer_for_cls_only(model: torch.nn.Module) -> bool:
-    """Wrap the last layer of every BERT-style encoder stack in ``model``; False when none was found."""
+    """Wrap the last layer of every BERT-style encoder stack in ``model``; False when none was found (or the fast
+    path is off)."""
     changed = False
+    if not enabled(FastPath.CLS_ONLY):
+        return changed
     for module in model.modules():
         layers = getattr(module, "layer", None)
         is_decoder = getattr(getattr(module, "config", None), "is_decoder", False)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from dpr_components.utils.packed_linear import PackedLinear, can_pack, pack_linear_layers, packing_available
+from dpr_components.fastpaths.packed_linear import PackedLinear, can_pack, pack_linear_layers, packing_available
 
 pytestmark = pytest.mark.skipif(not packing_available(), reason="this torch build has no oneDNN packed linear")
 
