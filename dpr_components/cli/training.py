@@ -48,8 +48,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--train", required=True, action="append", metavar="FILE", help=".json/.jsonl; repeatable")
     train.add_argument("--dev", metavar="FILE", help="dev examples: EM every --eval-every steps keeps the best")
     train.add_argument("--init-model", required=True, metavar="PATH",
-                       help="a DPRReader checkpoint or a BERT encoder (e.g. all-MiniLM-L6-v2)")
-    train.add_argument("--output", required=True, metavar="DIR", help="where the DPRReader checkpoint goes")
+                       help="a reader (DPRReader, train-reader output) or an encoder AutoModel loads (MiniLM, MPNet)")
+    train.add_argument("--output", required=True, metavar="DIR", help="where the reader checkpoint goes")
     for flag, kind, default, text in (
             ("--passages-per-question", int, 24, "M passages per question: 1 positive + M-1 negatives (24)"),
             ("--questions-per-batch", int, 2, "questions per micro-batch (2)"),

@@ -1,4 +1,4 @@
-"""Train DPR's extractive reader (``transformers.DPRReader``) on DPR-format JSON, on the generic loop.
+"""Train DPR's extractive reader (span and relevance heads over any encoder) on DPR-format JSON, on the generic loop.
 
 The objective is DPR's (:mod:`dpr_components.training.reader_loss`): per question, M passages (one positive
 holding an answer, M-1 negatives; DPR uses 24), switch cross-entropy on the relevance logits plus the span
@@ -17,7 +17,7 @@ Example::
                           settings=ReaderSettings(passages_per_question=8),
                           config=TrainingConfig(output_dir="my_reader", learning_rate=3e-5, max_minutes=10,
                                                 eval_every=200))
-    # my_reader/ is a DPRReader checkpoint: DPRSpanReader("my_reader"), or in YAML model_name_or_path: my_reader
+    # my_reader/ is a reader checkpoint (dpr_components.modeling.reader_model): DPRSpanReader("my_reader"), or YAML
 """
 import json
 import logging
