@@ -44,7 +44,7 @@ Filters = Optional[Union[Dict[str, Any], List[Dict[str, Any]]]]
 LOGICAL_OPERATORS = ("$and", "$or", "$not")
 COMPARISON_OPERATORS = ("$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte")
 _RANGE_SQL = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-MAX_TERMS = 5_000  # comparisons and $and / $or / $not: at most 3 SQL parameters each, ~1 s to prepare at most
+MAX_TERMS = 2_000  # comparisons and $and / $or / $not: at most 3 SQL parameters each; ~0.5 s to run at most
 MAX_DEPTH = 100  # nested $and / $or / $not levels
 COMPOUND_TERMS = 500  # SQLite's SQLITE_MAX_COMPOUND_SELECT: terms of one UNION / INTERSECT chain
 
