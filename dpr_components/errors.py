@@ -30,3 +30,7 @@ class StoreCorruptedError(StoreError):
 
 class TrainingDataError(DPRComponentsError, ValueError):
     """A training file is malformed (not JSON, a question without answers, a passage without text...)."""
+
+
+class DiskFullError(DPRComponentsError, OSError):
+    """The disk or quota that a file was being written to is full; the previous version of the file is kept."""

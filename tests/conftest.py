@@ -103,3 +103,17 @@ def tiny_store(tmp_path_factory, tiny_retriever_overrides):
         return str(work / "store")
 
     return build
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A directory on a real 1 MiB file system (tmpfs), for what a full disk does; skipped where mounting a
+    file system is not allowed (it needs root)."""
+    import subprocess
+
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("mounting a 1 MiB tmpfs needs root")
+    yield mount
+    subprocess.run(["umount", "--lazy", str(mount)], check=True)

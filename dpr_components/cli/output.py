@@ -8,9 +8,10 @@ Usage::
     result = pipeline.run(query="who wrote animal farm?")
     print(format_result(result_to_dict(result)))
 """
+import argparse
 import json
 import textwrap
-from typing import Any, List, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional, Union
 
 from dpr_components.pipelines.results import plain
 
@@ -79,3 +80,15 @@ def format_result(result: Mapping[str, Any]) -> str:
 
 def to_json(payload: Any) -> str:
     return json.dumps(plain(payload), ensure_ascii=False, indent=2, default=str)
+
+
+def output_options() -> argparse.ArgumentParser:
+    """``--json`` (a parent parser): every command prints text for people unless asked for JSON."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--json", action="store_true", help="print one JSON document for programs instead of text")
+    return options
+
+
+def emit(args: argparse.Namespace, payload: Any, text: Union[str, Callable[[], str]]) -> None:
+    """The command's result: ``payload`` as JSON with ``--json``, else ``text`` (or what it returns)."""
+    print(to_json(payload) if getattr(args, "json", False) else (text() if callable(text) else text), flush=True)

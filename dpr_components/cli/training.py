@@ -6,7 +6,7 @@ Usage::
     dpr-components build-training-data --questions pyserini:nq-dev --store my_store \\
         --pipeline hybrid_retrieval --top-k 20 --output nq-dev-train.jsonl --exclude mini/dev.jsonl
     dpr-components train-reader --train nq-dev-train.jsonl --init-model $MINILM --output my_reader \\
-        --max-minutes 10 --passages-per-question 8
+        --max-steps 600 --passages-per-question 8
     dpr-components average-readers my_reader other_run_of_it --output my_soup
     dpr-components ask "who wrote animal farm?" --pipeline hybrid_qa --store my_store \\
         --param Reader.model_name_or_path=my_reader
@@ -15,9 +15,13 @@ import argparse
 from typing import Any, Dict
 
 from dpr_components.cli.options import pipeline_options, progress
+from dpr_components.training.settings import ReaderSettings, TrainingConfig
+from dpr_components.utils.settings import add_options, read_options
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    from dpr_components.cli.output import output_options
+
     build = commands.add_parser("build-training-data", parents=[pipeline_options("hybrid_retrieval")],
                                 help="DPR-format training data: retrieve passages for questions, label by has_answer")
     build.add_argument("--questions", required=True, action="append", metavar="FILE",
@@ -35,8 +39,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(run=run_build)
 
-    cloze = commands.add_parser("cloze-questions", help="synthetic cloze questions from a corpus's passages "
-                                                        "(in-domain reader training data; label them with build-training-data)")
+    cloze = commands.add_parser("cloze-questions", parents=[output_options()],
+                                help="synthetic cloze questions from a corpus's passages (in-domain reader training "
+                                "data; label them with build-training-data)")
     cloze.add_argument("--corpus", required=True, metavar="FILE",
                        help="documents in any format `index` reads, cut into 100-word passages as `index` cuts them")
     cloze.add_argument("--output", required=True, metavar="FILE", help="question file (.jsonl), written atomically")
@@ -44,39 +49,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     cloze.add_argument("--seed", type=int, default=0)
     cloze.set_defaults(run=run_cloze)
 
-    train = commands.add_parser("train-reader", help="train DPR's reader (DPRReader) on DPR-format JSON")
-    train.add_argument("--train", required=True, action="append", metavar="FILE", help=".json/.jsonl; repeatable")
-    train.add_argument("--dev", metavar="FILE", help="dev examples: EM every --eval-every steps keeps the best")
-    train.add_argument("--init-model", required=True, metavar="PATH",
-                       help="a reader (DPRReader, train-reader output) or an encoder AutoModel loads (MiniLM, MPNet)")
-    train.add_argument("--output", required=True, metavar="DIR", help="where the reader checkpoint goes")
-    for flag, kind, default, text in (
-            ("--passages-per-question", int, 24, "M passages per question: 1 positive + M-1 negatives (24)"),
-            ("--questions-per-batch", int, 2, "questions per micro-batch (2)"),
-            ("--max-seq-len", int, 256, "tokens per window (256)"),
-            ("--learning-rate", float, 1e-5, "AdamW learning rate (1e-5)"),
-            ("--warmup-steps", int, 0, "linear warm-up steps (0)"),
-            ("--accumulation", int, 1, "micro-batches per optimizer step (1)"),
-            ("--max-grad-norm", float, 1.0, "gradient clipping (1.0; 0 disables)"),
-            ("--epochs", int, None, "passes over the data (default 1 unless --max-steps)"),
-            ("--max-steps", int, None, "stop after N optimizer steps"),
-            ("--max-minutes", float, None, "stop after this much wall time"),
-            ("--eval-every", int, 0, "dev evaluation every N steps (0: at the end only)"),
-            ("--checkpoint-every", int, 100, "resumable checkpoint every N steps (100)"),
-            ("--seed", int, 42, "random seed (42)"),
-            ("--num-threads", int, None, "torch CPU threads (default: torch's; 1 is faster on a busy CPU)")):
-        train.add_argument(flag, type=kind, default=default, help=text)
-    train.add_argument("--span-loss", choices=["mml", "mean"], default="mml",
-                       help="mml: marginal likelihood of all answer spans (DPR paper); mean: DPR's released code")
-    train.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    train.add_argument("--precision", default="auto", help="auto (bf16 where native) | fp32 | bf16")
-    train.add_argument("--no-resume", action="store_true", help="ignore a checkpoint left by an earlier run")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing --output")
-    train.add_argument("--no-progress", action="store_true")
+    train = commands.add_parser("train-reader", parents=[output_options()],
+                                help="train DPR's reader (DPRReader) on DPR-format JSON")
+    data = train.add_argument_group("data")
+    data.add_argument("--train", required=True, action="append", metavar="FILE", help=".json/.jsonl; repeatable")
+    data.add_argument("--dev", metavar="FILE", help="dev examples: EM every --eval-every steps keeps the best")
+    data.add_argument("--init-model", required=True, metavar="PATH",
+                      help="a reader (DPRReader, train-reader output) or an encoder AutoModel loads (MiniLM, MPNet)")
+    add_options(train.add_argument_group("reader"), ReaderSettings)
+    add_options(train.add_argument_group("loop"), TrainingConfig)
     train.set_defaults(run=run_train)
 
-    soup = commands.add_parser("average-readers", help="a 'model soup': the uniform weight average of reader "
-                                                       "checkpoints fine-tuned from the same start")
+    soup = commands.add_parser("average-readers", parents=[output_options()],
+                               help="a 'model soup': the uniform weight average of reader checkpoints fine-tuned "
+                               "from the same start")
     soup.add_argument("readers", nargs="+", metavar="DIR", help="DPRReader checkpoints (two or more)")
     soup.add_argument("--output", required=True, metavar="DIR", help="where the averaged checkpoint goes")
     soup.add_argument("--overwrite", action="store_true", help="replace an existing --output")
@@ -84,50 +70,59 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from dpr_components.cli.output import to_json
+    from dpr_components.cli.output import emit
     from dpr_components.training.build_data import build_training_data
 
     stats = build_training_data(args.questions, args.output, args.pipeline, args.store, args.param, args.top_k,
                                 args.exclude, args.limit, args.pipeline_name, args.max_positives,
                                 progress_bar=progress(args), corpus=args.corpus)
-    print(to_json(vars(stats)) if args.json else f"{stats.describe()} Wrote {args.output}.")
+    emit(args, {**vars(stats), "output": args.output}, f"{stats.describe()} Wrote {args.output}.")
     return 0
 
 
 def run_cloze(args: argparse.Namespace) -> int:
+    from dpr_components.cli.output import emit
     from dpr_components.training.cloze import write_cloze_questions
 
     count = write_cloze_questions(args.corpus, args.output, args.per_passage, args.seed)
-    print(f"Wrote {count} cloze questions to {args.output}.")
+    emit(args, {"questions": count, "output": args.output}, f"Wrote {count} cloze questions to {args.output}.")
     return 0
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from dpr_components.cli.output import to_json
-    from dpr_components.training.loop import TrainingConfig
-    from dpr_components.training.reader import ReaderSettings, train_reader
+    from dpr_components.cli.output import emit
+    from dpr_components.training.reader import train_reader
 
-    settings = ReaderSettings(passages_per_question=args.passages_per_question,
-                              questions_per_batch=args.questions_per_batch, max_seq_len=args.max_seq_len,
-                              span_loss=args.span_loss, seed=args.seed)
-    config = TrainingConfig(output_dir=args.output, learning_rate=args.learning_rate, warmup_steps=args.warmup_steps,
-                            accumulation=args.accumulation, max_grad_norm=args.max_grad_norm, num_epochs=args.epochs,
-                            max_steps=args.max_steps, max_minutes=args.max_minutes, eval_every=args.eval_every,
-                            checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,
-                            precision=args.precision, num_threads=args.num_threads, resume=not args.no_resume,
-                            overwrite=args.overwrite,
-                            show_progress=not args.no_progress)
+    config = read_options(TrainingConfig, args, show_progress=progress(args))
+    settings = read_options(ReaderSettings, args)
     result = train_reader(args.train, args.init_model, config, dev=args.dev, settings=settings)
-    summary: Dict[str, Any] = {"output": str(result.output_dir), "steps": result.steps, "stopped_by": result.stopped_by,
-                               "device": result.device, "precision": result.precision,
-                               "minutes": round(result.seconds / 60, 2), "best_dev": result.best_metrics}
-    print(to_json(summary))
+    summary = training_summary(result)
+    emit(args, summary, describe_training(summary))
     return 0
 
 
+def training_summary(result: Any) -> Dict[str, Any]:
+    """What a finished training reports (a :class:`~dpr_components.training.loop.TrainingResult`), as plain data."""
+    return {"output": str(result.output_dir), "steps": result.steps, "planned_steps": result.planned_steps,
+            "stopped_by": result.stopped_by, "device": result.device, "precision": result.precision,
+            "seconds": round(result.seconds, 1), "best_dev": result.best_metrics}
+
+
+def describe_training(summary: Dict[str, Any]) -> str:
+    """``training_summary`` for people: steps, why it stopped, time, best dev metrics, where the model is."""
+    best = {k: v for k, v in summary["best_dev"].items() if k != "step"}
+    dev = (", ".join(f"{k}={v:.4g}" for k, v in best.items()) + f" at step {int(summary['best_dev']['step'])}"
+           if best else "no dev set")
+    return (f"Trained {summary['steps']} of {summary['planned_steps']} planned steps (stopped by "
+            f"{summary['stopped_by']}; {summary['seconds']} s on {summary['device']}, {summary['precision']}). "
+            f"Best dev: {dev}. Wrote {summary['output']}.")
+
+
 def run_average(args: argparse.Namespace) -> int:
+    from dpr_components.cli.output import emit
     from dpr_components.training.soup import average_readers
 
     output = average_readers(args.readers, args.output, overwrite=args.overwrite)
-    print(f"Wrote the average of {len(args.readers)} readers to {output}.")
+    emit(args, {"output": str(output), "inputs": args.readers},
+         f"Wrote the average of {len(args.readers)} readers to {output}.")
     return 0

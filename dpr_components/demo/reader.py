@@ -142,7 +142,7 @@ def train_with_recipe(train: list, dev: list, init_model: Union[str, Path], outp
 
     settings = ReaderSettings(passages_per_question=recipe.passages_per_question,
                               questions_per_batch=recipe.questions_per_batch, max_seq_len=recipe.max_seq_len,
-                              dev_passages=recipe.dev_passages, seed=recipe.seed)
+                              dev_passages=recipe.dev_passages)
     config = TrainingConfig(output_dir=output, learning_rate=recipe.learning_rate, warmup_steps=recipe.warmup_steps,
                             max_steps=recipe.max_steps, max_minutes=recipe.max_minutes, eval_every=recipe.eval_every,
                             checkpoint_every=recipe.checkpoint_every, seed=recipe.seed,

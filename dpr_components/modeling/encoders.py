@@ -21,7 +21,7 @@ from transformers import AutoModel, DPRContextEncoder, DPRQuestionEncoder, Pretr
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.modeling.checkpoints import architecture_name, load_config, load_fast_tokenizer, refuse_decoder
 from dpr_components.utils.batching import padded_batches
-from dpr_components.utils.choices import Choice
+from dpr_components.utils.choices import Pooling  # light: the training settings (CLI options) use it too
 from dpr_components.utils.validation import unicode_problem
 
 logger = logging.getLogger(__name__)
@@ -31,13 +31,6 @@ Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 DPR_ENCODERS = {"DPRQuestionEncoder": DPRQuestionEncoder, "DPRContextEncoder": DPRContextEncoder}
 EXPECTED = ("a text encoder (DPRQuestionEncoder, DPRContextEncoder, or an encoder AutoModel loads: BERT, MiniLM, "
             "MPNet, RoBERTa...)")
-
-
-class Pooling(Choice):
-    """How a non-DPR encoder turns token vectors into one vector: the [CLS] token or the masked mean."""
-
-    CLS = "cls"
-    MEAN = "mean"
 
 
 class LoadedEncoder(NamedTuple):

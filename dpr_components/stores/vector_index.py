@@ -29,7 +29,7 @@ import numpy as np
 from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
 from dpr_components.stores.int8_prefilter import Int8Prefilter, int8_product_available
 from dpr_components.utils.files import atomic_write
-from dpr_components.utils.choices import Choice
+from dpr_components.utils.choices import Similarity
 
 SMALL_FLAT_BYTES = 64 * 2**20  # below this, a flat index may grow by faiss's reallocation (doubling) freely
 HNSW_EF_CONSTRUCTION = 200
@@ -71,14 +71,6 @@ def inner_products(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     if rows < len(vectors):
         scores[:, rows:] = queries_t @ vectors_t[rows:].T
     return scores.numpy()
-
-
-class Similarity(Choice):
-    """How a query vector is compared with document vectors."""
-
-    DOT_PRODUCT = "dot_product"
-    COSINE = "cosine"
-    L2 = "l2"
 
 
 class SelectorUnsupported(Exception):

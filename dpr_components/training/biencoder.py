@@ -34,12 +34,17 @@ from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.modeling.checkpoints import dpr_config
 from dpr_components.modeling.encoders import (Pooling, check_pooling, embed_batched, is_dpr_encoder, load_encoder,
                                               pool, token_ids)
-from dpr_components.training.checkpoints import replace_dir
+from dpr_components.training.settings import SaveFormat
 from dpr_components.utils.batching import pad_batch
+from dpr_components.utils.choices import Choice
+from dpr_components.utils.files import atomic_write
 
-SIDES = ("question", "passage")
-SAVE_FORMATS = ("auto", "dpr", "native")
 RETRIEVER_FILE = "retriever.json"
+
+
+class Side(Choice):
+    QUESTION = "question"
+    PASSAGE = "passage"
 
 
 class BiEncoder(torch.nn.Module):
@@ -82,9 +87,7 @@ class BiEncoder(torch.nn.Module):
         self.frozen.add(side)
 
     def side(self, name: str) -> PreTrainedModel:
-        if name not in SIDES:
-            raise ValueError(f"side must be one of {SIDES}, got {name!r}")
-        return self.question_model if name == "question" else self.passage_model
+        return self.question_model if Side.from_str(name) is Side.QUESTION else self.passage_model
 
     def encode(self, side: str, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Vectors (batch, dim) of one side; differentiable unless called under ``torch.no_grad``."""
@@ -111,9 +114,8 @@ class BiEncoder(torch.nn.Module):
         input_ids, attention_mask = pad_batch(ids, self.tokenizer.pad_token_id or 0)
         return {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(attention_mask)}
 
-    def resolved_save_format(self, save_format: str = "auto") -> str:
-        if save_format not in SAVE_FORMATS:
-            raise ConfigurationError(f"save_format must be one of {', '.join(SAVE_FORMATS)}, got {save_format!r}.")
+    def resolved_save_format(self, save_format: Union[str, SaveFormat] = SaveFormat.AUTO) -> str:
+        save_format = SaveFormat.from_str(save_format).value
         dpr_compatible = self.pooling is Pooling.CLS and not self.normalize
         if save_format == "dpr" and not dpr_compatible:
             raise ConfigurationError(
@@ -127,8 +129,8 @@ class BiEncoder(torch.nn.Module):
              max_seq_len_passage: int = 256, extra: Optional[Dict[str, Any]] = None) -> Path:
         """Write the checkpoint(s) and ``retriever.json`` into ``directory`` atomically (replacing it)."""
         directory = Path(directory)
-        replace_dir(directory, lambda tmp: self.write(tmp, save_format, max_seq_len_query, max_seq_len_passage,
-                                                      extra))
+        atomic_write(directory, lambda tmp: self.write(tmp, save_format, max_seq_len_query, max_seq_len_passage,
+                                                       extra), make_dir=True)
         return directory
 
     def write(self, directory: Path, save_format: str = "auto", max_seq_len_query: int = 64,
@@ -141,8 +143,8 @@ class BiEncoder(torch.nn.Module):
             self._save_side("question", directory / "encoder", "native")
         else:
             names = {"question": "question_encoder", "passage": "passage_encoder"}
-            for side in SIDES:
-                self._save_side(side, directory / names[side], save_format)
+            for side in Side:
+                self._save_side(side.value, directory / names[side.value], save_format)
         settings = {
             "query_embedding_model": names["question"], "passage_embedding_model": names["passage"],
             "pooling": self.pooling.value, "normalize": self.normalize,

@@ -5,7 +5,7 @@ of question i are rows ``i*(1+H) ... i*(1+H)+H`` of the passage matrix, the posi
 is scored against all ``B*(1+H)`` passages (the other questions' positives and hard negatives are its
 "in-batch" negatives), and the loss is the mean over questions of ``-log softmax(scores)[positive]``.
 
-Similarity is DPR's dot product, or the cosine divided by a temperature (``similarity="cosine"``), the
+Similarity is DPR's dot product (``dot_product``), or the cosine divided by a temperature (``cosine``), the
 objective sentence-transformers' MultipleNegativesRankingLoss trains MiniLM with (scale 20 = temperature
 0.05).
 
@@ -17,14 +17,14 @@ Example::
     questions, passages = torch.randn(2, 8), torch.randn(4, 8)     # 2 questions, 1 positive + 1 hard each
     loss, ranks = biencoder_nll_loss(questions, passages, positive_indices(2, 1))
 """
-from typing import Tuple
+from typing import Tuple, Union
 
 import torch
 import torch.nn.functional as F
 
 from dpr_components.errors import ConfigurationError
-
-SIMILARITIES = ("dot", "cosine")
+from dpr_components.training.settings import training_similarity
+from dpr_components.utils.choices import Similarity
 
 
 def positive_indices(num_questions: int, hard_negatives: int, device: torch.device = None) -> torch.Tensor:
@@ -32,17 +32,17 @@ def positive_indices(num_questions: int, hard_negatives: int, device: torch.devi
     return torch.arange(num_questions, device=device) * (1 + hard_negatives)
 
 
-def similarity_scores(questions: torch.Tensor, passages: torch.Tensor, similarity: str = "dot",
+def similarity_scores(questions: torch.Tensor, passages: torch.Tensor,
+                      similarity: Union[str, Similarity] = Similarity.DOT_PRODUCT,
                       temperature: float = 1.0) -> torch.Tensor:
     """The (questions x passages) score matrix: dot products, or cosines / ``temperature``."""
-    if similarity not in SIMILARITIES:
-        raise ConfigurationError(f"similarity must be one of {', '.join(SIMILARITIES)}, got {similarity!r}.")
+    similarity = training_similarity(similarity)
     if temperature <= 0:
         raise ConfigurationError(f"temperature must be positive, got {temperature!r}.")
     # Scores in fp32 even under bf16 autocast: with temperature 0.05 they reach 20, where bf16 steps by 0.125.
     with torch.autocast(questions.device.type, enabled=False):
         questions, passages = questions.float(), passages.float()
-        if similarity == "cosine":
+        if similarity is Similarity.COSINE:
             questions, passages = F.normalize(questions, dim=-1), F.normalize(passages, dim=-1)
         return questions @ passages.T / temperature
 
@@ -51,7 +51,7 @@ def biencoder_nll_loss(
     questions: torch.Tensor,
     passages: torch.Tensor,
     positives: torch.Tensor,
-    similarity: str = "dot",
+    similarity: Union[str, Similarity] = Similarity.DOT_PRODUCT,
     temperature: float = 1.0,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Mean NLL of each question's positive (``positives[i]`` indexes ``passages``) among all passages.

@@ -20,13 +20,14 @@ Example::
     print(step.loss, step.ranks)
 """
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.distributed as dist
 
 from dpr_components.training.biencoder import BiEncoder
 from dpr_components.training.biencoder_loss import biencoder_nll_loss
+from dpr_components.utils.choices import Similarity
 
 
 @dataclass
@@ -53,7 +54,7 @@ def world_size() -> int:
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
-def biencoder_loss(model: BiEncoder, batch: BiEncoderBatch, similarity: str = "dot",
+def biencoder_loss(model: BiEncoder, batch: BiEncoderBatch, similarity: Union[str, Similarity] = Similarity.DOT_PRODUCT,
                    temperature: float = 1.0) -> Tuple[torch.Tensor, torch.Tensor]:
     """The batch's in-batch NLL loss with its graph (no gradient caching), and the positives' ranks."""
     questions = model.encode("question", **batch.questions)
@@ -63,7 +64,8 @@ def biencoder_loss(model: BiEncoder, batch: BiEncoderBatch, similarity: str = "d
 
 
 def biencoder_step(model: BiEncoder, batch: BiEncoderBatch, chunk_size: Optional[int] = None,
-                   similarity: str = "dot", temperature: float = 1.0, loss_scale: float = 1.0) -> StepResult:
+                   similarity: Union[str, Similarity] = Similarity.DOT_PRODUCT, temperature: float = 1.0,
+                   loss_scale: float = 1.0) -> StepResult:
     """Accumulate into ``.grad`` the gradient of ``loss_scale`` x the batch's in-batch NLL loss.
 
     ``loss_scale`` is how gradient accumulation divides by the number of accumulated batches. In data

@@ -21,6 +21,7 @@ Example::
     write_examples("train.jsonl", [example])          # temp file + rename: never half-written
     assert list(read_examples("train.jsonl")) == [example]
 """
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any, Dict, Iterable, Iterator, Optional, Tuple, Union
 
 from dpr_components.errors import TrainingDataError
 from dpr_components.utils.files import atomic_write
+from dpr_components.utils.text_files import ENCODING, not_utf8
 
 PathLike = Union[str, Path]
 CTX_LISTS = ("positive_ctxs", "negative_ctxs", "hard_negative_ctxs")
@@ -109,7 +111,7 @@ def parse_example(record: Any, where: str) -> TrainingExample:
 
 
 def _iter_json_lines(path: Path) -> Iterator[Tuple[int, Any]]:
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding=ENCODING) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -123,7 +125,7 @@ def _iter_json_lines(path: Path) -> Iterator[Tuple[int, Any]]:
 def _iter_json_list(path: Path) -> Iterator[Tuple[int, Any]]:
     """Elements of a top-level JSON list, decoded one at a time from a growing buffer (constant memory)."""
     decoder = json.JSONDecoder()
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding=ENCODING) as handle:
         buffer, line, eof = "", 1, False
 
         def fill(minimum: int) -> None:
@@ -184,13 +186,24 @@ def iter_records(path: PathLike) -> Iterator[Tuple[int, Any]]:
     path = Path(path)
     if not path.is_file():
         raise TrainingDataError(f"Training file {path} does not exist.")
-    return _iter_json_list(path) if path.suffix.lower() == ".json" else _iter_json_lines(path)
+    try:
+        yield from _iter_json_list(path) if path.suffix.lower() == ".json" else _iter_json_lines(path)
+    except UnicodeDecodeError:
+        raise not_utf8(path, "training file") from None
 
 
 def read_examples(path: PathLike) -> Iterator[TrainingExample]:
     """Stream the :class:`TrainingExample` records of ``path`` (.json list or .jsonl), validating each."""
     for line, record in iter_records(path):
         yield parse_example(record, f"{path} line {line}")
+
+
+def examples_digest(examples: Iterable[TrainingExample]) -> str:
+    """A digest of the examples' content, in order (what a resumed run compares its data by)."""
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(json.dumps(example.to_json(), sort_keys=True).encode("utf-8") + b"\n")
+    return digest.hexdigest()[:16]
 
 
 def write_examples(path: PathLike, examples: Iterable[TrainingExample]) -> int:

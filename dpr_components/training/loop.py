@@ -14,11 +14,14 @@ finished model; the loop does the rest:
 - Every ``eval_every`` steps and at the end, ``task.evaluate(device)`` gives dev metrics; when
   ``metric`` (default: the task's first ``dev_metrics()``, checked before training starts) improves the task
   saves the model into ``work_dir/best``. The output is the best model
-  (the last one when there is no dev evaluation), written to a temporary directory renamed to
-  ``output_dir`` at the end: an interrupted run never leaves a half-written output.
+  (the last one when there is no dev evaluation), put in place of ``output_dir`` atomically at the end
+  (:func:`dpr_components.utils.files.atomic_write`): an interrupted run never leaves a half-written output.
 - Every ``checkpoint_every`` steps and at the end, model, optimizer, scheduler, progress and RNG states go
-  to ``work_dir/last``; with ``resume=True`` (default) a new run continues from there, skipping the
-  batches of the current epoch already seen.
+  to ``work_dir/last`` with the run's record (the settings that change the weights, the task's
+  ``fingerprint()``, a digest of the initial weights); with ``resume=True`` (default) a new run of the same
+  record continues from there ("Resumed from step N"), skipping the batches of the current epoch already
+  seen. Another record is refused (``overwrite=True``: training starts over, saying so). One process at a
+  time per ``work_dir``; it is deleted after a finished run unless ``keep_work``.
 - ``device`` auto | cpu | cuda[:n]; ``precision`` auto picks bf16 autocast where the hardware has native
   bf16 (see :mod:`dpr_components.utils.devices`), fp32 otherwise. The choice is logged and returned.
 - tqdm shows the step, the running loss, the learning rate and the rate.
@@ -48,6 +51,8 @@ Example::
             return {"neg_loss": -float(sum(self.loss((x.to(device), y.to(device))) for x, y in self.data))}
         def save(self, directory) -> None:        # the finished model's own format
             torch.save(self.model.state_dict(), directory / "model.pt")
+        def fingerprint(self) -> dict:            # the task's settings and data digests: a resume checks them
+            return {"batches": str(len(self.data))}   # (the reader's: its settings and a digest of its data)
 
     result = train(Task(), TrainingConfig(output_dir="out", max_steps=50, learning_rate=1e-2, eval_every=10))
     print(result.steps, result.best_metrics, result.stopped_by)
@@ -57,9 +62,9 @@ import math
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Protocol, Sequence, Union
+from typing import Any, Dict, Iterable, Optional, Protocol, Sequence
 
 import torch
 from tqdm import tqdm
@@ -68,7 +73,8 @@ from dpr_components.errors import ConfigurationError
 from dpr_components.training import checkpoints
 from dpr_components.utils.choices import Precision
 from dpr_components.utils.devices import resolve_device, resolve_precision
-from dpr_components.utils.files import refuse_existing
+from dpr_components.training.settings import TrainingConfig
+from dpr_components.utils.files import atomic_write, exclusive, refuse_existing, remove, remove_leftovers
 
 logger = logging.getLogger(__name__)
 PACE_STEPS = 10  # steps timed before predicting whether max_minutes cuts training short
@@ -91,52 +97,12 @@ class TrainingTask(Protocol):
 
     def save(self, directory: Path) -> None: ...
 
+    def fingerprint(self) -> Dict[str, str]: ...
+
     # Optional: ``backward(batch, scale) -> float`` back-propagates ``scale`` x the batch loss itself and returns
     # the unscaled loss; the loop then calls it instead of ``loss(batch).backward()``. Tasks whose loss needs a
     # custom backward (the bi-encoder's gradient caching, gradients summed across data-parallel processes)
     # implement it; every other task does not.
-
-
-@dataclass
-class TrainingConfig:
-    """Settings of :func:`train`. ``work_dir`` defaults to ``<output_dir>.work`` next to the output."""
-
-    output_dir: Union[str, Path]
-    learning_rate: float = 1e-5
-    weight_decay: float = 0.0
-    adam_eps: float = 1e-8
-    warmup_steps: int = 0
-    max_grad_norm: float = 1.0
-    accumulation: int = 1
-    num_epochs: Optional[int] = None
-    max_steps: Optional[int] = None
-    max_minutes: Optional[float] = None
-    eval_every: int = 0
-    checkpoint_every: int = 0
-    metric: Optional[str] = None  # None: the task's default (the first of its dev_metrics())
-    seed: int = 42
-    device: str = "auto"
-    precision: str = "auto"
-    num_threads: Optional[int] = None  # torch CPU threads (None: torch's default); 1 is faster on a busy CPU
-    resume: bool = True
-    overwrite: bool = False
-    show_progress: bool = True
-    work_dir: Optional[Union[str, Path]] = None
-
-    def __post_init__(self) -> None:
-        self.output_dir = Path(self.output_dir)
-        self.work_dir = Path(self.work_dir) if self.work_dir else self.output_dir.with_name(self.output_dir.name + ".work")
-        for name in ("accumulation",):
-            if getattr(self, name) < 1:
-                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        for name in ("num_epochs", "max_steps"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigurationError(f"{name} must be >= 1 (or unset), got {value}.")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ConfigurationError(f"max_minutes must be > 0 (or unset), got {self.max_minutes}.")
-        if not self.learning_rate > 0:
-            raise ConfigurationError(f"learning_rate must be > 0, got {self.learning_rate}.")
 
 
 @dataclass
@@ -150,6 +116,7 @@ class TrainingResult:
     precision: str = "fp32"
     seconds: float = 0.0
     final_loss: float = float("nan")
+    planned_steps: int = 0  # what the run was set to train (steps < planned_steps: max_minutes cut it short)
 
 
 def to_device(batch: Any, device: torch.device) -> Any:
@@ -203,6 +170,7 @@ class _Trainer:
             raise ConfigurationError("The training set yields no batch: nothing to train on.")
         self.total = total_steps(config, self.batches_per_epoch)
         self.metric = dev_metric(task, config.metric)
+        self.run_record = checkpoints.run_record(config, task.fingerprint(), checkpoints.weights_digest(task.model))
         task.model.to(self.device)
         self.optimizer = build_optimizer(task.model, config)
         self.scheduler = linear_schedule(self.optimizer, config.warmup_steps, self.total)
@@ -219,8 +187,7 @@ class _Trainer:
         return {"model": self.task.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "step": self.step, "epoch": self.epoch,
                 "seen_in_epoch": self.seen_in_epoch, "best": self.best, "best_metrics": self.best_metrics,
-                "running_loss": self.running_loss, "rng": checkpoints.rng_state(),
-                "config": {k: str(v) for k, v in asdict(self.config).items()}}
+                "running_loss": self.running_loss, "rng": checkpoints.rng_state(), "run": self.run_record}
 
     def restore(self, state: Dict[str, Any]) -> None:
         self.task.model.load_state_dict(state["model"])
@@ -332,15 +299,35 @@ class _Trainer:
         checkpoints.save_state(config.work_dir, self.state())
         self.write_output()
         return TrainingResult(config.output_dir, self.step, stopped_by, self.best_metrics, self.last_metrics,
-                              str(self.device), self.precision.value, time.monotonic() - started, self.running_loss)
+                              str(self.device), self.precision.value, time.monotonic() - started, self.running_loss,
+                              self.total)
 
     def write_output(self) -> None:
         best = checkpoints.best_dir(self.config.work_dir)
         if best is not None:
-            write = lambda tmp: shutil.copytree(best, tmp, dirs_exist_ok=True)  # noqa: E731
+            atomic_write(self.config.output_dir, lambda tmp: shutil.copytree(best, tmp))
         else:
-            write = self.task.save
-        checkpoints.replace_dir(self.config.output_dir, write)
+            atomic_write(self.config.output_dir, self.task.save, make_dir=True)
+
+    def start(self) -> None:
+        """Resume the run ``work_dir`` holds when it is this run (same settings, data and initial weights); else
+        start over, after refusing unless ``overwrite`` (the interrupted run would be lost)."""
+        config = self.config
+        state = checkpoints.load_state(config.work_dir) if config.resume else None
+        if state is not None and state.get("run") != self.run_record:
+            changed = checkpoints.differences(state.get("run") or {}, self.run_record)
+            if not config.overwrite:
+                raise ConfigurationError(f"{config.work_dir} holds an interrupted run with other settings or data "
+                                         f"({changed}): run again with its settings to resume it, or start over "
+                                         "with resume=False (--no-resume).")
+            self.say(f"Starting over: {config.work_dir} held a run with other settings or data ({changed}).",
+                     warning=True)
+            state = None
+        if state is None:
+            for child in config.work_dir.iterdir():  # a stale best/ must not become this run's output
+                remove(child)
+        else:
+            self.restore(state)
 
 
 def dev_metric(task: TrainingTask, metric: Optional[str]) -> Optional[str]:
@@ -357,7 +344,11 @@ def dev_metric(task: TrainingTask, metric: Optional[str]) -> Optional[str]:
 
 
 def train(task: TrainingTask, config: TrainingConfig) -> TrainingResult:
-    """Train ``task.model`` as ``config`` says and write the best model to ``config.output_dir``."""
+    """Train ``task.model`` as ``config`` says and write the best model to ``config.output_dir``.
+
+    One process at a time per output (``work_dir`` is locked); ``work_dir`` is deleted after a finished run
+    unless ``keep_work``, and kept (resumable) after a failed or interrupted one.
+    """
     refuse_existing(config.output_dir, config.overwrite)
     threads = torch.get_num_threads()
     if config.num_threads:
@@ -365,13 +356,15 @@ def train(task: TrainingTask, config: TrainingConfig) -> TrainingResult:
     try:
         checkpoints.seed_everything(config.seed)
         trainer = _Trainer(task, config)
-        if config.resume:
-            state = checkpoints.load_state(config.work_dir)
-            if state is not None:
-                trainer.restore(state)
-        elif config.work_dir.exists():
-            shutil.rmtree(config.work_dir)
-        logger.info("training on %s, precision %s, %d steps", trainer.device, trainer.precision.value, trainer.total)
-        return trainer.run()
+        with exclusive(config.work_dir, str(config.output_dir)):
+            remove_leftovers(config.output_dir.parent)  # what runs killed while writing left behind
+            remove_leftovers(config.work_dir)
+            trainer.start()
+            logger.info("training on %s, precision %s, %d steps", trainer.device, trainer.precision.value,
+                        trainer.total)
+            result = trainer.run()
+            if not config.keep_work:
+                shutil.rmtree(config.work_dir)
+        return result
     finally:
         torch.set_num_threads(threads)

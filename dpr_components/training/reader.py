@@ -22,7 +22,7 @@ Example::
 import json
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -30,45 +30,21 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from dpr_components.errors import ConfigurationError, TrainingDataError
+from dpr_components.errors import TrainingDataError
 from dpr_components.evaluation.answers import exact_match, f1_score
 from dpr_components.modeling.checkpoints import check_max_length
 from dpr_components.modeling.reader_decoding import ReaderPredictor
 from dpr_components.modeling.reader_model import init_reader, save_reader
 from dpr_components.readers.inputs import ReaderInputs
-from dpr_components.training.data import TrainingExample, read_examples
+from dpr_components.training.data import TrainingExample, examples_digest, read_examples
 from dpr_components.training.loop import TrainingConfig, TrainingResult, train
-from dpr_components.training.reader_loss import SPAN_LOSSES, reader_loss
+from dpr_components.training.reader_loss import reader_loss
 from dpr_components.training.reader_samples import collate, context_list, draw_sample, prepare_examples
+from dpr_components.training.settings import ReaderSettings
 
 logger = logging.getLogger(__name__)
 SETTINGS_FILE = "reader_training.json"
 Examples = Union[str, Path, Sequence[Union[str, Path]], Sequence[TrainingExample]]
-
-
-@dataclass
-class ReaderSettings:
-    """What the reader reads and how it is scored (the optimiser's settings are in :class:`TrainingConfig`)."""
-
-    passages_per_question: int = 24  # M: 1 positive + M-1 negatives (DPR: 24)
-    questions_per_batch: int = 2  # N questions per micro-batch, so N*M windows per forward pass
-    max_seq_len: int = 256
-    doc_stride: int = 128
-    max_answer_length: int = 10
-    span_loss: str = "mml"
-    switch_weight: float = 1.0  # 0 trains the span heads only (an ablation baseline)
-    dev_passages: int = 20  # passages read per dev question
-    dev_batch_size: int = 32
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        if self.span_loss not in SPAN_LOSSES:
-            raise ConfigurationError(f"Unknown span_loss {self.span_loss!r}. Valid values: {', '.join(SPAN_LOSSES)}.")
-        for name in ("passages_per_question", "questions_per_batch", "max_answer_length", "dev_passages"):
-            if getattr(self, name) < 1:
-                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        if self.max_seq_len < 32:
-            raise ConfigurationError(f"max_seq_len must be >= 32, got {self.max_seq_len}.")
 
 
 def load_examples(source: Examples) -> List[TrainingExample]:
@@ -86,10 +62,12 @@ class ReaderTrainingTask:
 
     def __init__(self, model: torch.nn.Module, tokenizer, train_examples: Sequence[TrainingExample],
                  dev_examples: Sequence[TrainingExample] = (), settings: Optional[ReaderSettings] = None,
-                 show_progress: bool = False):
-        self.model, self.tokenizer, self.show_progress = model, tokenizer, show_progress
+                 seed: int = 42, show_progress: bool = False):
+        self.model, self.tokenizer, self.seed, self.show_progress = model, tokenizer, seed, show_progress
         self.settings = settings or ReaderSettings()
         self.inputs = ReaderInputs(tokenizer, self.settings.max_seq_len, self.settings.doc_stride)
+        self.data_digests = {"training data": examples_digest(train_examples),
+                             "dev data": examples_digest(dev_examples)}
         prepared = prepare_examples(self.inputs, list(train_examples))
         self.train = [p for p in prepared if p is not None]
         self.skipped = len(prepared) - len(self.train)
@@ -107,7 +85,7 @@ class ReaderTrainingTask:
         return math.ceil(len(self.train) / self.settings.questions_per_batch)
 
     def batches(self, epoch: int) -> Iterator[Dict[str, torch.Tensor]]:
-        rng = np.random.default_rng([self.settings.seed, epoch])
+        rng = np.random.default_rng([self.seed, epoch])
         order = rng.permutation(len(self.train))
         n = self.settings.questions_per_batch
         for start in range(0, len(order), n):
@@ -132,6 +110,9 @@ class ReaderTrainingTask:
                            batch["starts"], batch["ends"], batch["span_mask"], self.settings.span_loss,
                            self.settings.switch_weight)
 
+    def fingerprint(self) -> Dict[str, str]:
+        return {**{key: str(value) for key, value in asdict(self.settings).items()}, **self.data_digests}
+
     def dev_metrics(self) -> Tuple[str, ...]:
         return ("em", "f1") if self.dev else ()
 
@@ -149,7 +130,7 @@ class ReaderTrainingTask:
 
     def save(self, directory: Path) -> None:
         save_reader(self.model, self.tokenizer, directory)
-        record = {"settings": asdict(self.settings), "train_questions": len(self.train),
+        record = {"settings": {**asdict(self.settings), "seed": self.seed}, "train_questions": len(self.train),
                   "skipped_questions": self.skipped, "dev_questions": len(self.dev)}
         (Path(directory) / SETTINGS_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
@@ -165,6 +146,7 @@ def train_reader(train_data: Examples, init_model: Union[str, Path], config: Tra
     model, tokenizer = init_reader(init_model)
     settings = settings or ReaderSettings()
     check_max_length(model.config, str(init_model), "max_seq_len", settings.max_seq_len)
-    task = ReaderTrainingTask(model, tokenizer, train_examples, dev_examples, settings, config.show_progress)
+    task = ReaderTrainingTask(model, tokenizer, train_examples, dev_examples, settings, config.seed,
+                              config.show_progress)
     return train(task, config)
 

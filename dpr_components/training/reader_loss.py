@@ -15,19 +15,19 @@ Example::
     loss = reader_loss(start_logits, end_logits, relevance_logits, batch["attention_mask"],
                        batch["passage_mask"], batch["starts"], batch["ends"], batch["span_mask"])
 """
+from typing import Union
+
 import torch
 
-from dpr_components.errors import ConfigurationError
-
-SPAN_LOSSES = ("mml", "mean")
+from dpr_components.training.settings import SpanLoss
 
 
 def reader_loss(start_logits: torch.Tensor, end_logits: torch.Tensor, relevance_logits: torch.Tensor,
                 attention_mask: torch.Tensor, passage_mask: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor,
-                span_mask: torch.Tensor, span_loss: str = "mml", switch_weight: float = 1.0) -> torch.Tensor:
+                span_mask: torch.Tensor, span_loss: Union[str, SpanLoss] = SpanLoss.MML,
+                switch_weight: float = 1.0) -> torch.Tensor:
     """The batch's loss. Shapes: logits and attention_mask (N, M, L), relevance/passage_mask (N, M), spans (N, S)."""
-    if span_loss not in SPAN_LOSSES:
-        raise ConfigurationError(f"Unknown span_loss {span_loss!r}. Valid values: {', '.join(SPAN_LOSSES)}.")
+    span_loss = SpanLoss.from_str(span_loss)
     if not bool(span_mask.any(dim=1).all()):
         raise ValueError("every question needs at least one answer span in its positive window")
     very_negative = torch.finfo(torch.float32).min / 2
@@ -39,7 +39,7 @@ def reader_loss(start_logits: torch.Tensor, end_logits: torch.Tensor, relevance_
     log_end = torch.log_softmax(end_logits[:, 0].float().masked_fill(~token_mask, very_negative), dim=1)
     span_log_likelihood = log_start.gather(1, starts) + log_end.gather(1, ends)  # (N, S)
     valid = span_mask.bool()
-    if span_loss == "mml":
+    if span_loss is SpanLoss.MML:
         span = -torch.logsumexp(span_log_likelihood.masked_fill(~valid, float("-inf")), dim=1)
     else:
         span = -(span_log_likelihood * valid).sum(dim=1) / valid.sum(dim=1)

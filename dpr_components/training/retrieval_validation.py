@@ -19,6 +19,7 @@ from dpr_components.errors import TrainingDataError
 from dpr_components.evaluation import Question, evaluate_pipeline
 from dpr_components.training.biencoder import retriever_params
 from dpr_components.training.data import TrainingExample
+from dpr_components.utils.text_files import utf8_lines
 
 
 def read_corpus_documents(path: Union[str, Path]) -> List:
@@ -26,17 +27,16 @@ def read_corpus_documents(path: Union[str, Path]) -> List:
     from haystack import Document
 
     documents = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                documents.append(Document(id=str(record["id"]), content=record["text"],
-                                          meta={"name": record.get("title") or ""}))
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise TrainingDataError(f"{path} line {number}: expected a JSON object with id, title and text "
-                                        f"({type(error).__name__}: {error}).") from None
+    for number, line in enumerate(utf8_lines(path, "dev corpus"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            documents.append(Document(id=str(record["id"]), content=record["text"],
+                                      meta={"name": record.get("title") or ""}))
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise TrainingDataError(f"{path} line {number}: expected a JSON object with id, title and text "
+                                    f"({type(error).__name__}: {error}).") from None
     return documents
 
 

@@ -31,7 +31,7 @@ import logging
 import math
 import random
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -41,57 +41,14 @@ import torch
 from dpr_components.errors import ConfigurationError
 from dpr_components.evaluation.metrics import TOP_KS
 from dpr_components.training.biencoder import BiEncoder, embed, retriever_params
-from dpr_components.training.biencoder_loss import SIMILARITIES, similarity_scores
+from dpr_components.training.biencoder_loss import similarity_scores
 from dpr_components.training.biencoder_step import BiEncoderBatch, all_reduce_gradients, biencoder_step
-from dpr_components.training.data import TrainingExample, read_examples
+from dpr_components.training.data import TrainingExample, examples_digest, read_examples
 from dpr_components.training.loop import TrainingConfig, TrainingResult, train
 from dpr_components.training.negatives import batch_passages, usable_examples
+from dpr_components.training.settings import RetrieverTrainingConfig, Validation
 
 logger = logging.getLogger(__name__)
-
-VALIDATIONS = ("average_rank", "retrieval", "none")
-
-
-@dataclass
-class RetrieverTrainingConfig:
-    """What to train (the loop's own settings are in :class:`TrainingConfig`)."""
-
-    train_file: Union[str, Path]
-    question_model: str
-    passage_model: Optional[str] = None
-    dev_file: Optional[Union[str, Path]] = None
-    shared: bool = False
-    pooling: str = "cls"
-    normalize: bool = False
-    similarity: str = "dot"
-    temperature: float = 1.0
-    batch_size: int = 16
-    hard_negatives: int = 1
-    shuffle_positives: bool = False
-    chunk_size: Optional[int] = None
-    max_seq_len_query: int = 64
-    max_seq_len_passage: int = 256
-    validation: str = "average_rank"
-    dev_corpus: Optional[Union[str, Path]] = None
-    save_format: str = "auto"
-    freeze_passage_encoder: bool = False
-
-    def __post_init__(self) -> None:
-        if self.similarity not in SIMILARITIES:
-            raise ConfigurationError(f"similarity must be one of {', '.join(SIMILARITIES)}, got {self.similarity!r}.")
-        if self.validation not in VALIDATIONS:
-            raise ConfigurationError(f"validation must be one of {', '.join(VALIDATIONS)}, got {self.validation!r}.")
-        if self.validation == "retrieval" and not self.dev_corpus:
-            raise ConfigurationError("validation 'retrieval' re-embeds a corpus: give dev_corpus (--dev-corpus "
-                                     "passages.jsonl with id, title, text), or use validation average_rank.")
-        for name in ("batch_size", "max_seq_len_query", "max_seq_len_passage"):
-            if getattr(self, name) < 1:
-                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        if self.hard_negatives < 0:
-            raise ConfigurationError(f"hard_negatives must be >= 0, got {self.hard_negatives}.")
-        if self.chunk_size is not None and self.chunk_size < 1:
-            raise ConfigurationError(f"chunk_size must be >= 1 (or unset: no gradient caching), got {self.chunk_size}.")
-
 
 def load_examples(path: Union[str, Path], what: str) -> Tuple[List[TrainingExample], int]:
     """The usable examples of ``path`` and how many questions were skipped for having no positive passage."""
@@ -149,19 +106,26 @@ class RetrieverTask:
         return biencoder_loss(self.model, BiEncoderBatch(**batch), self.settings.similarity,
                               self.settings.temperature)[0]
 
+    def fingerprint(self) -> Dict[str, str]:
+        """The settings and the data's digests (file paths and model names may change; content may not)."""
+        paths = ("train_file", "dev_file", "question_model", "passage_model", "dev_corpus")
+        settings = {key: str(value) for key, value in asdict(self.settings).items() if key not in paths}
+        return {**settings, "training data": examples_digest(self.train_examples),
+                "dev data": examples_digest(self.dev_examples)}
+
     def dev_metrics(self) -> Tuple[str, ...]:
         """Higher-is-better metrics of the validation, its default first (DPR's average rank is reported, not
         chosen by: lower is better)."""
-        if not self.dev_examples or self.settings.validation == "none":
+        if not self.dev_examples or self.settings.validation is Validation.NONE:
             return ()
-        if self.settings.validation == "retrieval":
+        if self.settings.validation is Validation.RETRIEVAL:
             return ("top_20", "mrr", *(f"top_{k}" for k in TOP_KS if k != 20))
         return ("mrr", "pool_top_1", "pool_top_5", "pool_top_20")
 
     def evaluate(self, device: torch.device) -> Dict[str, float]:
-        if not self.dev_examples or self.settings.validation == "none":
+        if not self.dev_examples or self.settings.validation is Validation.NONE:
             return {}
-        if self.settings.validation == "retrieval":
+        if self.settings.validation is Validation.RETRIEVAL:
             return self.retrieval_accuracy()
         return self.average_rank()
 
@@ -202,7 +166,7 @@ class RetrieverTask:
     def save(self, directory: Path) -> None:
         self.model.write(Path(directory), self.settings.save_format, self.settings.max_seq_len_query,
                          self.settings.max_seq_len_passage,
-                         extra={"similarity": self.settings.similarity, "temperature": self.settings.temperature})
+                         extra={"similarity": self.settings.similarity.value, "temperature": self.settings.temperature})
 
 
 def train_retriever(settings: RetrieverTrainingConfig, loop: TrainingConfig) -> TrainingResult:

@@ -5,7 +5,8 @@ as good as the best of them or better, at the inference cost of one (an output e
 member); docs/reader-training.md measures which soups helped. The inputs must be ``DPRReader`` checkpoints of one
 architecture (as ``train-reader`` writes them); the soup is a standard checkpoint that ``DPRSpanReader`` and YAML
 pipelines load unchanged, with the first input's tokenizer and a ``reader_soup.json`` naming its ingredients. It is
-written under a temporary name and renamed at the end, so a failure leaves nothing behind.
+written under a temporary name and swapped in atomically at the end (an old soup is replaced in one step), so a
+failure leaves nothing behind and a killed run's leftovers are removed by the next.
 
 Example::
 
@@ -21,7 +22,7 @@ import torch
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.modeling.reader_model import SHARED_CONFIG_KEYS, init_reader, is_reader_checkpoint, save_reader
-from dpr_components.utils.files import atomic_write, refuse_existing
+from dpr_components.utils.files import atomic_write, refuse_existing, remove_leftovers
 
 SOUP_FILE = "reader_soup.json"
 
@@ -32,6 +33,7 @@ def average_readers(inputs: Sequence[Union[str, Path]], output: Union[str, Path]
     if len(inputs) < 2:
         raise ConfigurationError(f"A soup needs at least two reader checkpoints, got {len(inputs)}.")
     refuse_existing(output, overwrite)
+    remove_leftovers(output.parent)  # what soups killed while writing left behind
     for path in inputs:
         if not is_reader_checkpoint(path):
             raise ModelLoadError(f"{path!r} is not a DPRReader checkpoint (config.json with architectures "

@@ -1,6 +1,6 @@
 """String enums for YAML/CLI parameters, with errors that list the valid values."""
 from enum import Enum
-from typing import Type, TypeVar, Union
+from typing import Optional, Type, TypeVar, Union
 
 from dpr_components.errors import ConfigurationError
 
@@ -34,9 +34,29 @@ class Precision(Choice):
     INT8 = "int8"
 
 
+class Pooling(Choice):
+    """How a non-DPR encoder turns token vectors into one vector: the [CLS] token or the masked mean."""
+
+    CLS = "cls"
+    MEAN = "mean"
+
+
 class Runtime(Choice):
     """What runs an encoder's forward pass: eager PyTorch, or ONNX Runtime (CPU; fp32 or int8) where its int8
     kernels are the faster engine (:mod:`dpr_components.encoders.onnx_runtime`)."""
 
     TORCH = "torch"
     ONNXRUNTIME = "onnxruntime"
+
+
+class Similarity(Choice):
+    """How a question vector is compared with passage vectors: one spelling for stores and training
+    (``dot``, the training's earlier spelling, is read as ``dot_product``)."""
+
+    DOT_PRODUCT = "dot_product"
+    COSINE = "cosine"
+    L2 = "l2"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Optional["Similarity"]:
+        return cls.DOT_PRODUCT if value == "dot" else None

@@ -30,7 +30,7 @@ def test_train_then_reembed_then_retrieve(tmp_path, tiny_question_encoder, tiny_
                  "--passage-model", tiny_context_encoder, "--batch-size", "2", "--max-steps", "3",
                  "--max-seq-len-passage", "64", "--device", "cpu", "--num-threads", "1", "--json"]) == EXIT_OK
     summary = json.loads(capsys.readouterr().out)
-    assert summary["steps"] == 3 and "mrr" in summary["best_metrics"]
+    assert summary["steps"] == 3 and "mrr" in summary["best_dev"]
     assert json.loads((output / "training.json").read_text())["skipped_without_positive"]["train"] == 1
     new = [f"Retriever.{key}={value}" for key, value in summary["retriever_params"].items()]
     new = [arg for param in new for arg in ("-p", param)]

@@ -50,6 +50,9 @@ class RegressionTask:
     def save(self, directory):
         torch.save(self.model.state_dict(), directory / "model.pt")
 
+    def fingerprint(self):
+        return {"data": str(sum(float(b["x"].sum()) for b in self.data))}
+
 
 def config(tmp_path, **overrides):
     settings = dict(output_dir=tmp_path / "out", learning_rate=0.1, max_steps=40, eval_every=10,
@@ -62,7 +65,7 @@ def test_loss_falls_and_best_checkpoint_is_the_output(tmp_path):
     task = RegressionTask()
     task.model.eval()
     untrained = -task.evaluate("cpu")["neg_mse"]
-    result = train(task, config(tmp_path))
+    result = train(task, config(tmp_path, keep_work=True))
     assert result.steps == 40 and result.stopped_by == "max_steps"
     assert task.evaluations[-1] < untrained / 5
     best = json.loads((tmp_path / "out.work" / "best" / "metrics.json").read_text())

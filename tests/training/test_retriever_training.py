@@ -1,5 +1,8 @@
 """train-retriever end to end on a toy set: it learns, the saved pair serves from a YAML pipeline, bad input."""
+import _thread
 import json
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -228,3 +231,34 @@ def test_python_call_with_a_dev_file_uses_the_tasks_metric_and_checks_a_given_on
         train_retriever(settings, TrainingConfig(output_dir=tmp_path / "other", max_steps=2, metric="em",
                                                  show_progress=False, device="cpu"))
     assert not (tmp_path / "other").exists() and not (tmp_path / "other.work").exists()
+
+
+def test_an_interrupted_retriever_training_resumes_exactly(tmp_path, toy_pair):
+    """Issue 31.7: train-retriever wrote no resumable checkpoint; killed at step 411 of 3000 it restarted at 0."""
+    write_examples(tmp_path / "train.jsonl", toy_examples())
+    settings = RetrieverTrainingConfig(train_file=tmp_path / "train.jsonl", question_model=toy_pair[0],
+                                       passage_model=toy_pair[1], batch_size=2, max_seq_len_query=32,
+                                       max_seq_len_passage=64)
+
+    def loop(name):  # the library's own checkpoint_every: only the step count is small here
+        return TrainingConfig(output_dir=tmp_path / name, learning_rate=3e-3, max_steps=130, seed=0, device="cpu",
+                              show_progress=False)
+
+    state = tmp_path / "resumed.work" / "last" / "state.pt"
+
+    def interrupt_after_the_first_checkpoint():  # Ctrl-C, as a user would press it
+        while not state.exists():
+            time.sleep(0.005)
+        _thread.interrupt_main()
+
+    watcher = threading.Thread(target=interrupt_after_the_first_checkpoint)
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt):
+        train_retriever(settings, loop("resumed"))
+    watcher.join()
+    assert torch.load(state, weights_only=True)["step"] == 100 and not (tmp_path / "resumed").exists()
+    assert train_retriever(settings, loop("resumed")).steps == 130
+    train_retriever(settings, loop("straight"))
+    for side in ("question_encoder", "passage_encoder"):
+        resumed = (tmp_path / "resumed" / side / "model.safetensors").read_bytes()
+        assert resumed == (tmp_path / "straight" / side / "model.safetensors").read_bytes(), side

@@ -56,7 +56,7 @@ def test_build_training_data_labels_by_has_answer_then_trains(store, tmp_path, t
     reader = tmp_path / "reader"
     assert main(["train-reader", "--train", str(output), "--init-model", tiny_reader, "--output", str(reader),
                  "--max-steps", "2", "--passages-per-question", "3", "--max-seq-len", "64", "--no-progress",
-                 "--precision", "fp32"]) == EXIT_OK
+                 "--precision", "fp32", "--json"]) == EXIT_OK
     summary = json.loads(capsys.readouterr().out)
     assert summary["steps"] == 2 and (reader / "config.json").is_file()
     assert main(["ask", "what is the capital of germany?", "--pipeline", "hybrid_qa", "--store", str(store_dir),
