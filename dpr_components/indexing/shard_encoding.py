@@ -16,7 +16,6 @@ Example::
     summary["passages"], summary["path"], summary["skipped"]
 """
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -29,6 +28,7 @@ from dpr_components.errors import ConfigurationError
 from dpr_components.pipelines.loading import PipelineSource
 from dpr_components.indexing.shards import (CorpusDigest, ShardHeader, ShardSpec, check_folder_takes, existing_shard,
                                             write_shard)
+from dpr_components.utils.files import remove_leftovers, scratch_dir
 from dpr_components.preprocessing.corpus import TITLE_FIELD, read_corpus
 
 ENCODE_CHUNK = 512  # passages per embed_documents call: memory stays bounded, progress moves
@@ -67,7 +67,7 @@ class PassageEncoder:
         from dpr_components.pipelines import load_pipeline, read_pipeline_config
 
         config = read_pipeline_config(pipeline, pipeline_name, overrides=list(overrides))
-        scratch = tempfile.mkdtemp(prefix="dpr-shard-store-")
+        scratch = str(scratch_dir("shard-store"))  # a killed run's is removed by the next
         try:
             config = config.with_overrides([f"{name}.path={scratch}" for name in config.store_paths()])
             encoder = cls(load_pipeline(config).pipeline)
@@ -122,6 +122,7 @@ def encode_shard(corpus: str, spec: ShardSpec, directory: str, pipeline: Pipelin
         digest, document_range, documents = corpus_shard(corpus, spec, corpus_format)
         summary = {"shard": str(spec), "documents": document_range[1] - document_range[0],
                    "corpus_documents": digest.documents}
+        remove_leftovers(Path(directory))  # shards half-written by killed runs
         check_folder_takes(directory, spec.count, digest.hexdigest(), encoder.signature)
         done = existing_shard(directory, spec, digest.hexdigest(), encoder.signature)
         if done is not None:

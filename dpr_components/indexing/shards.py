@@ -35,7 +35,7 @@ from safetensors.numpy import save_file
 
 from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import ConfigurationError, StoreError
-from dpr_components.utils.files import atomic_write
+from dpr_components.utils.files import TEMPORARY_MARK, atomic_write
 
 FORMAT = "dpr-components/embeddings-v1"
 SUFFIX = ".safetensors"
@@ -167,10 +167,17 @@ def existing_shard(directory: Union[str, Path], spec: ShardSpec, corpus_digest: 
     return header if same else None
 
 
+def shard_files(directory: Union[str, Path]) -> List[Path]:
+    """The shard files of ``directory``, without those being written (another worker's, or a killed run's)."""
+    directory = Path(directory)
+    paths = directory.glob(f"*{SUFFIX}") if directory.is_dir() else []
+    return sorted(path for path in paths if not path.name.startswith(TEMPORARY_MARK))
+
+
 def folder_sharding(directory: Union[str, Path, None]) -> Optional[ShardHeader]:
     """The header of the first shard file in ``directory`` (None when it holds none): its sharding, corpus and
     encoder, which every other file there shares."""
-    paths = sorted(Path(directory).glob(f"*{SUFFIX}")) if directory and Path(directory).is_dir() else []
+    paths = shard_files(directory) if directory else []
     return ShardHeader.read(paths[0]) if paths else None
 
 
@@ -195,7 +202,7 @@ def check_shards(directory: Union[str, Path]) -> List[ShardHeader]:
     """Headers of every shard in ``directory``, in shard order, after checking that they make one corpus
     exactly once with one encoder."""
     directory = Path(directory)
-    paths = sorted(directory.glob(f"*{SUFFIX}")) if directory.is_dir() else []
+    paths = shard_files(directory)
     if not paths:
         raise ShardError(f"No embedding shards (*{SUFFIX}) in {directory}. Make them with "
                          f"`dpr-components index CORPUS --shard I/N --embeddings {directory}`.")

@@ -30,7 +30,6 @@ import json
 import logging
 import math
 import random
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
@@ -47,6 +46,7 @@ from dpr_components.training.data import TrainingExample, examples_digest, read_
 from dpr_components.training.loop import TrainingConfig, TrainingResult, train
 from dpr_components.training.negatives import batch_passages, usable_examples
 from dpr_components.training.settings import RetrieverTrainingConfig, Validation
+from dpr_components.utils.files import remove, scratch_dir
 
 logger = logging.getLogger(__name__)
 
@@ -157,11 +157,12 @@ class RetrieverTask:
         """Top-k accuracy of the dev questions on ``dev_corpus`` re-embedded by the current passage encoder."""
         from dpr_components.training.retrieval_validation import evaluate_saved_pair
 
-        with tempfile.TemporaryDirectory(prefix="dpr-retriever-eval-") as tmp:
-            pair = Path(tmp) / "pair"
-            pair.mkdir()
+        pair = scratch_dir("retriever-eval")  # a killed run's copy of the pair is removed by the next
+        try:
             self.save(pair)
             return evaluate_saved_pair(pair, self.settings.dev_corpus, self.dev_examples)
+        finally:
+            remove(pair)
 
     def save(self, directory: Path) -> None:
         self.model.write(Path(directory), self.settings.save_format, self.settings.max_seq_len_query,

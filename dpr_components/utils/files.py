@@ -6,6 +6,7 @@ names (Linux ``renameat2(RENAME_EXCHANGE)``), after which the old version is del
 sees either the old complete version or the new complete one, never a partial or missing one; a process
 killed mid-write leaves only a ``.tmp-<pid>-...`` leftover, removed by :func:`remove_leftovers` once that
 process is gone, and an error mid-write leaves the old version untouched. A full disk is reported as such.
+Scratch directories (:func:`scratch_dir`) are named the same way, so the next run removes a killed one's.
 
 :func:`exclusive` keeps two processes from writing one output at once.
 
@@ -23,6 +24,7 @@ import errno
 import fcntl
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator, Optional
@@ -99,6 +101,15 @@ def remove_leftovers(directory: Path) -> None:
         pid = path.name[len(TEMPORARY_MARK):].split("-", 1)[0]
         if pid.isdigit() and not _process_alive(int(pid)):
             remove(path)
+
+
+def scratch_dir(name: str) -> Path:
+    """A new scratch directory named for this process under the system's temporary folder; those of processes
+    that were killed before removing theirs are removed first. The caller removes it (:func:`remove`)."""
+    parent = Path(tempfile.gettempdir()) / "dpr-components"
+    parent.mkdir(exist_ok=True)
+    remove_leftovers(parent)
+    return Path(tempfile.mkdtemp(prefix=f"{TEMPORARY_MARK}{os.getpid()}-{name}-", dir=parent))
 
 
 def remove(path: Path) -> None:
