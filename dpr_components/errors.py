@@ -2,10 +2,20 @@
 
 The CLI prints any :class:`DPRComponentsError` as one line, without a traceback.
 """
+from typing import Optional
 
 
 class DPRComponentsError(Exception):
-    """Base class for errors caused by input or configuration that the user can fix."""
+    """Base class for errors caused by input or configuration that the user can fix.
+
+    ``parameter``: the library parameter the message names (``top_k``), so a shell can name its own spelling
+    (the CLI says ``--top-k``). ``cli_message``: the message for CLI users when the fix is a command rather
+    than the Python call the message gives (the CLI prints it instead).
+    """
+
+    def __init__(self, message: str = "", *, parameter: Optional[str] = None, cli_message: Optional[str] = None):
+        super().__init__(message)
+        self.parameter, self.cli_message = parameter, cli_message
 
 
 class ConfigurationError(DPRComponentsError, ValueError):

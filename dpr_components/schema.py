@@ -4,9 +4,11 @@ CLI output) reads these names from here, so they cannot drift apart.
 
 DPR passages are 100-word blocks of an article (``words_per_passage``); each carries the article title in
 ``meta[title_field]`` (``name``, Haystack's convention), the id of the document it was cut from in
-``meta[source_id_field]`` (what makes indexing resumable) and its block index in ``meta[split_id_field]``.
-Nodes with a ``title_field`` parameter default to :data:`PASSAGES`'s; give the same value to all of them
-(the HybridDocumentStore's included, whose BM25 indexes "title text") when titles live elsewhere.
+``meta[source_id_field]`` (what makes indexing resumable), a digest of that document's title and text in
+``meta[digest_field]`` (what tells a changed document from a stored one) and its block index in
+``meta[split_id_field]``. The title field is a setting of the store: it records it with its first passages,
+and a :class:`~dpr_components.workspace.Workspace` gives it to every node that takes ``title_field`` and to
+the corpus reader and results of its pipelines, so it is set once (``DocumentStore.title_field``).
 
 Example::
 
@@ -16,6 +18,7 @@ Example::
     PASSAGES.title({"name": "Paris", "source_id": "7"})    # "Paris"
     PassageSchema(title_field="heading").title({})         # "" (no title)
 """
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
@@ -30,10 +33,11 @@ class PassageSchema:
     title_field: str = "name"
     source_id_field: str = "source_id"
     split_id_field: str = "_split_id"
+    digest_field: str = "source_digest"
     words_per_passage: int = 100
 
     def __post_init__(self) -> None:
-        for name in ("title_field", "source_id_field", "split_id_field"):
+        for name in ("title_field", "source_id_field", "split_id_field", "digest_field"):
             value = getattr(self, name)
             # Field names become SQLite JSON paths ($."<name>"), where a double quote cannot be escaped.
             if not isinstance(value, str) or not value or '"' in value:
@@ -44,6 +48,11 @@ class PassageSchema:
         """The passage title in ``meta`` ("" when absent or None)."""
         value = (meta or {}).get(self.title_field)
         return "" if value is None else str(value)
+
+    def digest(self, title: Any, text: str) -> str:
+        """SHA-256 of a source document's title and text: its passages keep it in ``meta[digest_field]``."""
+        data = f"{'' if title is None else title}\x00{text}".encode("utf-8", "surrogatepass")
+        return hashlib.sha256(data).hexdigest()
 
 
 PASSAGES = PassageSchema()

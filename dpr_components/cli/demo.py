@@ -1,9 +1,12 @@
 """``dpr-components demo``: argparse only; the demo itself is :mod:`dpr_components.demo.run`."""
 import argparse
 
+from dpr_components.cli.output import output_options
+
 
 def register(commands: argparse._SubParsersAction) -> None:
-    demo = commands.add_parser("demo", help="the offline demo: Wikipedia sample, MiniLM + BM25, hybrid QA")
+    demo = commands.add_parser("demo", parents=[output_options()],
+                               help="the offline demo: Wikipedia sample, MiniLM + BM25, hybrid QA")
     demo.add_argument("--store", default="demo_store", metavar="DIR", help="demo cache directory (default demo_store)")
     demo.add_argument("--question", action="append", metavar="Q", help="ask this instead of the sample questions")
     demo.add_argument("--reader-model", metavar="PATH_OR_ID", help="DPR reader checkpoint (default: the YAML's)")
@@ -14,13 +17,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--reader-minutes", type=float, metavar="MIN",
                       help="cap on the first run's reader training time (default: none; it trains its planned "
                       "steps, and says so when the cap cuts them short)")
-    demo.set_defaults(run=lambda args: _run_demo(store_dir=args.store, questions=args.question,
-                                                reader_model=args.reader_model, top_k=args.top_k,
-                                                rebuild=args.rebuild, params=args.param,
-                                                reader_minutes=args.reader_minutes))
+    demo.set_defaults(run=run_demo)
 
 
-def _run_demo(**kwargs) -> int:
+def run_demo(args: argparse.Namespace) -> int:
+    from dpr_components.cli.output import emit, say
     from dpr_components.demo.run import run_demo
 
-    return run_demo(**kwargs)
+    report = run_demo(store_dir=args.store, questions=args.question, reader_model=args.reader_model, top_k=args.top_k,
+                      rebuild=args.rebuild, params=args.param, reader_minutes=args.reader_minutes,
+                      say=lambda line: say(args, line))
+    if args.json:  # the steps and answers went to stderr
+        emit(args, report, "")
+    return 0

@@ -1,5 +1,5 @@
-"""``dpr-components eval`` and ``sweep``: arguments and printing; the work is
-:func:`dpr_components.pipelines.evaluate` and :func:`dpr_components.pipelines.sweep_fusion`."""
+"""``dpr-components eval`` and ``sweep``: arguments and printing; the work is :meth:`Workspace.evaluate` and
+:meth:`Workspace.sweep` on the store opened read-only."""
 import argparse
 
 from dpr_components.cli.options import (
@@ -41,45 +41,49 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from dpr_components.cli.output import to_json
+    from dpr_components.cli.output import emit
     from dpr_components.evaluation import EvaluationResult, plot_accuracy_vs_k, results_table
-    from dpr_components.pipelines import evaluate
+    from dpr_components.workspace import Workspace
 
     compared = [EvaluationResult.read_jsonl(path) for path in args.compare]  # bad files fail before models load
-    result = evaluate(read_config(args), args.questions, top_k=args.top_k, name=args.name, output=args.output,
-                      batch_size=args.batch_size, limit=args.limit, match=args.match, progress_bar=progress(args))
+    config = read_config(args)
+    with Workspace.for_pipeline(config, read_only=True) as workspace:
+        result = workspace.evaluate(args.questions, config, top_k=args.top_k, name=args.name, output=args.output,
+                                    batch_size=args.batch_size, limit=args.limit, match=args.match,
+                                    progress_bar=progress(args))
     runs = [result] + compared
     if args.plot:
         plot_accuracy_vs_k(runs, args.plot)
-    if args.json:
-        print(to_json([run.summary() for run in runs]))
-    else:
-        print(results_table(runs))
-        for path in filter(None, [args.output, args.plot]):
-            print(f"Wrote {path}")
+    written = "".join(f"\nWrote {path}" for path in filter(None, [args.output, args.plot]))
+    emit(args, [run.summary() for run in runs], lambda: results_table(runs) + written)
     return 0
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    from dpr_components.cli.output import to_json
-    from dpr_components.pipelines import sweep_fusion
+    from dpr_components.cli.output import emit
     from dpr_components.utils.validation import positive_int
+    from dpr_components.workspace import Workspace
 
     alphas = parse_floats("--alphas", args.alphas)
     rows = positive_int("--rows", args.rows)
-    report = sweep_fusion(read_config(args), args.questions, depth=args.depth, modes=split_list(args.modes),
-                          alphas=alphas, normalizations=split_list(args.normalizations),
-                          alpha_source=args.alpha_source, metric=args.metric, limit=args.limit, match=args.match,
-                          progress_bar=progress(args))
-    if args.json:
-        print(to_json({key: value for key, value in report.items() if key != "table"}))
-        return 0
+    config = read_config(args)
+    with Workspace.for_pipeline(config, read_only=True) as workspace:
+        report = workspace.sweep(args.questions, config, depth=args.depth, modes=split_list(args.modes),
+                                 alphas=alphas, normalizations=split_list(args.normalizations),
+                                 alpha_source=args.alpha_source, metric=args.metric, limit=args.limit,
+                                 match=args.match, progress_bar=progress(args))
+    emit(args, {key: value for key, value in report.items() if key != "table"}, lambda: sweep_text(report, rows))
+    return 0
+
+
+def sweep_text(report: dict, rows: int) -> str:
+    """The sweep for people: each source alone, the best ``rows`` fused settings, and how to apply the best."""
     table = report["table"].splitlines()
     shown = 1 + len(report["sources"]) + rows  # header, each source alone, the best fused settings
-    print(f"{report['questions']} questions, top {report['depth']} of each source ({', '.join(report['sources'])}); "
-          f"fused settings sorted by {report['metric']}:")
-    print("\n".join(table[:shown]) + (f"\n... ({len(table) - shown} more rows)" if len(table) > shown else ""))
     best = report["best"]
-    print(f"\nBest {report['metric']}: {best['setting']}. Apply it with:")
-    print("  " + " ".join(f"--param '{param}'" for param in best["params"]))
-    return 0
+    return "\n".join([
+        f"{report['questions']} questions, top {report['depth']} of each source ({', '.join(report['sources'])}); "
+        f"fused settings sorted by {report['metric']}:",
+        "\n".join(table[:shown]) + (f"\n... ({len(table) - shown} more rows)" if len(table) > shown else ""),
+        f"\nBest {report['metric']}: {best['setting']}. Apply it with:",
+        "  " + " ".join(f"--param '{param}'" for param in best["params"])])

@@ -1,4 +1,4 @@
-"""``dpr-components index``: arguments and printing; the work is :func:`dpr_components.pipelines.index_corpus`."""
+"""``dpr-components index``: arguments and printing; the work is :meth:`Workspace.index`."""
 import argparse
 
 from dpr_components.cli.options import pipeline_options, progress, read_config
@@ -6,7 +6,7 @@ from dpr_components.cli.options import pipeline_options, progress, read_config
 
 def register(commands: argparse._SubParsersAction) -> None:
     index = commands.add_parser("index", parents=[pipeline_options("indexing")],
-                                help="split, embed and store a corpus (re-running skips what is stored)")
+                                help="split, embed and store a corpus (re-running skips what is stored unchanged)")
     index.add_argument("corpus", nargs="?", help="a corpus file (.tsv DPR passages, .jsonl, .txt, .md) or a directory")
     index.add_argument("--format", default="auto", choices=["auto", "dpr_tsv", "jsonl", "text", "markdown"])
     index.add_argument("--batch-passages", type=int, default=256, metavar="N",
@@ -26,21 +26,24 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_index(args: argparse.Namespace) -> int:
-    from dpr_components.cli.output import to_json
-    from dpr_components.pipelines import describe, index_corpus
+    from dpr_components.cli.output import emit
 
     if args.shard or args.embeddings or args.ray:
         from dpr_components.cli.sharded_indexing import index_sharded
 
         summary, text = index_sharded(args)
-        print(to_json(summary) if args.json else text)
+        emit(args, summary, text)
         return 0
     if not args.corpus:
         from dpr_components.errors import ConfigurationError
 
         raise ConfigurationError("index needs a corpus (or --embeddings DIR to load embedding shard files).")
-    summary = index_corpus(args.corpus, pipeline=read_config(args), corpus_format=args.format,
-                           batch_passages=args.batch_passages, progress_bar=progress(args),
-                           reembed=args.reembed)
-    print(to_json(summary) if args.json else describe(summary))
+    from dpr_components.pipelines.indexing import describe
+    from dpr_components.workspace import Workspace
+
+    config = read_config(args)
+    with Workspace.for_pipeline(config) as workspace:
+        summary = workspace.index(args.corpus, config, corpus_format=args.format, batch_passages=args.batch_passages,
+                                  progress_bar=progress(args), reembed=args.reembed)
+    emit(args, summary, describe(summary))
     return 0

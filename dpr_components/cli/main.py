@@ -12,18 +12,23 @@ Usage::
                                                        --param Retriever.passage_embedding_model=/models/cenc
     # later commands on that store use the encoder it recorded: no --param needed
 
-The work is done by :mod:`dpr_components.pipelines` (the library Python users call). Each command lives in
+The work is done by :class:`dpr_components.workspace.Workspace` (the library Python users call). Each command
+lives in
 a module of ``COMMAND_MODULES`` whose ``register(commands)`` adds its sub-parser and sets ``run`` (a
 function of the parsed arguments returning the exit status); add a command by adding its module there.
 
 In Python: ``from dpr_components.cli.main import main; main(["retrieve", "...", "--json"])`` returns the exit
-status (0 ok, 1 unexpected failure, 2 a problem with the input or configuration, 130 interrupted).
+status (0 ok, 1 unexpected failure, 2 a problem with the input or configuration, 130 interrupted; ``--debug``
+adds the traceback, not another status). Every command prints text for people, or one JSON document with
+``--json`` (:mod:`dpr_components.cli.output`). Only argparse and the standard library are imported before a
+command runs, so ``--help``, ``--version`` and argument errors answer at once.
 """
 import argparse
 import importlib
 import logging
 import os
 import sys
+import traceback
 from typing import Optional, Sequence
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -43,6 +48,7 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from dpr_components import __version__
     from dpr_components.pipelines.files import bundled_pipelines
 
     parser = argparse.ArgumentParser(
@@ -52,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"parameters; --param wins over them. Bundled pipelines: {', '.join(bundled_pipelines())}.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and library logs")
+    parser.add_argument("--version", action="version", version=f"dpr-components {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(commands)
@@ -63,6 +70,13 @@ def _configure_logging(debug: bool) -> None:
     if not debug:
         for noisy in ("haystack", "transformers", "sentence_transformers", "faiss", "bm25s"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
+        if sys.stderr.isatty():  # long steps (opening the store, loading models) say what they are doing
+            steps = logging.getLogger("dpr_components.workspace")
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            steps.addHandler(handler)
+            steps.setLevel(logging.INFO)
+            steps.propagate = False
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
@@ -78,6 +92,7 @@ def _quiet_broken_pipe() -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; returns the exit status instead of exiting (``sys.exit(main())`` does that)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     _configure_logging(args.debug)
     try:
@@ -90,11 +105,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("Interrupted. What was stored is kept; re-run the same command to continue.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # one clear line for the errors people meet; tracebacks with --debug
-        if args.debug:
-            raise
         from dpr_components.cli.errors import explain
 
-        message = explain(error)
+        if args.debug:
+            traceback.print_exc()
+        message = explain(error, argv)
         if message is None:
             print(f"error: unexpected {type(error).__name__}: {error} (re-run with --debug for the traceback)",
                   file=sys.stderr)

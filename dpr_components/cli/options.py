@@ -15,7 +15,9 @@ from dpr_components.errors import ConfigurationError
 
 def pipeline_options(default_pipeline: str) -> argparse.ArgumentParser:
     """``--pipeline --pipeline-name --store --param --json`` (a parent parser)."""
-    options = argparse.ArgumentParser(add_help=False)
+    from dpr_components.cli.output import output_options
+
+    options = argparse.ArgumentParser(add_help=False, parents=[output_options()])
     group = options.add_argument_group("pipeline")
     group.add_argument("--pipeline", default=default_pipeline, metavar="FILE",
                        help=f"YAML file or bundled pipeline name (default: {default_pipeline})")
@@ -24,7 +26,6 @@ def pipeline_options(default_pipeline: str) -> argparse.ArgumentParser:
                        "an existing store's recorded encoder is used unless --param says otherwise")
     group.add_argument("--param", "-p", action="append", default=[], metavar="COMPONENT.PARAM=VALUE",
                        help="override a component parameter (repeatable); VALUE is read as YAML")
-    group.add_argument("--json", action="store_true", help="print JSON for programs instead of text")
     return options
 
 

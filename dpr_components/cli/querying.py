@@ -1,5 +1,5 @@
-"""``dpr-components retrieve`` and ``ask``: arguments and printing; the work is
-:func:`dpr_components.pipelines.run_queries`."""
+"""``dpr-components retrieve`` and ``ask``: arguments and printing; the work is :meth:`Workspace.query` on the
+store opened read-only."""
 import argparse
 from typing import List
 
@@ -21,16 +21,19 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def questions_of(args: argparse.Namespace) -> List[str]:
-    from dpr_components.pipelines import read_question_texts
+    from dpr_components.pipelines.querying import question_list, read_question_texts
 
-    return list(args.questions) + (read_question_texts(args.questions_file) if args.questions_file else [])
+    return question_list(list(args.questions) + (read_question_texts(args.questions_file) if args.questions_file
+                                                 else []))
 
 
 def run_questions(args: argparse.Namespace) -> int:
-    from dpr_components.cli.output import format_result, to_json
-    from dpr_components.pipelines import run_queries
+    from dpr_components.cli.output import emit
+    from dpr_components.pipelines.results import format_result
+    from dpr_components.workspace import Workspace
 
-    results = run_queries(read_config(args), questions_of(args), top_k=args.top_k, filters=parse_filters(args.filters),
-                          batch_size=args.batch_size)
-    print(to_json(results) if args.json else "\n\n".join(format_result(result) for result in results))
+    config, questions, filters = read_config(args), questions_of(args), parse_filters(args.filters)
+    with Workspace.for_pipeline(config, read_only=True) as workspace:
+        results = workspace.query(questions, config, top_k=args.top_k, filters=filters, batch_size=args.batch_size)
+    emit(args, results, lambda: "\n\n".join(format_result(result) for result in results))
     return 0

@@ -46,11 +46,12 @@ def index_sharded(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
     if args.corpus:
         raise ConfigurationError("With a corpus, --embeddings needs --shard I/N (encode one shard) or --ray ADDRESS; "
                                  "without a corpus it loads the shards of DIR into the store.")
-    from dpr_components.indexing.shards import load_shards, pipeline_store
+    from dpr_components.indexing.shards import load_shards
+    from dpr_components.workspace import Workspace
 
-    store = pipeline_store(read_config(args))
-    summary = load_shards(args.embeddings, store, progress_bar=progress)
-    summary["store"] = str(getattr(store, "path", "") or "") or None
+    with Workspace.for_pipeline(read_config(args)) as workspace, workspace.writing() as store:
+        summary = load_shards(args.embeddings, store, progress_bar=progress)  # no encoder loaded: the shards hold it
+    summary["store"] = str(workspace.path)
     if summary["shards_loaded"] == 0:
         return summary, (f"All {summary['shards']} shards ({summary['passages']} passages) were already in "
                          f"{summary['store']}: nothing loaded.")

@@ -11,8 +11,9 @@
 4. Asks sample questions with ``pipelines/hybrid_qa.yml`` and prints each answer with its score and the
    passage it came from.
 
-Every step calls the library the commands call (:mod:`dpr_components.pipelines`) and prints the equivalent
-``dpr-components`` command first, so a user can repeat each step by hand. Usage::
+Every step calls the library the commands call (one :class:`~dpr_components.workspace.Workspace` on the demo
+store) and prints the equivalent ``dpr-components`` command first, so a user can repeat each step by hand.
+Usage::
 
     python -m dpr_components demo                     # or: make demo
     python -m dpr_components demo --question "Where was Albert Einstein born?"
@@ -22,7 +23,7 @@ Every step calls the library the commands call (:mod:`dpr_components.pipelines`)
 import shlex
 import shutil
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 SAMPLE_QUESTIONS = [
     "Who wrote Animal Farm?",
@@ -73,10 +74,6 @@ def _sets(params: List[str], name: str) -> bool:
     return any(p.split("=", 1)[0].strip() == name for p in params)
 
 
-def _step(argv: List[str]) -> None:
-    print(_show(argv), flush=True)
-
-
 def _param_flags(params: List[str]) -> List[str]:
     return sum((["--param", param] for param in params), [])
 
@@ -89,17 +86,21 @@ def run_demo(
     rebuild: bool = False,
     params: Optional[List[str]] = None,
     reader_minutes: Optional[float] = None,
-) -> int:
-    """Build (or reuse) the demo store and answer the questions; returns the exit status."""
-    from dpr_components.cli.output import format_result
-    from dpr_components.pipelines import describe, index_corpus, read_pipeline_config, run_queries
+    say: Callable[[str], None] = print,
+) -> Dict[str, Any]:
+    """Build (or reuse) the demo store and answer the questions: ``{"index": summary, "pipeline", "results"}``
+    (results as :meth:`Workspace.query` gives them); ``say`` shows each step and the answers to people."""
+    from dpr_components.pipelines import read_pipeline_config
+    from dpr_components.pipelines.indexing import describe
+    from dpr_components.pipelines.results import format_result
     from dpr_components.utils.hub import model_unavailable_reason
     from dpr_components.utils.validation import positive_int
+    from dpr_components.workspace import Workspace
 
     from dpr_components.demo.reader import READER_SUBDIR
     from dpr_components.demo.requirements import preflight
 
-    top_k = positive_int("--top-k", top_k)
+    top_k = positive_int("top_k", top_k)
     root = Path(store_dir)
     reader_params = list(params or []) + ([f"Reader.model_name_or_path={reader_model}"] if reader_model else [])
     trains = not _sets(reader_params, "Reader.model_name_or_path") and (
@@ -108,14 +109,16 @@ def run_demo(
     if rebuild and root.exists():
         shutil.rmtree(root)
     corpus, store = root / CORPUS_FILE, root / STORE_SUBDIR
-    print("dpr-components demo: MiniLM (all-MiniLM-L6-v2) + BM25 hybrid search over Wikipedia articles.")
-    print(f"MINILM={_minilm_dir()}")
+    say("dpr-components demo: MiniLM (all-MiniLM-L6-v2) + BM25 hybrid search over Wikipedia articles.")
+    say(f"MINILM={_minilm_dir()}")
     if not corpus.exists():
         count = write_corpus(corpus)
-        print(f"Wrote {count} Wikipedia articles (from gensim's test data) to {corpus}.")
+        say(f"Wrote {count} Wikipedia articles (from gensim's test data) to {corpus}.")
     encoder = minilm_params()
-    _step(["index", str(corpus), "--store", str(store), *_param_flags(encoder)])
-    print(describe(index_corpus(str(corpus), store=str(store), overrides=encoder)))
+    say(_show(["index", str(corpus), "--store", str(store), *_param_flags(encoder)]))
+    with Workspace(store) as workspace:
+        summary = workspace.index(str(corpus), overrides=encoder)
+    say(describe(summary))
 
     if not _sets(reader_params, "Reader.model_name_or_path"):
         from dpr_components.demo.reader import READER_SETTINGS, DemoReaderRecipe, ensure_demo_reader
@@ -130,16 +133,16 @@ def run_demo(
     # The store records its encoder: the query commands need no encoder --params.
     query = ["--store", str(store), "--top-k", str(top_k), *_param_flags(reader_params)]
     if why_not:
-        print(f"Reader step skipped: {why_not}. Showing the hybrid retrieval results instead.")
+        say(f"Reader step skipped: {why_not}. Showing the hybrid retrieval results instead.")
         retrieval_params = [p for p in reader_params if not p.startswith("Reader.")]
-        _step(["retrieve", *questions, "--pipeline", "hybrid_retrieval", "--store", str(store), "--top-k", str(top_k),
-               *_param_flags(retrieval_params)])
+        say(_show(["retrieve", *questions, "--pipeline", "hybrid_retrieval", "--store", str(store), "--top-k",
+                   str(top_k), *_param_flags(retrieval_params)]))
         config = read_pipeline_config("hybrid_retrieval", store=str(store), overrides=retrieval_params)
     else:
-        _step(["ask", *questions, "--pipeline", "hybrid_qa", *query])
+        say(_show(["ask", *questions, "--pipeline", "hybrid_qa", *query]))
         config = qa
-    results = run_queries(config, questions, top_k=top_k)
-    print("\n\n".join(format_result(result) for result in results))
-    print(f"\nDone. The store is cached in {root}/: a second run only answers the questions "
-          "(--rebuild starts over).")
-    return 0
+    with Workspace(store, read_only=True) as workspace:
+        results = workspace.query(questions, config, top_k=top_k)
+    say("\n\n".join(format_result(result) for result in results))
+    say(f"\nDone. The store is cached in {root}/: a second run only answers the questions (--rebuild starts over).")
+    return {"index": summary, "pipeline": config.name, "results": results}

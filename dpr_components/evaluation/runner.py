@@ -204,7 +204,7 @@ def union_answer_doc_ids(runs: Sequence[EvaluationResult]) -> List[Set[str]]:
         if [result.question.id for result in run.results] != question_ids:
             raise ConfigurationError(
                 f"Runs {runs[0].name!r} and {run.name!r} cover different questions or orders: evaluate every run "
-                "on the same question file (same --limit).")
+                "on the same question file (same limit).")
     per_run = [run.answer_doc_ids() for run in runs]
     return [set().union(*(answer_ids[question_id] for answer_ids in per_run)) for question_id in question_ids]
 

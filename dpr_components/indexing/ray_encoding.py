@@ -116,7 +116,7 @@ def index_on_ray(corpus: str, address: Optional[str], store: Optional[str] = Non
     from tqdm import tqdm
 
     from dpr_components.pipelines import read_pipeline_config
-    from dpr_components.pipelines.indexing import load_indexing_pipeline
+    from dpr_components.pipelines import load_indexing_pipeline
 
     ray, cluster = connect(address)
     config = read_pipeline_config(pipeline, pipeline_name, store, list(overrides))

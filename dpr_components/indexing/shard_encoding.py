@@ -29,7 +29,8 @@ from dpr_components.pipelines.loading import PipelineSource
 from dpr_components.indexing.shards import (CorpusDigest, ShardHeader, ShardSpec, check_folder_takes, existing_shard,
                                             write_shard)
 from dpr_components.utils.files import remove_leftovers, scratch_dir
-from dpr_components.preprocessing.corpus import TITLE_FIELD, read_corpus
+from dpr_components.preprocessing.corpus import read_corpus
+from dpr_components.schema import TITLE_FIELD
 
 ENCODE_CHUNK = 512  # passages per embed_documents call: memory stays bounded, progress moves
 

@@ -272,21 +272,6 @@ def check_store_encoder(store: Any, encoder: Dict[str, Any], what: str) -> None:
                              f"({'; '.join(differences)}); load it into another store or index.")
 
 
-def pipeline_store(config: Any) -> Any:
-    """The document store of a pipeline config (:class:`~dpr_components.pipelines.PipelineConfig`), built alone:
-    loading shards needs no encoder (each shard records the one that made it, and the store records it)."""
-    from haystack.document_stores import BaseDocumentStore
-
-    from dpr_components.pipelines.checks import check_components, node_class
-
-    check_components(config.config)
-    types, params = config.component_types(), config.component_params()
-    stores = [name for name, type_name in types.items() if issubclass(node_class(type_name), BaseDocumentStore)]
-    if len(stores) != 1:
-        raise ConfigurationError(f"{config.name!r} has {len(stores)} document stores; loading shards needs one.")
-    return node_class(types[stores[0]])(**params[stores[0]])
-
-
 def load_shards(directory: Union[str, Path], store: Any, batch_size: int = 10_000, progress_bar: bool = True) -> Dict[str, Any]:
     """Check every shard of ``directory`` (see :func:`check_shards`), then write them into ``store`` in shard
     order; a shard whose passages are all in the store already is not written again. Returns ``{"shards",

@@ -31,6 +31,10 @@ def node_class(type_name: str, component_name: str = "") -> Type:
     """The registered Haystack class called ``type_name``, or an error listing close matches."""
     from haystack.nodes.base import BaseComponent
 
+    from dpr_components import register_nodes
+
+    register_nodes()
+
     registered = BaseComponent._subclasses
     if type_name in registered:
         return registered[type_name]

@@ -1,4 +1,5 @@
-"""Score a pipeline on a question set; tune its fusion on dev questions: what ``eval`` and ``sweep`` run.
+"""Score a pipeline on a question set; tune its fusion on dev questions: what ``Workspace.evaluate`` and
+``Workspace.sweep`` (``eval``, ``sweep``) run on a pipeline the workspace built.
 
 :func:`evaluate` runs the pipeline over the questions with
 :func:`dpr_components.evaluation.evaluate_pipeline` (DPR's ``has_answer`` on passage text, top-k accuracy,
@@ -9,19 +10,19 @@ fusion settings offline with :mod:`dpr_components.fusion.sweep` and returns the 
 
 Usage::
 
-    from dpr_components.pipelines import evaluate, sweep_fusion
+    from dpr_components.workspace import Workspace
 
-    result = evaluate("hybrid_retrieval", "data/mini_wikipedia/dev.jsonl", store="mini_store")
-    print(result.table())
-    report = sweep_fusion("hybrid_retrieval", "data/mini_wikipedia/dev.jsonl", store="mini_store")
+    with Workspace("mini_store", read_only=True) as workspace:
+        print(workspace.evaluate("data/mini_wikipedia/dev.jsonl", "hybrid_retrieval").table())
+        report = workspace.sweep("data/mini_wikipedia/dev.jsonl", "hybrid_retrieval")
     print(report["table"], report["best"]["params"])
 """
 from typing import Any, Dict, List, Optional, Sequence
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.pipelines.loading import LoadedPipeline
-from dpr_components.pipelines.overrides import Overrides
-from dpr_components.pipelines.querying import load_query_pipeline, top_k_params
+from dpr_components.pipelines.querying import top_k_params
+from dpr_components.schema import PASSAGES, PassageSchema
 from dpr_components.utils.validation import optional_positive_int, positive_int
 
 DEFAULT_EVAL_DEPTH = 100
@@ -32,31 +33,22 @@ def load_question_set(questions: str, limit: Optional[int] = None, match: Option
     overrides how their answers are compared (default: the set's own, else string)."""
     from dpr_components.evaluation import load_questions
 
-    limit = optional_positive_int("limit (--limit)", limit)
+    limit = optional_positive_int("limit", limit)
     loaded = load_questions(questions, match=match)
     return loaded[:limit] if limit is not None else loaded
 
 
-def _loaded(pipeline: Any, store: Optional[str], overrides: Optional[Overrides],
-            pipeline_name: Optional[str]) -> LoadedPipeline:
-    if isinstance(pipeline, LoadedPipeline):
-        return pipeline
-    return load_query_pipeline(pipeline, pipeline_name=pipeline_name, store=store, overrides=overrides)
-
-
 def evaluate(
-    pipeline: Any,
+    loaded: LoadedPipeline,
     questions: str,
-    store: Optional[str] = None,
-    overrides: Optional[Overrides] = (),
     top_k: Optional[int] = None,
     name: Optional[str] = None,
     output: Optional[str] = None,
     batch_size: int = 32,
     limit: Optional[int] = None,
     match: Optional[str] = None,
-    pipeline_name: Optional[str] = None,
     progress_bar: bool = True,
+    schema: PassageSchema = PASSAGES,
 ) -> Any:
     """An :class:`EvaluationResult` for the pipeline on ``questions`` (a file or ``pyserini:NAME``).
 
@@ -67,15 +59,15 @@ def evaluate(
 
     from dpr_components.evaluation import evaluate_pipeline
 
-    top_k = optional_positive_int("top_k (--top-k)", top_k)
-    batch_size = positive_int("batch_size (--batch-size)", batch_size)
+    top_k = optional_positive_int("top_k", top_k)
+    batch_size = positive_int("batch_size", batch_size)
     question_list = load_question_set(questions, limit, match)
-    loaded = _loaded(pipeline, store, overrides, pipeline_name)
     if top_k is None and not any(isinstance(loaded.node(n), BaseReader) for n in loaded.output_nodes):
         top_k = DEFAULT_EVAL_DEPTH
     run_params = top_k_params(loaded, top_k) if top_k is not None else {}
     return evaluate_pipeline(loaded.pipeline, question_list, params=run_params, batch_size=batch_size,
-                             name=name or loaded.config.name, output_path=output, progress_bar=progress_bar)
+                             name=name or loaded.config.name, output_path=output, progress_bar=progress_bar,
+                             title_field=schema.title_field)
 
 
 def fusion_sources(loaded: LoadedPipeline) -> tuple:
@@ -94,10 +86,8 @@ def fusion_sources(loaded: LoadedPipeline) -> tuple:
 
 
 def sweep_fusion(
-    pipeline: Any,
+    loaded: LoadedPipeline,
     questions: str,
-    store: Optional[str] = None,
-    overrides: Optional[Overrides] = (),
     depth: int = DEFAULT_EVAL_DEPTH,
     modes: Sequence[str] = ("linear", "rrf", "dbsf"),
     alphas: Optional[Sequence[float]] = None,
@@ -106,7 +96,6 @@ def sweep_fusion(
     metric: str = "top_20",
     limit: Optional[int] = None,
     match: Optional[str] = None,
-    pipeline_name: Optional[str] = None,
     progress_bar: bool = True,
 ) -> Dict[str, Any]:
     """Sweep fusion settings of the pipeline's HybridFusion on ``questions``; table, rows and best setting."""
@@ -115,15 +104,13 @@ def sweep_fusion(
     from dpr_components.evaluation import evaluate_pipeline, union_answer_doc_ids
     from dpr_components.fusion.sweep import DEFAULT_ALPHAS, best_row, format_table, settings_grid, sweep
 
-    depth = positive_int("depth (--depth)", depth)
+    depth = positive_int("depth", depth)
     question_list = load_question_set(questions, limit, match)
-    loaded = _loaded(pipeline, store, overrides, pipeline_name)
     fusion_name, sources = fusion_sources(loaded)
     if not 0 <= alpha_source < len(sources):
         raise ConfigurationError(
-            f"alpha_source (--alpha-source) must be between 0 and {len(sources) - 1} (sources: "
-            f"{', '.join(sources)}), got {alpha_source!r}."
-        )
+            f"alpha_source must be between 0 and {len(sources) - 1} (sources: {', '.join(sources)}), got "
+            f"{alpha_source!r}.", parameter="alpha_source")
     source_runs = []
     for source in sources:  # each retriever alone, deep and raw, as the fusion node would receive it
         alone = Pipeline()

@@ -1,40 +1,43 @@
-"""A corpus through an indexing pipeline into its store, resumably: what ``dpr-components index`` runs.
+"""Documents through an indexing pipeline into its store, resumably: what ``Workspace.index`` runs.
 
-The corpus is read document by document (see :mod:`dpr_components.preprocessing.corpus`) and fed to the
-pipeline's root (``File``) in batches of about ``batch_passages`` passages. Before each batch, the documents
-whose ``meta["source_id"]`` is already in the store are skipped, so re-running the same call after an
-interruption (or after adding files to a corpus directory) only indexes what is missing. An existing store
-lends its recorded encoder to the pipeline's retriever (see :mod:`dpr_components.pipelines.store_encoder`).
+Documents are fed to the pipeline's root (``File``) in batches of about ``batch_passages`` passages. Each
+carries a digest of its title and text (``meta[schema.digest_field]``: the corpus reader stamps it, copied
+onto its passages), so before each batch the documents already stored are told apart by content, not only
+by id:
 
-Usage::
+- new (its ``source_id`` has no passages yet): indexed;
+- unchanged (same digest; passages stored before digests existed count as unchanged): skipped, which is what
+  makes a re-run after an interruption cheap;
+- changed: what the store's ``duplicate_documents`` says: ``overwrite`` replaces its passages (the new ones
+  are written first, then the old ones left over are deleted), ``skip`` keeps the stored text and reports
+  the document as refused, ``fail`` raises before anything of the batch is written.
 
-    from dpr_components.pipelines import index_corpus
+Usage (through a workspace, which supplies the pipeline, the store's schema and the lock)::
 
-    summary = index_corpus("psgs_w100.tsv", pipeline="indexing", store="wiki_store",
-                           overrides=["Retriever.batch_size=32"])
-    print(summary["documents_indexed"], summary["passages_in_store"])
+    from dpr_components.workspace import Workspace
+
+    with Workspace("wiki_store") as workspace:
+        summary = workspace.index("psgs_w100.tsv", overrides=["Retriever.batch_size=32"])
+    print(describe(summary))   # Indexed 3 documents (2 new, 1 replaced; ...), 5 unchanged. Store ... holds ...
 """
 import math
 import sys
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Set
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
-from tqdm import tqdm
+from dpr_components.errors import ConfigurationError, StoreError
+from dpr_components.pipelines.loading import LoadedPipeline
+from dpr_components.schema import PASSAGES, PassageSchema
 
-from dpr_components.errors import ConfigurationError
-from dpr_components.pipelines.loading import LoadedPipeline, PipelineSource, load_pipeline, read_pipeline_config
-from dpr_components.pipelines.overrides import Overrides
-from dpr_components.preprocessing.corpus import count_documents, read_corpus
-from dpr_components.schema import SOURCE_ID_FIELD, WORDS_PER_PASSAGE
-from dpr_components.utils.validation import positive_int
+OUTCOMES = ("new", "replaced", "unchanged", "refused")
 
 
-def batches(documents: Iterable[Any], batch_passages: int) -> Iterator[List[Any]]:
-    """Groups of documents that will make about ``batch_passages`` 100-word passages each."""
+def batches(documents: Iterable[Any], batch_passages: int, words_per_passage: int) -> Iterator[List[Any]]:
+    """Groups of documents that will make about ``batch_passages`` passages each."""
     batch: List[Any] = []
     passages = 0
     for document in documents:
         batch.append(document)
-        passages += max(1, math.ceil(len(document.content.split()) / WORDS_PER_PASSAGE))
+        passages += max(1, math.ceil(len(document.content.split()) / words_per_passage))
         if passages >= batch_passages:
             yield batch
             batch, passages = [], 0
@@ -42,90 +45,95 @@ def batches(documents: Iterable[Any], batch_passages: int) -> Iterator[List[Any]
         yield batch
 
 
-def stored_source_ids(store: Any, source_ids: List[str]) -> Set[str]:
-    """Which of ``source_ids`` already have passages in ``store``."""
-    if not source_ids:
-        return set()
-    stored = store.get_all_documents(filters={SOURCE_ID_FIELD: {"$in": source_ids}}, return_embedding=False)
-    return {str(document.meta.get(SOURCE_ID_FIELD)) for document in stored}
+def source_id(document: Any, schema: PassageSchema) -> str:
+    return str((document.meta or {}).get(schema.source_id_field) or document.id)
 
 
-def load_indexing_pipeline(
-    pipeline: PipelineSource = "indexing",
-    pipeline_name: Optional[str] = None,
-    store: Optional[str] = None,
-    overrides: Optional[Overrides] = (),
-    environ: Optional[Mapping[str, str]] = None,
-) -> LoadedPipeline:
-    """A built indexing pipeline (root ``File``) with a document store."""
-    from dpr_components.pipelines.store_encoder import with_store_encoder
-
-    config = with_store_encoder(read_pipeline_config(pipeline, pipeline_name, store, overrides, environ))
-    loaded = load_pipeline(config)
-    if loaded.document_store is None or loaded.root_node != "File":
-        raise ConfigurationError(
-            f"{config.name!r} is not an indexing pipeline: it needs `inputs: [File]` on its first node and a "
-            "document store node that writes the passages (see pipelines/indexing.yml)."
-        )
-    return loaded
+def stored_source_ids(store: Any, source_ids: List[str], schema: PassageSchema = PASSAGES) -> set:
+    """Which of ``source_ids`` have passages in ``store``."""
+    return set(stored_digests(store, source_ids, schema))
 
 
-def index_corpus(
-    corpus: str,
-    pipeline: Any = "indexing",
-    store: Optional[str] = None,
-    overrides: Optional[Overrides] = (),
-    corpus_format: str = "auto",
-    batch_passages: int = 256,
-    pipeline_name: Optional[str] = None,
-    progress_bar: bool = True,
-    reembed: bool = False,
-) -> Dict[str, Any]:
-    """Index ``corpus`` with the pipeline (a name, path, ``PipelineConfig`` or ``LoadedPipeline``); returns
-    counts of what was indexed, skipped and stored.
+def stored_digests(store: Any, source_ids: List[str], schema: PassageSchema) -> Dict[str, set]:
+    """``{source id: digests of its stored passages}`` for those of ``source_ids`` with passages."""
+    found: Dict[str, set] = {}
+    if source_ids:
+        for passage in store.get_all_documents(filters={schema.source_id_field: {"$in": source_ids}},
+                                               return_embedding=False):
+            meta = passage.meta or {}
+            found.setdefault(str(meta.get(schema.source_id_field)), set()).add(meta.get(schema.digest_field))
+    return found
 
-    ``reembed``: first re-embed every passage already stored with the pipeline's dense retriever. A store
-    refuses vectors and queries of an encoder other than the one it recorded; after training a new passage
-    encoder (``train-retriever``) this replaces all of its vectors at once."""
-    batch_passages = positive_int("batch_passages (--batch-passages)", batch_passages)
-    total = count_documents(corpus, corpus_format)  # also checks the corpus exists before models load
-    indexing = pipeline if isinstance(pipeline, LoadedPipeline) else load_indexing_pipeline(
-        pipeline, pipeline_name, store, overrides)
-    document_store = indexing.document_store
-    summary = {"documents_indexed": 0, "documents_skipped": 0, "documents_empty": 0,
-               "passages_before": document_store.get_document_count(), "passages_reembedded": 0}
-    if reembed:
-        summary["passages_reembedded"] = reembed_store(indexing)
+
+def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: PassageSchema,
+                    total: Optional[int] = None, batch_passages: int = 256,
+                    progress_bar: bool = True) -> Dict[str, Any]:
+    """Index ``documents`` with the pipeline (see the module doc); returns counts per outcome and of passages."""
+    from tqdm import tqdm
+
+    store = indexing.document_store
+    policy = getattr(store, "duplicate_documents", "overwrite")
+    summary: Dict[str, Any] = {f"documents_{outcome}": 0 for outcome in OUTCOMES}
+    summary.update(documents_empty=0, passages_before=store.get_document_count(), passages_reembedded=0)
     bar = tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, file=sys.stderr)
     try:
-        for batch in batches(read_corpus(corpus, corpus_format), batch_passages):
+        for batch in batches(documents, batch_passages, schema.words_per_passage):
             with_words = [document for document in batch if document.content.strip()]
-            source_ids = [str(document.meta[SOURCE_ID_FIELD]) for document in with_words]
-            done = stored_source_ids(document_store, source_ids)
-            todo = [document for document in with_words if str(document.meta[SOURCE_ID_FIELD]) not in done]
+            for document in with_words:  # the corpus reader stamps the digest; documents given in Python get it here
+                meta = document.meta = dict(document.meta or {})
+                meta.setdefault(schema.digest_field, schema.digest(meta.get(schema.title_field), document.content))
+            stored = stored_digests(store, [source_id(d, schema) for d in with_words], schema)
+            outcomes = {d.id: _outcome(stored.get(source_id(d, schema)), d.meta[schema.digest_field], policy)
+                        for d in with_words}
+            changed = [source_id(d, schema) for d in with_words if outcomes[d.id] in ("replaced", "refused")]
+            if policy == "fail" and changed:
+                raise StoreError(
+                    f"{len(changed)} document(s) are stored with other text ({', '.join(changed[:5])}); nothing of "
+                    "this batch was written (documents before it were). The store's duplicate_documents is "
+                    "'fail': set it to 'overwrite' to replace them, or give the new documents other ids.")
+            todo = [d for d in with_words if outcomes[d.id] in ("new", "replaced")]
             if todo:
                 indexing.pipeline.run(documents=todo)
-            summary["documents_indexed"] += len(todo)
-            summary["documents_skipped"] += len(with_words) - len(todo)
+                _delete_replaced(store, {source_id(d, schema): d.meta[schema.digest_field]
+                                         for d in todo if outcomes[d.id] == "replaced"}, schema)
+            for outcome in outcomes.values():
+                summary[f"documents_{outcome}"] += 1
             summary["documents_empty"] += len(batch) - len(with_words)
             bar.update(len(batch))
-            bar.set_postfix(skipped=summary["documents_skipped"])
     finally:
         bar.close()
-        if hasattr(document_store, "save"):  # persist derived vector indexes now rather than at exit
-            document_store.save()
-        summary["passages_in_store"] = document_store.get_document_count()
+        summary["passages_in_store"] = store.get_document_count()
         summary["passages_written"] = summary["passages_in_store"] - summary["passages_before"]
-        summary["store"] = str(getattr(document_store, "path", "") or "") or None
+        summary["documents_indexed"] = summary["documents_new"] + summary["documents_replaced"]
+        summary["duplicate_documents"] = policy
+        summary["store"] = str(getattr(store, "path", "") or "") or None
     return summary
 
 
-def reembed_store(indexing: LoadedPipeline) -> int:
+def _outcome(stored: Optional[set], digest: str, policy: str) -> str:
+    if not stored:
+        return "new"
+    if digest in stored or stored == {None}:  # None: passages stored before digests were kept
+        return "unchanged"
+    return "replaced" if policy == "overwrite" else "refused"
+
+
+def _delete_replaced(store: Any, digests: Dict[str, str], schema: PassageSchema) -> None:
+    """Delete the passages of replaced documents that the new text did not overwrite."""
+    if digests:
+        old = [passage.id for passage in store.get_all_documents(
+            filters={schema.source_id_field: {"$in": list(digests)}}, return_embedding=False)
+            if (passage.meta or {}).get(schema.digest_field) != digests[source_id(passage, schema)]]
+        if old:
+            store.delete_documents(ids=old)
+
+
+def reembed(indexing: LoadedPipeline) -> int:
     """Re-embed every stored passage with the indexing pipeline's dense retriever; returns how many."""
     retrievers = [node for node in indexing.nodes.values() if hasattr(node, "embed_documents")]
     if len(retrievers) != 1:
-        raise ConfigurationError(f"--reembed needs exactly one dense retriever in the indexing pipeline, found "
-                                 f"{len(retrievers)}. Use a pipeline like pipelines/indexing.yml.")
+        raise ConfigurationError(f"reembed needs exactly one dense retriever in the indexing pipeline, found "
+                                 f"{len(retrievers)}. Use a pipeline like pipelines/indexing.yml.", parameter="reembed")
     count = indexing.document_store.get_document_count()
     if count:
         indexing.document_store.update_embeddings(retrievers[0], update_existing_embeddings=True)
@@ -133,11 +141,16 @@ def reembed_store(indexing: LoadedPipeline) -> int:
 
 
 def describe(summary: Dict[str, Any]) -> str:
-    """One line for people: what was indexed, skipped and stored."""
-    empty = f", {summary['documents_empty']} without text" if summary["documents_empty"] else ""
+    """A few lines for people: what was indexed, replaced, left unchanged or refused, and what is stored."""
     reembedded = summary.get("passages_reembedded")
+    indexed = f"{summary['documents_new']} new" + (f", {summary['documents_replaced']} replaced with their new text"
+                                                   if summary["documents_replaced"] else "")
+    others = [f"{summary['documents_unchanged']} unchanged (already stored)"]
+    if summary["documents_refused"]:
+        others.append(f"{summary['documents_refused']} refused: stored with other text, kept because the store's "
+                      f"duplicate_documents is '{summary['duplicate_documents']}'")
+    if summary["documents_empty"]:
+        others.append(f"{summary['documents_empty']} without text")
     return (f"Re-embedded {reembedded} stored passages. " if reembedded else "") + (
-        f"Indexed {summary['documents_indexed']} documents ({summary['passages_written']} new passages), "
-        f"skipped {summary['documents_skipped']} already stored{empty}. "
-        f"Store {summary['store']} holds {summary['passages_in_store']} passages."
-    )
+        f"Indexed {summary['documents_indexed']} documents ({indexed}; {summary['passages_written']:+d} passages), "
+        f"{', '.join(others)}. Store {summary['store']} holds {summary['passages_in_store']} passages.")

@@ -2,26 +2,23 @@
 
 :func:`read_pipeline_config` parses the file and applies every override once, giving a
 :class:`PipelineConfig` (plain data, nothing instantiated: cheap to inspect for pre-flight checks).
-:func:`load_pipeline` builds it into a :class:`LoadedPipeline`: the Haystack ``Pipeline`` plus its nodes and
-document store. Every function of :mod:`dpr_components.pipelines` takes a name, a path or a
-``PipelineConfig``, so a command reads its YAML exactly once.
+:func:`build_pipeline` builds it into a :class:`LoadedPipeline` (the Haystack ``Pipeline`` plus its nodes and
+document store) with Haystack's public API only: the one builder, which the
+:class:`~dpr_components.workspace.Workspace` calls with its store object and settings injected.
 
 Usage::
 
-    from dpr_components.pipelines import load_pipeline
+    from dpr_components.pipelines.loading import build_pipeline, read_pipeline_config
 
-    loaded = load_pipeline(
-        "dense_retrieval",                       # a bundled name or a YAML path
-        overrides=["Retriever.query_embedding_model=/models/qenc", "Retriever.top_k=5"],
-        store="my_store",                        # sets `path` of every HybridDocumentStore
-    )
+    config = read_pipeline_config("bm25_retrieval", overrides=["BM25.top_k=5"], store="my_store")
+    print(config.component_params()["BM25"]["top_k"], config.store_paths())      # 5 {'DocumentStore': 'my_store'}
+    loaded = build_pipeline(config)   # a store of the pipeline's own; Workspace.pipeline(config) shares one
     print(loaded.root_node, loaded.output_nodes, loaded.document_store.get_document_count())
-    print(loaded.pipeline.run(query="who wrote animal farm?")["documents"][0].content)
 """
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Tuple, Union
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.pipelines.files import read_pipeline_yaml, resolve_pipeline_path
@@ -65,9 +62,15 @@ class PipelineConfig:
         return {name: str(params[name].get("path", DEFAULT_STORE_PATH))
                 for name in types if types[name] in STORE_TYPES}
 
-    def with_overrides(self, overrides: Overrides) -> "PipelineConfig":
-        """A copy with more ``Component.param=value`` overrides (environment variables are not re-applied)."""
-        targets = {(name, param) for name, param, _ in parse_overrides(overrides)}
+    def definition(self) -> Dict[str, Any]:
+        """The ``{name, nodes}`` of the chosen pipeline (the only one when the YAML defines one)."""
+        definitions = self.config["pipelines"]
+        return next((d for d in definitions if d.get("name") == self.pipeline_name), definitions[0])
+
+    def with_overrides(self, overrides: Overrides, explicit: bool = True) -> "PipelineConfig":
+        """A copy with more ``Component.param=value`` overrides (environment variables are not re-applied);
+        ``explicit``: they count as set by the caller (settings a store imposes do not)."""
+        targets = {(name, param) for name, param, _ in parse_overrides(overrides)} if explicit else set()
         return PipelineConfig(self.path, apply_overrides(self.config, overrides, environ={}), self.pipeline_name,
                               self.overridden | targets)
 
@@ -102,8 +105,7 @@ def read_pipeline_config(
     if pipeline_name is None and len(choices) > 1:
         raise ConfigurationError(
             f"{str(pipeline)!r} defines several pipelines ({', '.join(map(str, choices))}): choose one with "
-            "--pipeline-name (pipeline_name=...)."
-        )
+            "pipeline_name.", parameter="pipeline_name")
     if pipeline_name is not None and pipeline_name not in choices:
         raise ConfigurationError(
             f"{str(pipeline)!r} has no pipeline {pipeline_name!r}. Pipelines: {', '.join(map(str, choices))}."
@@ -113,10 +115,12 @@ def read_pipeline_config(
 
 @dataclass
 class LoadedPipeline:
-    """A built Haystack ``Pipeline`` with the config it came from, its nodes and its document store."""
+    """A built Haystack ``Pipeline`` with the config it came from, its nodes and its document store (and the
+    :class:`~dpr_components.workspace.Workspace` that built it, if one did)."""
 
     config: PipelineConfig
     pipeline: Any  # haystack.Pipeline
+    workspace: Any = None
 
     @property
     def root_node(self) -> str:
@@ -154,44 +158,43 @@ class LoadedPipeline:
         return self
 
 
-def load_pipeline(
-    pipeline: PipelineSource,
-    pipeline_name: Optional[str] = None,
-    store: Optional[str] = None,
-    overrides: Optional[Overrides] = (),
-    environ: Optional[Mapping[str, str]] = None,
-) -> LoadedPipeline:
-    """Read (unless given a :class:`PipelineConfig`), check and build a pipeline."""
-    import dpr_components  # noqa: F401  (registers this project's nodes with Haystack)
+def build_pipeline(config: PipelineConfig, make: Optional[Callable[[str, str, Dict[str, Any]], Any]] = None
+                   ) -> LoadedPipeline:
+    """Check ``config`` and build its pipeline: the one builder (a :class:`~dpr_components.workspace.Workspace`
+    calls it with its store and settings injected). Components are made in reference order by
+    ``make(name, type, params)`` (references to other components already replaced by the objects; default:
+    the registered class called with ``params``), so a caller can hand out objects it already has."""
     from haystack import Pipeline
 
     from dpr_components.fusion.hybrid_fusion import report_scaled_inputs
     from dpr_components.pipelines.checks import check_components
 
-    config = read_pipeline_config(pipeline, pipeline_name, store, overrides, environ)
     check_components(config.config)
-    # Environment overrides were applied above with typed values; Haystack's own pass would set strings.
-    built = Pipeline.load_from_config(config.config, pipeline_name=config.pipeline_name,
-                                      overwrite_with_env_variables=False)
-    report_scaled_inputs(built)
-    return LoadedPipeline(config, built)
+    definitions = {component["name"]: component for component in config.config["components"]}
+    built: Dict[str, Any] = {}
+
+    def component(name: str) -> Any:
+        if name not in built:
+            params = {key: component(value) if isinstance(value, str) and value in definitions and value != name
+                      else value for key, value in (definitions[name].get("params") or {}).items()}
+            built[name] = (make or make_component)(name, definitions[name]["type"], params)
+        return built[name]
+
+    pipeline = Pipeline()
+    for node in config.definition()["nodes"]:
+        pipeline.add_node(component=component(node["name"]), name=node["name"], inputs=node["inputs"])
+    report_scaled_inputs(pipeline)
+    return LoadedPipeline(config, pipeline)
 
 
-def require_existing_stores(config: PipelineConfig) -> None:
-    """Refuse to query a store directory that was never built (loading it would create an empty one)."""
-    for path in config.store_paths().values():
-        if not Path(path).exists():
-            raise ConfigurationError(
-                f"Store {path!r} does not exist. Build it first: dpr-components index CORPUS --store {path} "
-                "(with the same model parameters), or point at an existing store with --store DIR."
-            )
+def make_component(name: str, type_name: str, params: Dict[str, Any]) -> Any:
+    """An instance of the registered node class ``type_name``; a failure names the component, as Haystack's
+    loader does (the CLI finds the user's error inside)."""
+    from haystack.errors import PipelineConfigError
 
+    from dpr_components.pipelines.checks import node_class
 
-def require_passages(loaded: LoadedPipeline) -> None:
-    """Refuse to query a store that holds no passages (e.g. one left behind by a failed command)."""
-    store = loaded.document_store
-    if store is not None and store.get_document_count() == 0:
-        path = getattr(store, "path", None) or type(store).__name__
-        raise ConfigurationError(
-            f"Store {str(path)!r} holds no passages. Index a corpus first: dpr-components index CORPUS --store {path}."
-        )
+    try:
+        return node_class(type_name, name)(**params)
+    except Exception as error:
+        raise PipelineConfigError(f"Failed loading pipeline component '{name}': {error}") from error

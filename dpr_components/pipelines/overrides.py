@@ -43,7 +43,7 @@ def _split_target(target: str, example: str) -> Tuple[str, str]:
     if not dot or not component or not param.strip():
         raise ConfigurationError(
             f"Cannot read the override {example!r}: write COMPONENT.PARAM=VALUE, "
-            "e.g. --param Retriever.query_embedding_model=/path/to/encoder."
+            "e.g. Retriever.query_embedding_model=/path/to/encoder."
         )
     return component, param.strip()
 
@@ -106,8 +106,8 @@ def apply_overrides(
         stores = [component for component in components.values() if component["type"] in STORE_TYPES]
         if not stores:
             raise ConfigurationError(
-                f"--store was given but the pipeline has no {' or '.join(STORE_TYPES)} component to point at it."
-            )
+                f"store was given but the pipeline has no {' or '.join(STORE_TYPES)} component to point at it.",
+                parameter="store")
         for component in stores:
             component["params"] = dict(component.get("params") or {}, path=str(store))
     return config

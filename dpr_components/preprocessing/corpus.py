@@ -1,8 +1,8 @@
 """Corpus readers: DPR's ``psgs_w100.tsv``, jsonl, plain-text and markdown files -> Haystack Documents.
 
-Every document carries its title in ``meta["name"]`` (the field DPR encodes with the passage) and a stable
-identifier in ``meta["source_id"]`` (field names: :mod:`dpr_components.schema`), which is what makes
-indexing resumable: a source document whose ``source_id`` is already in the store is skipped on a re-run.
+Every document carries its title in ``meta[schema.title_field]`` (``name`` unless the store's passage schema
+says otherwise: the field DPR encodes with the passage) and a stable identifier in ``meta["source_id"]``
+(field names: :mod:`dpr_components.schema`), which is what makes indexing resumable.
 
 Usage::
 
@@ -12,6 +12,7 @@ Usage::
         print(document.meta["source_id"], document.meta["name"], document.content[:40])
 
     documents = list(read_corpus("notes/", corpus_format="markdown"))   # every .md file under notes/
+    read_corpus("notes/", schema=PassageSchema(title_field="heading"))   # titles in meta["heading"]
 
 Formats:
 
@@ -31,7 +32,7 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
-from dpr_components.schema import SOURCE_ID_FIELD, TITLE_FIELD
+from dpr_components.schema import PASSAGES, PassageSchema
 from dpr_components.utils.choices import Choice
 from dpr_components.utils.text_files import read_utf8, utf8_lines
 
@@ -57,15 +58,17 @@ EXTENSIONS: Dict[str, CorpusFormat] = {
 }
 
 
-def read_corpus(path: Union[str, Path], corpus_format: Union[str, CorpusFormat] = "auto") -> Iterator[Document]:
-    """Yield the documents of a corpus file, or of every corpus file under a directory (sorted by path).
+def read_corpus(path: Union[str, Path], corpus_format: Union[str, CorpusFormat] = "auto",
+                schema: PassageSchema = PASSAGES) -> Iterator[Document]:
+    """Yield the documents of a corpus file, or of every corpus file under a directory (sorted by path), their
+    titles and ids in the meta fields ``schema`` names.
 
     Ids are strings (``1`` and ``"1"`` are one id) and must be unique across the corpus: a second document
     with an id already read raises :class:`ConfigurationError` naming both lines, instead of silently
     replacing (or being skipped as "already indexed" in favour of) the first.
     """
     seen: Set[int] = set()  # hashes of the ids read: ~60 bytes an id; the rare hit is confirmed by a re-read
-    for location, document in _located_documents(Path(path), CorpusFormat.from_str(corpus_format)):
+    for location, document in _located_documents(Path(path), CorpusFormat.from_str(corpus_format), schema):
         key = hash(document.id)
         if key in seen:
             first = _first_location(Path(path), CorpusFormat.from_str(corpus_format), document.id, location)
@@ -77,13 +80,16 @@ def read_corpus(path: Union[str, Path], corpus_format: Union[str, CorpusFormat] 
         yield document
 
 
-def _located_documents(path: Path, corpus_format: CorpusFormat) -> Iterator[Tuple[str, Document]]:
+def _located_documents(path: Path, corpus_format: CorpusFormat,
+                       schema: PassageSchema = PASSAGES) -> Iterator[Tuple[str, Document]]:
     """("file:line", document) for every document of the corpus, in reading order."""
     for file_path in corpus_files(path, corpus_format):
         file_format = corpus_format if corpus_format is not CorpusFormat.AUTO else format_of(file_path)
         relative = file_path.relative_to(path).as_posix() if path.is_dir() else file_path.name
-        for line_number, document in READERS[file_format](file_path, relative):
-            yield f"{str(file_path)!r} line {line_number}", document
+        for line_number, text, title, source_id in READERS[file_format](file_path, relative):
+            meta = {schema.title_field: title, schema.source_id_field: source_id,
+                    schema.digest_field: schema.digest(title, text)}
+            yield f"{str(file_path)!r} line {line_number}", Document(content=text, id=source_id, meta=meta)
 
 
 def _first_location(path: Path, corpus_format: CorpusFormat, document_id: str, before: str) -> Optional[str]:
@@ -146,11 +152,7 @@ def _count_lines(file_path: Path, skip_blank: bool = False) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))
 
 
-def _document(text: str, title: str, source_id: str) -> Document:
-    return Document(content=text, id=source_id, meta={TITLE_FIELD: title, SOURCE_ID_FIELD: source_id})
-
-
-Located = Iterator[Tuple[int, Document]]  # (line number, document) pairs, as every reader below yields them
+Located = Iterator[Tuple[int, str, str, str]]  # (line number, text, title, id), as every reader below yields them
 
 
 def read_dpr_tsv(file_path: Path, relative: str) -> Located:
@@ -173,7 +175,7 @@ def read_dpr_tsv(file_path: Path, relative: str) -> Located:
                 f"{str(file_path)!r} line {line_number}: expected {len(header)} tab-separated fields "
                 f"(id, text, title), found {len(row)}."
             )
-        yield line_number, _document(row[text_col], row[title_col], row[id_col])
+        yield line_number, row[text_col], row[title_col], row[id_col]
 
 
 def read_jsonl(file_path: Path, relative: str) -> Located:
@@ -192,12 +194,12 @@ def read_jsonl(file_path: Path, relative: str) -> Located:
             )
         source_id = record.get("id")
         source_id = f"{relative}:{line_number}" if source_id is None else str(source_id)
-        yield line_number, _document(record["text"], str(record.get("title") or ""), source_id)
+        yield line_number, record["text"], str(record.get("title") or ""), source_id
 
 
 def read_text(file_path: Path, relative: str) -> Located:
     """The whole file is one document, titled with the file name."""
-    yield 1, _document(read_utf8(file_path, "corpus file"), _title_from_name(file_path), relative)
+    yield 1, read_utf8(file_path, "corpus file"), _title_from_name(file_path), relative
 
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
@@ -225,7 +227,7 @@ def read_markdown(file_path: Path, relative: str) -> Located:
         title = _title_from_name(file_path)
     else:  # the title is encoded with every passage, so it is not repeated in the text
         title = _HEADING.match(lines.pop(first_heading)).group(1)
-    yield 1, _document(markdown_to_text("\n".join(lines)), title, relative)
+    yield 1, markdown_to_text("\n".join(lines)), title, relative
 
 
 def _title_from_name(file_path: Path) -> str:

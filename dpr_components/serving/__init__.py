@@ -13,7 +13,7 @@ or from Python::
 
 Modules: :mod:`.settings` (what can be configured, and the safety checks on it), :mod:`.loading` (the one
 place pipelines are loaded), :mod:`.service` (one loaded pipeline shared by every request: micro-batched
-queries, serialised writes, a readers-writer lock between them), :mod:`.batcher`, :mod:`.locks`,
+queries, serialised writes, the workspace's readers-writer lock between them), :mod:`.batcher`,
 :mod:`.params` (what ``/query`` params may say), :mod:`.schemas` (request and response JSON),
 :mod:`.uploads`, :mod:`.security` (API key, body size limit), :mod:`.app` (the routes), :mod:`.server`.
 """

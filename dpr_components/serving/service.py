@@ -25,7 +25,6 @@ from dpr_components.serving.checks import checked_query
 from dpr_components.serving.errors import NotConfiguredError, ServingError
 from dpr_components.serving.feedback import Feedback
 from dpr_components.serving.loading import LoadedPipelines, load_pipelines
-from dpr_components.serving.locks import ReadWriteLock
 from dpr_components.serving.params import QueryParams
 from dpr_components.serving.schemas import document_json, query_response
 from dpr_components.serving.settings import ServeSettings
@@ -41,13 +40,13 @@ class PipelineService:
     def __init__(self, pipelines: LoadedPipelines, settings: ServeSettings):
         self.pipelines, self.settings = pipelines, settings
         self.rules = QueryParams.of(pipelines.query)
-        self.lock = ReadWriteLock()
+        self.lock = pipelines.workspace.lock  # the workspace's: the CLI and the REST API write under one lock
         self.batcher = MicroBatcher(run_batch=self._run_batch, run_one=self._run_one,
                                     window_s=settings.batch_window_ms / 1000, max_batch_size=settings.max_batch_size,
                                     max_queue=settings.max_queue)
         self.feedback = Feedback(pipelines.store)
         self.writer = None if pipelines.indexing is None else StoreWriter(
-            pipelines.indexing, pipelines.store, self.lock, file_upload_path=settings.file_upload_path)
+            pipelines.indexing.pipeline, pipelines.store, self.lock, file_upload_path=settings.file_upload_path)
 
     def start(self) -> None:
         self.batcher.start()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from dpr_components.errors import ConfigurationError
-from dpr_components.schema import SOURCE_ID_FIELD
+from dpr_components.schema import PASSAGES, SOURCE_ID_FIELD, PassageSchema
 from dpr_components.serving.checks import checked_values
 from dpr_components.serving.errors import InvalidRequestError
 
@@ -59,9 +59,10 @@ def unique_names(files: List[Upload], extensions: Optional[Iterable[str]] = None
     return named
 
 
-def documents_from_upload(files: List[Upload], meta: Optional[Mapping[str, Any]] = None) -> List[Any]:
-    """Documents of every uploaded ``(file name, bytes)`` read by the corpus readers; any unreadable file fails
-    the whole upload, and nothing is indexed."""
+def documents_from_upload(files: List[Upload], meta: Optional[Mapping[str, Any]] = None,
+                          schema: PassageSchema = PASSAGES) -> List[Any]:
+    """Documents of every uploaded ``(file name, bytes)`` read by the corpus readers (titles where the store's
+    ``schema`` keeps them); any unreadable file fails the whole upload, and nothing is indexed."""
     import tempfile
 
     from dpr_components.preprocessing.corpus import EXTENSIONS, read_corpus
@@ -74,7 +75,7 @@ def documents_from_upload(files: List[Upload], meta: Optional[Mapping[str, Any]]
             path.parent.mkdir()
             path.write_bytes(data)
             try:
-                for document in read_corpus(path):
+                for document in read_corpus(path, schema=schema):
                     document.meta = {**(meta or {}), **document.meta}
                     documents.append(checked_document(document, base))
             except ConfigurationError as error:

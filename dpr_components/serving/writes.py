@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from dpr_components.schema import SOURCE_ID_FIELD
 from dpr_components.serving.errors import ConflictError, InvalidRequestError
-from dpr_components.serving.locks import ReadWriteLock
+from dpr_components.utils.locks import ReadWriteLock
 from dpr_components.serving.uploads import Upload, documents_from_upload, file_paths_from_upload
 
 logger = logging.getLogger(__name__)

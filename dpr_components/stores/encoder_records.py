@@ -69,8 +69,10 @@ def _refuse_if_incomparable(info: IndexInfo, signature: EncoderSignature, what: 
     before = recorded(info)
     differences = before.differences(signature) if before else []
     if differences and refuse:
-        raise StoreError(
-            f"Index '{info.name}' holds vectors of another encoder ({'; '.join(differences)}; recorded: "
-            f"{before.describe()}), so {what} of {signature.describe()} are not comparable with them. Use the "
-            f"encoder recorded with the index, or re-embed every document: store.update_embeddings(retriever).")
+        problem = (f"Index '{info.name}' holds vectors of another encoder ({'; '.join(differences)}; recorded: "
+                   f"{before.describe()}), so {what} of {signature.describe()} are not comparable with them. Use the "
+                   "encoder recorded with the index, or re-embed every document")
+        raise StoreError(f"{problem}: store.update_embeddings(retriever).", cli_message=(
+            f"{problem} with the new encoder: dpr-components index CORPUS --reembed --store DIR --param "
+            "Retriever.passage_embedding_model=... --param Retriever.query_embedding_model=..."))
     return bool(differences)

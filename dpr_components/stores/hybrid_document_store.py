@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
-from dpr_components.schema import TITLE_FIELD, PassageSchema
+from dpr_components.schema import PassageSchema
 from dpr_components.stores import encoder_records as encoders
 from dpr_components.stores import label_table
 from dpr_components.stores.bm25_index import WIKIPEDIA_B, WIKIPEDIA_K1
@@ -46,7 +46,8 @@ class HybridDocumentStore(KeywordDocumentStore):
     quick_check`` reads every page of ``documents.sqlite`` and a corrupted file is refused
     (``integrity_check: false`` skips it, for very large stores opened often). BM25 indexes
     ``meta[title_field]`` + text: give it the ``title_field`` of the splitter and retriever
-    (:mod:`dpr_components.schema`; the BM25 cache is rebuilt when it changes). ``nprobe`` (IVF lists probed,
+    (:mod:`dpr_components.schema`); the store records it with its first passages and refuses another one
+    (unset: the recorded one, else ``name``). ``nprobe`` (IVF lists probed,
     default min(nlist, 16)) and ``ef_search`` (HNSW efSearch, default 128) trade recall for speed at search
     time, without a rebuild (a filter allowing a share s of the vectors searches 1/s wider, up to 16x);
     docs/scaling.md has measured choices for Wikipedia-size indexes. ``int8_prefilter: true`` makes a
@@ -94,7 +95,7 @@ class HybridDocumentStore(KeywordDocumentStore):
         bm25_b: float = WIKIPEDIA_B,
         progress_bar: bool = True,
         integrity_check: bool = True,
-        title_field: str = TITLE_FIELD,
+        title_field: Optional[str] = None,
         nprobe: Optional[int] = None,
         ef_search: Optional[int] = None,
         int8_prefilter: bool = False,
@@ -117,9 +118,9 @@ class HybridDocumentStore(KeywordDocumentStore):
         if self.path.exists() and not self.path.is_dir():
             raise StoreCorruptedError(f"Store path {self.path} is a file; give a directory (new or an existing store).")
         self.path.mkdir(parents=True, exist_ok=True)
-        self.title_field = title_field
         self._database = DocumentDatabase(self.path / DATABASE_FILE, check=integrity_check,
-                                          schema=PassageSchema(title_field=title_field))
+                                          schema=PassageSchema(title_field=title_field) if title_field else None)
+        self.title_field = self._database.schema.title_field
         self._caches = IndexCaches(self.path, self._database, faiss_index_factory_str, self.similarity, bm25_k1, bm25_b,
                                    nprobe=nprobe, ef_search=ef_search, int8_prefilter=int8_prefilter)
         self._finalizer = weakref.finalize(self, _shutdown, self._caches, self._database)

@@ -26,7 +26,7 @@ import numpy as np
 from haystack.errors import DuplicateDocumentError
 from haystack.schema import Document
 
-from dpr_components.errors import StoreCorruptedError, StoreError
+from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
 from dpr_components.schema import PASSAGES, PassageSchema
 from dpr_components.stores.document_rows import (DOCUMENT_COLUMNS, check_storable, document_row, indexed_text,
                                                  meta_json, meta_values, to_document)
@@ -89,12 +89,13 @@ class IndexInfo:
 class DocumentDatabase:
     """SQLite storage of Haystack documents for a :class:`HybridDocumentStore` (thread-safe, one connection)."""
 
-    def __init__(self, path: Path, check: bool = True, schema: PassageSchema = PASSAGES):
+    def __init__(self, path: Path, check: bool = True, schema: Optional[PassageSchema] = None):
         """Open (or create) the database; ``check`` runs SQLite's ``PRAGMA quick_check`` over every page first
         and refuses a corrupted file instead of answering from it. ``schema`` names the title field that BM25
-        indexes with the text."""
+        indexes with the text; it is recorded with the first write, and None means the recorded one (else
+        :data:`PASSAGES`'s); another one than recorded is refused."""
         self.path = path
-        self.schema = schema
+        self.schema = schema or PASSAGES
         self.lock = threading.RLock()
         self._commits = 0  # with PRAGMA data_version (other connections' commits): when cached answers expire
         self._matches: "OrderedDict[tuple, Tuple[tuple, np.ndarray]]" = OrderedDict()
@@ -133,6 +134,15 @@ class DocumentDatabase:
                 f"{row[0] if row else 'unknown'}; this version reads format {FORMAT_VERSION}). Open it with the "
                 f"version that wrote it, or index the documents again into a new store directory."
             )
+        recorded = self.query("SELECT value FROM store_info WHERE key = 'title_field'")
+        if recorded and schema is not None and recorded[0][0] != schema.title_field:
+            self.connection.close()
+            raise ConfigurationError(
+                f"{path.parent} holds passages whose title is in meta[{recorded[0][0]!r}], not title_field "
+                f"{schema.title_field!r}: a store's title field is fixed by its first passages. Leave title_field "
+                f"unset (or {recorded[0][0]!r}), or index into a new store.", parameter="title_field")
+        if recorded:
+            self.schema = PassageSchema(title_field=recorded[0][0])
 
     def close(self) -> None:
         with self.lock:
@@ -198,6 +208,7 @@ class DocumentDatabase:
 
     def write(self, index: IndexInfo, documents: List[Document], duplicate_documents: str) -> IndexInfo:
         """Insert or replace documents (ids unique within the call); returns the index with its new vector size."""
+        self.connection.execute("INSERT OR IGNORE INTO store_info VALUES ('title_field', ?)", (self.schema.title_field,))
         dim = index.embedding_dim
         rows = []
         for document in documents:

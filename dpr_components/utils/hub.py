@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 MODEL_PARAM_SUFFIXES = ("_model", "model_name_or_path")
 _hub_reachable: Optional[bool] = None
+switched_offline = False  # go_offline_if_unreachable did it (the user did not set HF_HUB_OFFLINE)
 
 
 def is_local(name_or_path: str) -> bool:
@@ -73,12 +74,13 @@ def model_ids(component_params: Mapping[str, Mapping[str, object]]) -> List[str]
 
 def go_offline_if_unreachable(models: Iterable[str]) -> bool:
     """Switch to offline mode when some model must be downloaded but the hub is unreachable. True if switched."""
-    missing = [model for model in models if not is_cached(model)]
-    if not missing or hub_reachable():
-        return False
     from huggingface_hub import constants
 
-    constants.HF_HUB_OFFLINE = True
+    missing = [model for model in models if not is_cached(model)]
+    if not missing or constants.HF_HUB_OFFLINE or hub_reachable():
+        return False
+    global switched_offline
+    switched_offline = constants.HF_HUB_OFFLINE = True
     os.environ["HF_HUB_OFFLINE"] = "1"
     return True
 

@@ -20,7 +20,7 @@ def positive_int(name: str, value: Any, minimum: int = 1) -> int:
     """``value`` as an int >= ``minimum``; bools, floats (3.5 and 3.0 alike), strings and None are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ConfigurationError(f"{name} must be {what}, got {value!r}.")
+        raise ConfigurationError(f"{name} must be {what}, got {value!r}.", parameter=name)
     return int(value)
 
 
@@ -32,11 +32,11 @@ def optional_positive_int(name: str, value: Any, minimum: int = 1) -> Optional[i
 def finite_float(name: str, value: Any, minimum: Optional[float] = None, maximum: Optional[float] = None) -> float:
     """``value`` as a finite float within [minimum, maximum]; NaN, inf, bools and strings are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ConfigurationError(f"{name} must be a finite number, got {value!r}.")
+        raise ConfigurationError(f"{name} must be a finite number, got {value!r}.", parameter=name)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         bounds = f"between {minimum} and {maximum}" if minimum is not None and maximum is not None else (
             f">= {minimum}" if minimum is not None else f"<= {maximum}")
-        raise ConfigurationError(f"{name} must be {bounds}, got {value!r}.")
+        raise ConfigurationError(f"{name} must be {bounds}, got {value!r}.", parameter=name)
     return float(value)
 
 

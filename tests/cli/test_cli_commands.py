@@ -45,13 +45,13 @@ def built_store(tmp_path, tiny, capsys):
 def test_index_reports_counts_and_is_resumable(built_store, tmp_path, tiny, capsys):
     store, corpus, summary = built_store
     expected_passages = sum(-(-len(a["text"].split()) // 100) for a in ARTICLES)
-    assert summary["documents_indexed"] == 3 and summary["documents_skipped"] == 0
+    assert summary["documents_indexed"] == summary["documents_new"] == 3 and summary["documents_unchanged"] == 0
     assert summary["passages_written"] == summary["passages_in_store"] == expected_passages
 
     # Re-running skips everything stored; a corpus that grew only adds what is new.
     assert main(["index", str(corpus), "--store", str(store), "--json", *tiny]) == EXIT_OK
     again = json.loads(capsys.readouterr().out)
-    assert (again["documents_indexed"], again["documents_skipped"], again["passages_written"]) == (0, 3, 0)
+    assert (again["documents_indexed"], again["documents_unchanged"], again["passages_written"]) == (0, 3, 0)
     added = [{"id": "rome", "title": "Rome", "text": "Rome is old."}, {"id": "blank", "title": "Blank", "text": " "}]
     grown = write_corpus(tmp_path / "grown.jsonl", ARTICLES + added)
     counts = []
@@ -59,7 +59,7 @@ def test_index_reports_counts_and_is_resumable(built_store, tmp_path, tiny, caps
         assert main(["index", str(grown), "--store", str(store), "--json", *tiny]) == EXIT_OK
         more = json.loads(capsys.readouterr().out)
         assert more["documents_empty"] == 1 and more["passages_in_store"] == expected_passages + 1
-        counts.append((more["documents_indexed"], more["documents_skipped"], more["passages_written"]))
+        counts.append((more["documents_indexed"], more["documents_unchanged"], more["passages_written"]))
     assert counts == [(1, 3, 1), (0, 4, 0)]
 
 
@@ -68,7 +68,7 @@ def test_index_text_output_for_people(tmp_path, tiny, capsys):
     corpus.mkdir()
     (corpus / "oslo.md").write_text("# Oslo\n\nOslo is the capital of Norway.\n", encoding="utf-8")
     assert main(["index", str(corpus), "--store", str(tmp_path / "s"), "--no-progress", *tiny]) == EXIT_OK
-    assert "Indexed 1 documents (1 new passages), skipped 0 already stored." in capsys.readouterr().out
+    assert "Indexed 1 documents (1 new; +1 passages), 0 unchanged (already stored)." in capsys.readouterr().out
 
 
 def test_retrieve_json_and_text(built_store, tiny, capsys):
@@ -160,8 +160,8 @@ def test_errors_people_meet_are_single_lines(tmp_path, tiny, capsys):
         (["index", str(tmp_path / "missing.jsonl"), *tiny], "does not exist"),
         (["index", str(corpus), "--store", str(store), "-p", "Retriever.top_kk=3", *tiny], "Did you mean 'top_k'"),
         (["index", str(corpus), "--store", str(store), "-p", "Retriever.pooling=max", *tiny], "'max'"),
-        (["retrieve", "q", "--store", str(tmp_path / "never_built"), *tiny], "dpr-components index"),
-        (["retrieve", "q", "--store", str(store), *tiny], "holds no passages"),  # left by the failed index runs
+        (["retrieve", "q", "--store", str(tmp_path / "never_built"), *tiny], "does not exist: index a corpus"),
+        (["retrieve", "q", "--store", str(store), *tiny], "does not exist"),  # the failed index runs left nothing
         (["retrieve", "q", "--pipeline", "no_such_pipeline"], "bundled pipelines"),
         (["retrieve", "--store", str(tmp_path)], "No question given"),
     ]
@@ -171,6 +171,7 @@ def test_errors_people_meet_are_single_lines(tmp_path, tiny, capsys):
         assert expected in error and error.count("\n") == 1 and "Traceback" not in error, (argv, error)
 
 
-def test_debug_shows_the_traceback(tmp_path):
-    with pytest.raises(Exception):
-        main(["--debug", "retrieve", "q", "--pipeline", "no_such_pipeline"])
+def test_debug_shows_the_traceback_and_keeps_the_exit_status(capsys):
+    assert main(["--debug", "retrieve", "q", "--pipeline", "no_such_pipeline"]) == EXIT_USAGE  # main: 1
+    error = capsys.readouterr().err
+    assert "Traceback" in error and error.rstrip().splitlines()[-1].startswith("error: Pipeline file")

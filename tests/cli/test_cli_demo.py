@@ -1,4 +1,6 @@
 """The demo's code path on two short articles (the real run indexes 106; it is the README's main job)."""
+import json
+
 import pytest
 
 from dpr_components.demo import reader as demo_reader
@@ -41,10 +43,16 @@ def test_demo_trains_a_reader_once_then_reuses_store_and_reader(tmp_path, monkey
     from dpr_components.demo.run import run_demo
 
     monkeypatch.setattr(cli_main, "main", lambda *args: pytest.fail("the demo called main()"))
-    assert run_demo(store_dir=str(store), questions=["Who wrote Animal Farm?"], top_k=2) == 0
+    report = run_demo(store_dir=str(store), questions=["Who wrote Animal Farm?"], top_k=2)
+    assert report["index"]["documents_unchanged"] == 2 and report["results"][0]["answers"]
     second = capsys.readouterr().out
-    assert "Wrote" not in second and "Indexed 0 documents (0 new passages), skipped 2 already stored" in second
+    assert "Wrote" not in second and "Indexed 0 documents (0 new; +0 passages), 2 unchanged" in second
     assert "Trained" not in second and "(score " in second
+
+    # --json: one JSON document on stdout (the steps go to stderr); main printed none
+    assert main(["demo", "--store", str(store), "--question", "Who wrote Animal Farm?", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["pipeline"] == "hybrid_qa" and "$ dpr-components ask" in captured.err
 
     # A reader that cannot be loaded here: the demo shows retrieval results instead.
     assert main([*argv, "--param", f"Reader.model_name_or_path={tmp_path / 'missing'}"]) == 0

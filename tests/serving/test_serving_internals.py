@@ -6,7 +6,7 @@ import pytest
 
 from dpr_components.serving.batcher import MicroBatcher
 from dpr_components.serving.errors import OverloadedError
-from dpr_components.serving.locks import ReadWriteLock
+from dpr_components.utils.locks import ReadWriteLock
 
 WAIT = 10  # seconds: generous bounds on waits that normally take microseconds
 

@@ -51,5 +51,5 @@ def test_cli_writes_a_question_file_that_load_questions_reads(tmp_path, capsys):
     assert len(questions) == 2 and all(has_answer(q.answers, ORWELL) for q in questions)
     assert main(["cloze-questions", "--corpus", str(corpus), "--output", str(tmp_path / "x.jsonl"),
                  "--per-passage", "0"]) == EXIT_USAGE
-    assert "per_passage must be a positive integer, got 0" in capsys.readouterr().err
+    assert "--per-passage must be a positive integer, got 0" in capsys.readouterr().err  # the flag typed
     assert not (tmp_path / "x.jsonl").exists()

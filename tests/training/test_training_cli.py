@@ -89,7 +89,7 @@ def test_max_positives_keeps_the_highest_ranked_positives(store, tmp_path, capsy
     assert top.hard_negative_ctxs == every.hard_negative_ctxs  # the dropped positives do not become negatives
     capsys.readouterr()
     assert main([*base, "--output", str(tmp_path / "bad.jsonl"), "--max-positives", "0"]) == EXIT_USAGE
-    assert "max_positives must be a positive integer, got 0" in capsys.readouterr().err
+    assert "--max-positives must be a positive integer, got 0" in capsys.readouterr().err  # the flag typed
     assert not (tmp_path / "bad.jsonl").exists()
 
 

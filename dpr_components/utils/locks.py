@@ -1,8 +1,9 @@
-"""A writer-preferring readers-writer lock: many queries at once, one write alone, no query mid-write.
+"""A writer-preferring readers-writer lock: many queries at once, one write alone, no query mid-write (a
+:class:`~dpr_components.workspace.Workspace` holds one: the CLI and the REST API index and query through it).
 
 Usage::
 
-    from dpr_components.serving.locks import ReadWriteLock
+    from dpr_components.utils.locks import ReadWriteLock
 
     lock = ReadWriteLock()
     with lock.reading():      # queries: any number together
