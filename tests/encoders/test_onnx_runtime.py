@@ -93,15 +93,15 @@ ARTICLES = [
 
 
 def test_a_store_indexed_with_torch_answers_alike_through_onnxruntime_in_a_yaml_pipeline(tiny_store):
-    from dpr_components.pipelines import load_query_pipeline, run_queries
+    from dpr_components.workspace import Workspace
 
-    store = tiny_store(ARTICLES)
+    workspace = Workspace(tiny_store(ARTICLES), read_only=True)
     questions = ["capital of France?", "what does Germany make?", "what does Italy have?"]
-    expected = run_queries(load_query_pipeline("dense_retrieval", store=store), questions, top_k=4)
-    onnx = load_query_pipeline("dense_retrieval", store=store,  # the store's recorded encoder must accept it
-                               overrides={"Retriever.runtime": "onnxruntime", "Retriever.precision": "fp32"})
+    expected = workspace.query(questions, "dense_retrieval", top_k=4)
+    onnx = workspace.query_pipeline("dense_retrieval",  # the store's recorded encoder must accept it
+                                    {"Retriever.runtime": "onnxruntime", "Retriever.precision": "fp32"})
     assert onnx.node("Retriever").query_encoder.runtime.value == "onnxruntime"
-    for ours, reference in zip(run_queries(onnx, questions, top_k=4), expected):
+    for ours, reference in zip(workspace.query(questions, onnx, top_k=4), expected):
         assert [d["id"] for d in ours["documents"]] == [d["id"] for d in reference["documents"]]
         np.testing.assert_allclose([d["score"] for d in ours["documents"]],
                                    [d["score"] for d in reference["documents"]], rtol=1e-4)

@@ -91,9 +91,10 @@ def test_tiny_index_and_ask_with_bundled_pipelines_from_outside_the_checkout(
     assert answers and all(answer["answer"] for answer in answers)
 
     # The Python way the README shows: a bundled pipeline by name, with the store's recorded encoder.
-    snippet = ("from dpr_components.pipelines import load_query_pipeline, run_queries\n"
-               "loaded = load_query_pipeline('hybrid_retrieval', store='store')\n"
-               "print(run_queries(loaded, ['capital of Germany?'], top_k=2)[0]['documents'][0]['title'])\n")
+    snippet = ("from dpr_components.workspace import Workspace\n"
+               "with Workspace('store', read_only=True) as workspace:\n"
+               "    print(workspace.query(['capital of Germany?'], 'hybrid_retrieval', top_k=2)[0]['documents'][0]"
+               "['title'])\n")
     done = _run([str(venv / "bin" / "python"), "-c", snippet], cwd=outside)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() in {"France", "Germany"}

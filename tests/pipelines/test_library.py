@@ -5,14 +5,8 @@ import json
 import pytest
 
 from dpr_components.cli.main import EXIT_OK, EXIT_USAGE, main
-from dpr_components.pipelines import (
-    evaluate,
-    load_query_pipeline,
-    read_pipeline_config,
-    read_question_texts,
-    run_queries,
-)
 from dpr_components.pipelines import files as pipeline_files
+from dpr_components.pipelines import load_query_pipeline, read_pipeline_config, read_question_texts
 
 ARTICLES = [
     {"id": "fr", "title": "France", "text": "The capital of France is Paris. " * 20 + "France exports wine. " * 10},
@@ -75,8 +69,8 @@ def test_loaded_pipeline_exposes_nodes_store_and_outputs(store):
 def test_batched_queries_equal_one_by_one(store):
     loaded = load_query_pipeline("hybrid_retrieval", store=store)
     questions = [q["question"] for q in QUESTIONS]
-    batched = run_queries(loaded, questions, top_k=3, batch_size=2)
-    single = [run_queries(loaded, [question], top_k=3)[0] for question in questions]
+    batched = loaded.workspace.query(questions, loaded, top_k=3, batch_size=2)
+    single = [loaded.workspace.query([question], loaded, top_k=3)[0] for question in questions]
     assert [r["query"] for r in batched] == questions
     ids = lambda results: [[d["id"] for d in r["documents"]] for r in results]  # noqa: E731
     scores = lambda results: [d["score"] for r in results for d in r["documents"]]  # noqa: E731
@@ -105,4 +99,5 @@ def test_answer_matching_is_an_explicit_flag(store, tmp_path, capsys):
         assert main(argv) == EXIT_OK
         accuracy[match] = json.loads(capsys.readouterr().out)[0]["top_100"]
     assert accuracy == {"string": 0.0, "regex": 1.0}
-    assert evaluate(load_query_pipeline("dense_retrieval", store=store), str(path)).top_k[100] == 0.0
+    loaded = load_query_pipeline("dense_retrieval", store=store)
+    assert loaded.workspace.evaluate(str(path), loaded).top_k[100] == 0.0
