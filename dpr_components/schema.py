@@ -50,8 +50,9 @@ class PassageSchema:
         return "" if value is None else str(value)
 
     def digest(self, title: Any, text: str) -> str:
-        """SHA-256 of a source document's title and text: its passages keep it in ``meta[digest_field]``."""
-        data = f"{'' if title is None else title}\x00{text}".encode("utf-8", "surrogatepass")
+        """SHA-256 of a source document's title and words (as passages hold them: whitespace does not count);
+        its passages keep it in ``meta[digest_field]``."""
+        data = f"{'' if title is None else title}\x00{' '.join(text.split())}".encode("utf-8", "surrogatepass")
         return hashlib.sha256(data).hexdigest()
 
 

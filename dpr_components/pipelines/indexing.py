@@ -6,8 +6,8 @@ onto its passages), so before each batch the documents already stored are told a
 by id:
 
 - new (its ``source_id`` has no passages yet): indexed;
-- unchanged (same digest; passages stored before digests existed count as unchanged): skipped, which is what
-  makes a re-run after an interruption cheap;
+- unchanged (same digest; for passages stored before digests were kept, the digest of the text they hold):
+  skipped, which is what makes a re-run after an interruption cheap;
 - changed: what the store's ``duplicate_documents`` says: ``overwrite`` replaces its passages (the new ones
   are written first, then the old ones left over are deleted), ``skip`` keeps the stored text and reports
   the document as refused, ``fail`` raises before anything of the batch is written.
@@ -22,7 +22,7 @@ Usage (through a workspace, which supplies the pipeline, the store's schema and 
 """
 import math
 import sys
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from dpr_components.errors import ConfigurationError, StoreError
 from dpr_components.pipelines.loading import LoadedPipeline
@@ -49,19 +49,31 @@ def source_id(document: Any, schema: PassageSchema) -> str:
     return str((document.meta or {}).get(schema.source_id_field) or document.id)
 
 
-def stored_source_ids(store: Any, source_ids: List[str], schema: PassageSchema = PASSAGES) -> set:
-    """Which of ``source_ids`` have passages in ``store``."""
-    return set(stored_digests(store, source_ids, schema))
+def outcomes(store: Any, sources: List[Tuple[str, Optional[str]]], policy: str,
+             schema: PassageSchema = PASSAGES) -> List[str]:
+    """The duplicate rule: for each ``(source id, digest)`` (digest None: content not known yet), ``new``,
+    ``unchanged``, or for a stored source with other content ``replaced`` (policy ``overwrite``) / ``refused``."""
+    stored = stored_digests(store, [source for source, _ in sources], schema)
+    return [_outcome(stored.get(source), digest, policy) for source, digest in sources]
 
 
 def stored_digests(store: Any, source_ids: List[str], schema: PassageSchema) -> Dict[str, set]:
-    """``{source id: digests of its stored passages}`` for those of ``source_ids`` with passages."""
+    """``{source id: digests of its stored passages}`` for those of ``source_ids`` with passages; passages stored
+    before digests were kept get the digest of the title and text they hold (blocks of the source's words)."""
     found: Dict[str, set] = {}
+    older: Dict[str, List[Any]] = {}
     if source_ids:
         for passage in store.get_all_documents(filters={schema.source_id_field: {"$in": source_ids}},
                                                return_embedding=False):
-            meta = passage.meta or {}
-            found.setdefault(str(meta.get(schema.source_id_field)), set()).add(meta.get(schema.digest_field))
+            meta, source = passage.meta or {}, source_id(passage, schema)
+            if meta.get(schema.digest_field):
+                found.setdefault(source, set()).add(meta[schema.digest_field])
+            else:
+                older.setdefault(source, []).append(passage)
+    for source, passages in older.items():
+        passages.sort(key=lambda passage: passage.meta.get(schema.split_id_field) or 0)
+        text = " ".join(passage.content for passage in passages)
+        found.setdefault(source, set()).add(schema.digest(schema.title(passages[0].meta), text))
     return found
 
 
@@ -82,21 +94,20 @@ def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: 
             for document in with_words:  # the corpus reader stamps the digest; documents given in Python get it here
                 meta = document.meta = dict(document.meta or {})
                 meta.setdefault(schema.digest_field, schema.digest(meta.get(schema.title_field), document.content))
-            stored = stored_digests(store, [source_id(d, schema) for d in with_words], schema)
-            outcomes = {d.id: _outcome(stored.get(source_id(d, schema)), d.meta[schema.digest_field], policy)
-                        for d in with_words}
-            changed = [source_id(d, schema) for d in with_words if outcomes[d.id] in ("replaced", "refused")]
+            found = dict(zip([d.id for d in with_words], outcomes(
+                store, [(source_id(d, schema), d.meta[schema.digest_field]) for d in with_words], policy, schema)))
+            changed = [source_id(d, schema) for d in with_words if found[d.id] in ("replaced", "refused")]
             if policy == "fail" and changed:
                 raise StoreError(
                     f"{len(changed)} document(s) are stored with other text ({', '.join(changed[:5])}); nothing of "
                     "this batch was written (documents before it were). The store's duplicate_documents is "
                     "'fail': set it to 'overwrite' to replace them, or give the new documents other ids.")
-            todo = [d for d in with_words if outcomes[d.id] in ("new", "replaced")]
+            todo = [d for d in with_words if found[d.id] in ("new", "replaced")]
             if todo:
                 indexing.pipeline.run(documents=todo)
                 _delete_replaced(store, {source_id(d, schema): d.meta[schema.digest_field]
-                                         for d in todo if outcomes[d.id] == "replaced"}, schema)
-            for outcome in outcomes.values():
+                                         for d in todo if found[d.id] == "replaced"}, schema)
+            for outcome in found.values():
                 summary[f"documents_{outcome}"] += 1
             summary["documents_empty"] += len(batch) - len(with_words)
             bar.update(len(batch))
@@ -110,10 +121,10 @@ def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: 
     return summary
 
 
-def _outcome(stored: Optional[set], digest: str, policy: str) -> str:
+def _outcome(stored: Optional[set], digest: Optional[str], policy: str) -> str:
     if not stored:
         return "new"
-    if digest in stored or stored == {None}:  # None: passages stored before digests were kept
+    if digest in stored:
         return "unchanged"
     return "replaced" if policy == "overwrite" else "refused"
 

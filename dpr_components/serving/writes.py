@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from dpr_components.schema import SOURCE_ID_FIELD
+from dpr_components.schema import PASSAGES, SOURCE_ID_FIELD, PassageSchema
 from dpr_components.serving.errors import ConflictError, InvalidRequestError
 from dpr_components.utils.locks import ReadWriteLock
 from dpr_components.serving.uploads import Upload, documents_from_upload, file_paths_from_upload
@@ -38,8 +38,8 @@ class StoreWriter:
     """Writes of one server into its store, one upload at a time."""
 
     def __init__(self, indexing: Any, store: Any, lock: ReadWriteLock, batch_passages: int = 64,
-                 file_upload_path: Optional[str] = None):
-        self.indexing, self.store, self.lock = indexing, store, lock
+                 file_upload_path: Optional[str] = None, schema: PassageSchema = PASSAGES):
+        self.indexing, self.store, self.lock, self.schema = indexing, store, lock, schema
         self.batch_passages, self.file_upload_path = batch_passages, file_upload_path
         self._one_upload = threading.Lock()  # the policy check must still hold when the writes happen
         self._before_store = _without_store(indexing, store)
@@ -69,7 +69,7 @@ class StoreWriter:
         with self._one_upload:
             if self.takes_files:
                 return self._upload_files(files, meta, policy, keep_files)
-            documents = documents_from_upload(files, meta)
+            documents = documents_from_upload(files, meta, self.schema)
             report = {"documents": len(documents), "duplicate_documents": policy}
             documents, stale = self._apply_policy(documents, policy, report)
             return self._report(report, *(self._index(stale, documents=documents) if documents else (0, 0)))
@@ -90,12 +90,18 @@ class StoreWriter:
         return self._report(report, *written)
 
     def _apply_policy(self, items: List[Any], policy: str, report: Dict[str, Any]) -> Tuple[List[Any], List[str]]:
-        """The items to index and the stored sources they replace (items: documents or (path, meta) pairs)."""
-        from dpr_components.pipelines.indexing import stored_source_ids
+        """The items to index and the stored sources they replace (items: documents or (path, meta) pairs), by
+        the rule ``dpr-components index`` follows: a source stored with the same content is left unchanged (a
+        file path's content is not known before conversion: it counts as other content)."""
+        from dpr_components.pipelines.indexing import outcomes
 
         source = lambda item: str((item[1] if isinstance(item, tuple) else item.meta)[SOURCE_ID_FIELD])  # noqa: E731
+        digest = lambda item: None if isinstance(item, tuple) else item.meta.get(self.schema.digest_field)  # noqa: E731
         with self.lock.reading():
-            existing = stored_source_ids(self.store, [source(item) for item in items])
+            found = outcomes(self.store, [(source(item), digest(item)) for item in items], policy, self.schema)
+        report["documents_unchanged"] = found.count("unchanged")
+        existing = {source(item) for item, outcome in zip(items, found) if outcome in ("replaced", "refused")}
+        items = [item for item, outcome in zip(items, found) if outcome != "unchanged"]
         if existing and policy == "fail":
             shown = ", ".join(sorted(existing)[:5]) + (" ..." if len(existing) > 5 else "")
             raise ConflictError(f"{len(existing)} uploaded document(s) are already stored ({shown}) and the "

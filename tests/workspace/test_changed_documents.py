@@ -1,6 +1,7 @@
 """Issue 31.5: a document indexed again under a stored id with other text is replaced, refused or reported per
 the store's duplicate policy, never skipped as "already stored" (main: "skipped N already stored", exit 0, the
-old text kept); the summary says what happened to each document. The REST upload follows the same rule."""
+old text kept); the summary says what happened to each document. The REST upload follows the same rule
+(pipelines.indexing.outcomes): the same text again is left unchanged, not re-embedded."""
 import json
 
 import pytest
@@ -80,7 +81,23 @@ def test_rest_upload_follows_the_same_rule(tmp_path):
 
     service = load_service(ServeSettings(pipeline="bm25_retrieval", store=str(tmp_path / "s")))
     first = service.upload([("notes.txt", b"Oslo is the capital of Norway.")])
-    again = service.upload([("notes.txt", b"Oslo is the capital of Norway.")])
+    again = service.upload([("notes.txt", b"Oslo is the capital of Norway.")])  # the same text: nothing re-embedded
     changed = service.upload([("notes.txt", b"Bern is the capital of Switzerland.")])
-    assert (first["documents_new"], again["documents_unchanged"], changed["documents_replaced"]) == (1, 1, 1)
+    assert (first["passages_written"], again["documents_unchanged"], again["passages_written"]) == (1, 1, 0)
+    assert changed["documents_replaced"] == 1 and changed["passages_replaced"] == 1
     assert [d.content for d in service.pipelines.store.get_all_documents()] == ["Bern is the capital of Switzerland."]
+
+
+def test_passages_stored_before_digests_are_compared_by_their_text(tmp_path, capsys):
+    from haystack import Document
+
+    from dpr_components.preprocessing.passages import DPRPassageSplitter
+
+    store = HybridDocumentStore(path=str(tmp_path / "old"), progress_bar=False)  # as an earlier version wrote it
+    store.write_documents(DPRPassageSplitter().split(
+        [Document(a["text"], id=a["id"], meta={"name": a["title"], "source_id": a["id"]}) for a in FIRST]))
+    store.close()
+    argv = ["index", write(tmp_path / "c.jsonl", SECOND), "--store", str(tmp_path / "old"), "--json"]
+    assert main(argv) == EXIT_OK  # a BM25 store (no vectors): no encoder is loaded
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["documents_unchanged"], summary["documents_replaced"], summary["documents_new"]) == (1, 1, 1)

@@ -91,7 +91,7 @@ def test_serving_a_bm25_store_offline_without_read_only(bm25_store):
     assert service.lock is service.pipelines.workspace.lock  # the CLI's and the REST API's one lock
     service.start()
     try:
-        assert service.upload([("bern.txt", b"Bern is the capital of Switzerland.")])["documents_new"] == 1
+        assert service.upload([("bern.txt", b"Bern is the capital of Switzerland.")])["passages_written"] == 1
         assert service.query("Switzerland").result(timeout=30)["documents"][0]["meta"]["name"] == "bern"
     finally:
         service.stop()
