@@ -30,6 +30,7 @@ the splitter, the retriever, the reader and the results all use it.
 """
 import logging
 import shutil
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
@@ -67,7 +68,7 @@ class Workspace:
             params["read_only"] = True
         logger.info("Opening the store %s%s ...", self.path, " (read-only)" if read_only else "")
         self.store = HybridDocumentStore(path=str(self.path), **params)
-        self.lock = ReadWriteLock()
+        self.lock, self._indexing = ReadWriteLock(), threading.Lock()
         self._components: Dict[tuple, Any] = {}
 
     @classmethod
@@ -165,11 +166,13 @@ class Workspace:
     def index(self, corpus: Union[str, Path, Iterable[Any]],
               pipeline: Union[PipelineSource, LoadedPipeline] = "indexing", overrides: Optional[Overrides] = (),
               corpus_format: str = "auto", batch_passages: int = 256, progress_bar: bool = True, reembed: bool = False,
-              pipeline_name: Optional[str] = None) -> Dict[str, Any]:
+              pipeline_name: Optional[str] = None, duplicate_documents: Optional[str] = None) -> Dict[str, Any]:
         """Index a corpus (a file or directory of files, or Haystack Documents) and build the search indexes;
         returns what happened to each document (new, replaced, unchanged, refused) and the passage counts
-        (:func:`dpr_components.pipelines.indexing.describe` words it). ``reembed`` first re-embeds every
-        stored passage with the pipeline's encoder (after training a new one: the store refuses mixed vectors)."""
+        (:func:`dpr_components.pipelines.indexing.describe` words it). Each batch is split and embedded before
+        it takes the write lock, so queries go on meanwhile. ``duplicate_documents`` overrides the store's
+        policy for this call; ``reembed`` first re-embeds every stored passage with the pipeline's encoder
+        (after training a new one: the store refuses mixed vectors)."""
         from dpr_components.pipelines.indexing import index_documents
         from dpr_components.pipelines.indexing import reembed as reembed_store
         from dpr_components.preprocessing.corpus import count_documents, read_corpus
@@ -184,9 +187,14 @@ class Workspace:
             documents = list(corpus)
             total = len(documents)
         indexing = self.indexing_pipeline(pipeline, overrides, pipeline_name, dense=True if reembed else None)
-        with self.writing(), _our_errors():
-            reembedded = reembed_store(indexing) if reembed else 0
-            summary = index_documents(indexing, documents, self.schema, total, batch_passages, progress_bar)
+        with self._indexing, _our_errors():  # one index call at a time: its duplicate checks hold when it writes
+            try:
+                with self.lock.writing():
+                    reembedded = reembed_store(indexing) if reembed else 0
+                summary = index_documents(indexing, documents, self.schema, total, batch_passages, progress_bar,
+                                          self.lock, duplicate_documents)
+            finally:
+                self.build_indexes()
         return {**summary, "passages_reembedded": reembedded}
 
     def query(self, questions: Iterable[str], pipeline: Union[PipelineSource, LoadedPipeline] = "dense_retrieval",

@@ -8,9 +8,9 @@ by id:
 - new (its ``source_id`` has no passages yet): indexed;
 - unchanged (same digest; for passages stored before digests were kept, the digest of the text they hold):
   skipped, which is what makes a re-run after an interruption cheap;
-- changed: what the store's ``duplicate_documents`` says: ``overwrite`` replaces its passages (the new ones
-  are written first, then the old ones left over are deleted), ``skip`` keeps the stored text and reports
-  the document as refused, ``fail`` raises before anything of the batch is written.
+- changed: what the store's ``duplicate_documents`` says: ``overwrite`` replaces its passages (the old ones
+  are deleted in the write of the first new ones), ``skip`` keeps the stored text and reports the document as
+  refused, ``fail`` raises before anything of the batch is written.
 
 Usage (through a workspace, which supplies the pipeline, the store's schema and the lock)::
 
@@ -25,10 +25,15 @@ import sys
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from dpr_components.errors import ConfigurationError, StoreError
+from dpr_components.utils.locks import ReadWriteLock
 from dpr_components.pipelines.loading import LoadedPipeline
 from dpr_components.schema import PASSAGES, PassageSchema
 
 OUTCOMES = ("new", "replaced", "unchanged", "refused")
+
+
+class DuplicateError(StoreError):
+    """Documents are stored with other text and the duplicate policy is ``fail``; nothing of them was written."""
 
 
 def batches(documents: Iterable[Any], batch_passages: int, words_per_passage: int) -> Iterator[List[Any]]:
@@ -78,15 +83,22 @@ def stored_digests(store: Any, source_ids: List[str], schema: PassageSchema) -> 
 
 
 def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: PassageSchema,
-                    total: Optional[int] = None, batch_passages: int = 256,
-                    progress_bar: bool = True) -> Dict[str, Any]:
-    """Index ``documents`` with the pipeline (see the module doc); returns counts per outcome and of passages."""
+                    total: Optional[int] = None, batch_passages: int = 256, progress_bar: bool = True,
+                    lock: Any = None, policy: Optional[str] = None) -> Dict[str, Any]:
+    """Index ``documents`` with the pipeline (see the module doc); returns counts per outcome and of passages.
+
+    With ``lock`` (a :class:`~dpr_components.utils.locks.ReadWriteLock`), only the store writes hold its write
+    side, ``batch_passages`` passages at a time: splitting and embedding run before, so queries go on
+    meanwhile, and a replaced document's old passages are deleted in the write of its first new ones (a query
+    never sees two versions, nor neither). ``policy`` overrides the store's ``duplicate_documents``."""
     from tqdm import tqdm
 
     store = indexing.document_store
-    policy = getattr(store, "duplicate_documents", "overwrite")
+    policy = policy or getattr(store, "duplicate_documents", "overwrite")
+    lock = lock or ReadWriteLock()
+    before_store = until_store(indexing.pipeline, store)
     summary: Dict[str, Any] = {f"documents_{outcome}": 0 for outcome in OUTCOMES}
-    summary.update(documents_empty=0, passages_before=store.get_document_count(), passages_reembedded=0)
+    summary.update(documents_empty=0, passages_before=store.get_document_count(), passages_replaced=0)
     bar = tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, file=sys.stderr)
     try:
         for batch in batches(documents, batch_passages, schema.words_per_passage):
@@ -94,31 +106,66 @@ def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: 
             for document in with_words:  # the corpus reader stamps the digest; documents given in Python get it here
                 meta = document.meta = dict(document.meta or {})
                 meta.setdefault(schema.digest_field, schema.digest(meta.get(schema.title_field), document.content))
-            found = dict(zip([d.id for d in with_words], outcomes(
-                store, [(source_id(d, schema), d.meta[schema.digest_field]) for d in with_words], policy, schema)))
+            with lock.reading():
+                found = dict(zip([d.id for d in with_words], outcomes(
+                    store, [(source_id(d, schema), d.meta[schema.digest_field]) for d in with_words], policy, schema)))
             changed = [source_id(d, schema) for d in with_words if found[d.id] in ("replaced", "refused")]
             if policy == "fail" and changed:
-                raise StoreError(
+                raise DuplicateError(
                     f"{len(changed)} document(s) are stored with other text ({', '.join(changed[:5])}); nothing of "
-                    "this batch was written (documents before it were). The store's duplicate_documents is "
-                    "'fail': set it to 'overwrite' to replace them, or give the new documents other ids.")
+                    "this batch was written (documents before it were). The duplicate policy is 'fail': use "
+                    "'overwrite' to replace them (the store's duplicate_documents), or give the documents other ids.")
             todo = [d for d in with_words if found[d.id] in ("new", "replaced")]
-            if todo:
-                indexing.pipeline.run(documents=todo)
-                _delete_replaced(store, {source_id(d, schema): d.meta[schema.digest_field]
-                                         for d in todo if found[d.id] == "replaced"}, schema)
+            replaced = [source_id(d, schema) for d in todo if found[d.id] == "replaced"]
+            output = before_store.run(documents=todo) if todo and before_store else {}
+            passages = output.get("documents") or []
+            extras = {key: value for key, value in output.items() if key in store_inputs(store)}
+            for start in range(0, max(len(passages), 1), batch_passages):
+                with lock.writing():
+                    if start == 0 and replaced:  # old versions go in the write of the first new passages
+                        old = {schema.source_id_field: {"$in": replaced}}
+                        summary["passages_replaced"] += store.get_document_count(filters=old)
+                        store.delete_documents(filters=old)
+                    if passages:
+                        store.run(documents=passages[start:start + batch_passages], **extras)
+                    elif todo and not before_store:  # the store is not the pipeline's one last node: run it whole
+                        indexing.pipeline.run(documents=todo)
             for outcome in found.values():
                 summary[f"documents_{outcome}"] += 1
             summary["documents_empty"] += len(batch) - len(with_words)
             bar.update(len(batch))
     finally:
         bar.close()
-        summary["passages_in_store"] = store.get_document_count()
-        summary["passages_written"] = summary["passages_in_store"] - summary["passages_before"]
+        summary["passages_in_store"] = store.get_document_count()  # written: new ones and the new texts' ones
+        summary["passages_written"] = summary["passages_in_store"] - summary["passages_before"] + summary[
+            "passages_replaced"]
         summary["documents_indexed"] = summary["documents_new"] + summary["documents_replaced"]
         summary["duplicate_documents"] = policy
         summary["store"] = str(getattr(store, "path", "") or "") or None
     return summary
+
+
+def until_store(pipeline: Any, store: Any) -> Optional[Any]:
+    """The indexing pipeline up to (not including) its store node, or None when the store is not its only last
+    node (then the pipeline is run whole)."""
+    from haystack import Pipeline
+
+    graph = pipeline.graph
+    names = [name for name in graph.nodes if graph.nodes[name]["component"] is store]
+    if len(names) != 1 or list(graph.successors(names[0])) or len(graph.nodes) < 3:
+        return None
+    trimmed = Pipeline()
+    trimmed.graph = graph.copy()
+    trimmed.graph.remove_node(names[0])
+    leaves = [name for name in trimmed.graph.nodes if not list(trimmed.graph.successors(name))]
+    return trimmed if len(leaves) == 1 else None
+
+
+def store_inputs(store: Any) -> set:
+    """What the store node's ``run`` takes besides the documents (``encoder_signature``)."""
+    import inspect
+
+    return set(inspect.signature(store.run).parameters) - {"documents", "self"}
 
 
 def _outcome(stored: Optional[set], digest: Optional[str], policy: str) -> str:
@@ -127,16 +174,6 @@ def _outcome(stored: Optional[set], digest: Optional[str], policy: str) -> str:
     if digest in stored:
         return "unchanged"
     return "replaced" if policy == "overwrite" else "refused"
-
-
-def _delete_replaced(store: Any, digests: Dict[str, str], schema: PassageSchema) -> None:
-    """Delete the passages of replaced documents that the new text did not overwrite."""
-    if digests:
-        old = [passage.id for passage in store.get_all_documents(
-            filters={schema.source_id_field: {"$in": list(digests)}}, return_embedding=False)
-            if (passage.meta or {}).get(schema.digest_field) != digests[source_id(passage, schema)]]
-        if old:
-            store.delete_documents(ids=old)
 
 
 def reembed(indexing: LoadedPipeline) -> int:
@@ -162,6 +199,8 @@ def describe(summary: Dict[str, Any]) -> str:
                       f"duplicate_documents is '{summary['duplicate_documents']}'")
     if summary["documents_empty"]:
         others.append(f"{summary['documents_empty']} without text")
+    replaced = f", {summary['passages_replaced']} old ones replaced" if summary["passages_replaced"] else ""
     return (f"Re-embedded {reembedded} stored passages. " if reembedded else "") + (
-        f"Indexed {summary['documents_indexed']} documents ({indexed}; {summary['passages_written']:+d} passages), "
-        f"{', '.join(others)}. Store {summary['store']} holds {summary['passages_in_store']} passages.")
+        f"Indexed {summary['documents_indexed']} documents ({indexed}; {summary['passages_written']} passages "
+        f"written{replaced}), {', '.join(others)}. Store {summary['store']} holds {summary['passages_in_store']} "
+        "passages.")

@@ -25,6 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from dpr_components.pipelines.indexing import store_inputs, until_store
 from dpr_components.schema import PASSAGES, SOURCE_ID_FIELD, PassageSchema
 from dpr_components.serving.errors import ConflictError, InvalidRequestError
 from dpr_components.utils.locks import ReadWriteLock
@@ -38,11 +39,13 @@ class StoreWriter:
     """Writes of one server into its store, one upload at a time."""
 
     def __init__(self, indexing: Any, store: Any, lock: ReadWriteLock, batch_passages: int = 64,
-                 file_upload_path: Optional[str] = None, schema: PassageSchema = PASSAGES):
-        self.indexing, self.store, self.lock, self.schema = indexing, store, lock, schema
+                 file_upload_path: Optional[str] = None, schema: PassageSchema = PASSAGES, workspace: Any = None):
+        self.store, self.lock, self.schema = store, lock, schema
+        # Documents go through ``workspace.index(documents, loaded)``, the call ``dpr-components index`` makes.
+        self.workspace, self.loaded, self.indexing = workspace, indexing, getattr(indexing, "pipeline", indexing)
         self.batch_passages, self.file_upload_path = batch_passages, file_upload_path
         self._one_upload = threading.Lock()  # the policy check must still hold when the writes happen
-        self._before_store = _without_store(indexing, store)
+        self._before_store = until_store(self.indexing, store)
 
     @property
     def takes_files(self) -> bool:
@@ -71,8 +74,12 @@ class StoreWriter:
                 return self._upload_files(files, meta, policy, keep_files)
             documents = documents_from_upload(files, meta, self.schema)
             report = {"documents": len(documents), "duplicate_documents": policy}
-            documents, stale = self._apply_policy(documents, policy, report)
-            return self._report(report, *(self._index(stale, documents=documents) if documents else (0, 0)))
+            documents, stale = self._apply_policy(documents, policy, report)  # 'fail': 409 before anything is written
+            if self.workspace is None:
+                return self._report(report, *(self._index(stale, documents=documents) if documents else (0, 0)))
+            summary = self.workspace.index(documents, self.loaded, duplicate_documents=policy, progress_bar=False,
+                                           batch_passages=self.batch_passages)
+            return self._report(report, summary["passages_written"], summary["passages_replaced"])
 
     def _upload_files(self, files: List[Upload], meta: Optional[Mapping[str, Any]], policy: str,
                       keep_files: bool) -> Dict[str, Any]:
@@ -125,7 +132,7 @@ class StoreWriter:
                 return self.store.get_document_count() - before, replaced
         output = self._before_store.run(**inputs)
         passages = output.get("documents") or []
-        extras = {key: value for key, value in output.items() if key in _store_inputs(self.store)}
+        extras = {key: value for key, value in output.items() if key in store_inputs(self.store)}
         replaced = 0
         for start in range(0, max(len(passages), 1), self.batch_passages):
             with self.lock.writing():
@@ -149,28 +156,6 @@ class StoreWriter:
         report.update(passages_replaced=replaced, passages_written=written,
                       passages_in_store=self.store.get_document_count())
         return report
-
-
-def _without_store(indexing: Any, store: Any) -> Optional[Any]:
-    """The indexing pipeline up to (not including) its store node, or None when the store is not its only
-    last node (then the pipeline is run whole)."""
-    from haystack import Pipeline
-
-    graph = indexing.graph
-    names = [name for name in graph.nodes if graph.nodes[name]["component"] is store]
-    if len(names) != 1 or list(graph.successors(names[0])) or len(graph.nodes) < 3:
-        return None
-    trimmed = Pipeline()
-    trimmed.graph = graph.copy()
-    trimmed.graph.remove_node(names[0])
-    leaves = [name for name in trimmed.graph.nodes if not list(trimmed.graph.successors(name))]
-    return trimmed if len(leaves) == 1 else None
-
-
-def _store_inputs(store: Any) -> set:
-    import inspect
-
-    return set(inspect.signature(store.run).parameters) - {"documents", "self"}
 
 
 def _save(store: Any) -> None:

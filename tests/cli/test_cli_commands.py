@@ -68,7 +68,7 @@ def test_index_text_output_for_people(tmp_path, tiny, capsys):
     corpus.mkdir()
     (corpus / "oslo.md").write_text("# Oslo\n\nOslo is the capital of Norway.\n", encoding="utf-8")
     assert main(["index", str(corpus), "--store", str(tmp_path / "s"), "--no-progress", *tiny]) == EXIT_OK
-    assert "Indexed 1 documents (1 new; +1 passages), 0 unchanged (already stored)." in capsys.readouterr().out
+    assert "Indexed 1 documents (1 new; 1 passages written), 0 unchanged (already stored)." in capsys.readouterr().out
 
 
 def test_retrieve_json_and_text(built_store, tiny, capsys):

@@ -46,7 +46,7 @@ def test_demo_trains_a_reader_once_then_reuses_store_and_reader(tmp_path, monkey
     report = run_demo(store_dir=str(store), questions=["Who wrote Animal Farm?"], top_k=2)
     assert report["index"]["documents_unchanged"] == 2 and report["results"][0]["answers"]
     second = capsys.readouterr().out
-    assert "Wrote" not in second and "Indexed 0 documents (0 new; +0 passages), 2 unchanged" in second
+    assert "Wrote" not in second and "Indexed 0 documents (0 new; 0 passages written), 2 unchanged" in second
     assert "Trained" not in second and "(score " in second
 
     # --json: one JSON document on stdout (the steps go to stderr); main printed none
