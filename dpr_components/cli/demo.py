@@ -21,12 +21,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from dpr_components.cli.output import emit, say
+    from dpr_components.cli.output import emit, for_people
     from dpr_components.demo.run import run_demo
 
-    report = run_demo(store_dir=args.store, questions=args.question, reader_model=args.reader_model, top_k=args.top_k,
-                      rebuild=args.rebuild, params=args.param, reader_minutes=args.reader_minutes,
-                      say=lambda line: say(args, line))
-    if args.json:  # the steps and answers went to stderr
+    with for_people(args):  # the steps and answers; under --json on stderr
+        report = run_demo(store_dir=args.store, questions=args.question, reader_model=args.reader_model,
+                          top_k=args.top_k, rebuild=args.rebuild, params=args.param, reader_minutes=args.reader_minutes)
+    if args.json:
         emit(args, report, "")
     return 0

@@ -9,12 +9,14 @@ Usage (inside a command module)::
     command = commands.add_parser("index", parents=[output_options()])
     ...
     emit(args, summary, describe(summary))   # JSON of summary with --json, else the text
-    say(args, "Wrote runs/model")            # a line for people: stdout, or stderr under --json
+    with for_people(args):                   # what is printed inside (steps, progress) is for people:
+        train(...)                           # stdout, or stderr under --json
 """
 import argparse
 import json
 import sys
-from typing import Any, Callable, Union
+from contextlib import contextmanager, nullcontext, redirect_stdout
+from typing import Any, Callable, Iterator, Union
 
 from dpr_components.pipelines.results import plain
 
@@ -35,6 +37,9 @@ def emit(args: argparse.Namespace, payload: Any, text: Union[str, Callable[[], s
     print(to_json(payload) if getattr(args, "json", False) else (text() if callable(text) else text), flush=True)
 
 
-def say(args: argparse.Namespace, line: str) -> None:
-    """A line for people about the work; under ``--json`` it goes to stderr, so stdout stays one JSON document."""
-    print(line, file=sys.stderr if getattr(args, "json", False) else sys.stdout, flush=True)
+@contextmanager
+def for_people(args: argparse.Namespace) -> Iterator[None]:
+    """What is printed inside is for people: on stdout, or on stderr under ``--json`` (stdout stays one JSON
+    document)."""
+    with redirect_stdout(sys.stderr) if getattr(args, "json", False) else nullcontext():
+        yield

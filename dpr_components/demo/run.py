@@ -23,7 +23,7 @@ Usage::
 import shlex
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 SAMPLE_QUESTIONS = [
     "Who wrote Animal Farm?",
@@ -86,10 +86,9 @@ def run_demo(
     rebuild: bool = False,
     params: Optional[List[str]] = None,
     reader_minutes: Optional[float] = None,
-    say: Callable[[str], None] = print,
 ) -> Dict[str, Any]:
     """Build (or reuse) the demo store and answer the questions: ``{"index": summary, "pipeline", "results"}``
-    (results as :meth:`Workspace.query` gives them); ``say`` shows each step and the answers to people."""
+    (results as :meth:`Workspace.query` gives them); each step and the answers are printed for people."""
     from dpr_components.pipelines import read_pipeline_config
     from dpr_components.pipelines.indexing import describe
     from dpr_components.pipelines.results import format_result
@@ -109,16 +108,16 @@ def run_demo(
     if rebuild and root.exists():
         shutil.rmtree(root)
     corpus, store = root / CORPUS_FILE, root / STORE_SUBDIR
-    say("dpr-components demo: MiniLM (all-MiniLM-L6-v2) + BM25 hybrid search over Wikipedia articles.")
-    say(f"MINILM={_minilm_dir()}")
+    print("dpr-components demo: MiniLM (all-MiniLM-L6-v2) + BM25 hybrid search over Wikipedia articles.")
+    print(f"MINILM={_minilm_dir()}")
     if not corpus.exists():
         count = write_corpus(corpus)
-        say(f"Wrote {count} Wikipedia articles (from gensim's test data) to {corpus}.")
+        print(f"Wrote {count} Wikipedia articles (from gensim's test data) to {corpus}.")
     encoder = minilm_params()
-    say(_show(["index", str(corpus), "--store", str(store), *_param_flags(encoder)]))
+    print(_show(["index", str(corpus), "--store", str(store), *_param_flags(encoder)]))
     with Workspace(store) as workspace:
         summary = workspace.index(str(corpus), overrides=encoder)
-    say(describe(summary))
+    print(describe(summary))
 
     if not _sets(reader_params, "Reader.model_name_or_path"):
         from dpr_components.demo.reader import READER_SETTINGS, DemoReaderRecipe, ensure_demo_reader
@@ -133,16 +132,16 @@ def run_demo(
     # The store records its encoder: the query commands need no encoder --params.
     query = ["--store", str(store), "--top-k", str(top_k), *_param_flags(reader_params)]
     if why_not:
-        say(f"Reader step skipped: {why_not}. Showing the hybrid retrieval results instead.")
+        print(f"Reader step skipped: {why_not}. Showing the hybrid retrieval results instead.")
         retrieval_params = [p for p in reader_params if not p.startswith("Reader.")]
-        say(_show(["retrieve", *questions, "--pipeline", "hybrid_retrieval", "--store", str(store), "--top-k",
+        print(_show(["retrieve", *questions, "--pipeline", "hybrid_retrieval", "--store", str(store), "--top-k",
                    str(top_k), *_param_flags(retrieval_params)]))
         config = read_pipeline_config("hybrid_retrieval", store=str(store), overrides=retrieval_params)
     else:
-        say(_show(["ask", *questions, "--pipeline", "hybrid_qa", *query]))
+        print(_show(["ask", *questions, "--pipeline", "hybrid_qa", *query]))
         config = qa
     with Workspace(store, read_only=True) as workspace:
         results = workspace.query(questions, config, top_k=top_k)
-    say("\n\n".join(format_result(result) for result in results))
-    say(f"\nDone. The store is cached in {root}/: a second run only answers the questions (--rebuild starts over).")
+    print("\n\n".join(format_result(result) for result in results))
+    print(f"\nDone. The store is cached in {root}/: a second run only answers the questions (--rebuild starts over).")
     return {"index": summary, "pipeline": config.name, "results": results}

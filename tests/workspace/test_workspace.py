@@ -113,3 +113,11 @@ def test_writers_hold_the_write_lock_and_build_the_indexes(tmp_path, tiny_retrie
         assert held == [True]
         files = {path.name for path in (tmp_path / "s").rglob("*") if path.parent.name in ("vectors", "bm25")}
         assert any(name.endswith(".faiss") for name in files) and len(files) >= 2  # FAISS and BM25, before any query
+
+
+def test_long_steps_say_what_they_are_doing(store, caplog):
+    # the CLI shows these INFO lines on a terminal (serve was silent for 26-39 s while models loaded)
+    with caplog.at_level("INFO", logger="dpr_components.workspace"), Workspace(store, read_only=True) as workspace:
+        workspace.query_pipeline("dense_retrieval")
+    said = [record.getMessage() for record in caplog.records if record.name == "dpr_components.workspace"]
+    assert said[0].startswith("Opening the store") and "Loading Retriever (DPRRetriever) ..." in said
