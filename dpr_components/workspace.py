@@ -163,12 +163,14 @@ class Workspace:
 
     # ----- work ---------------------------------------------------------------------------------------------
 
-    def index(self, corpus: Union[str, Path, Iterable[Any]],
+    def index(self, corpus: Union[str, Path, Iterable[Any]] = (),
               pipeline: Union[PipelineSource, LoadedPipeline] = "indexing", overrides: Optional[Overrides] = (),
               corpus_format: str = "auto", batch_passages: int = 256, progress_bar: bool = True, reembed: bool = False,
-              pipeline_name: Optional[str] = None, duplicate_documents: Optional[str] = None) -> Dict[str, Any]:
-        """Index a corpus (a file or directory of files, or Haystack Documents) and build the search indexes;
-        returns what happened to each document (new, replaced, unchanged, refused) and the passage counts
+              pipeline_name: Optional[str] = None, duplicate_documents: Optional[str] = None,
+              files: Optional[List[Any]] = None) -> Dict[str, Any]:
+        """Index a corpus (a file or directory of files, or Haystack Documents; or ``files``, ``(path, meta)``
+        pairs for a pipeline that starts with a file converter) and build the search indexes; returns what
+        happened to each document (new, replaced, unchanged, refused) and the passage counts
         (:func:`dpr_components.pipelines.indexing.describe` words it). Each batch is split and embedded before
         it takes the write lock, so queries go on meanwhile. ``duplicate_documents`` overrides the store's
         policy for this call; ``reembed`` first re-embeds every stored passage with the pipeline's encoder
@@ -185,14 +187,14 @@ class Workspace:
             documents: Iterable[Any] = read_corpus(corpus, corpus_format, self.schema)
         else:
             documents = list(corpus)
-            total = len(documents)
+            total = len(documents) + len(files or [])
         indexing = self.indexing_pipeline(pipeline, overrides, pipeline_name, dense=True if reembed else None)
         with self._indexing, _our_errors():  # one index call at a time: its duplicate checks hold when it writes
             try:
                 with self.lock.writing():
                     reembedded = reembed_store(indexing) if reembed else 0
                 summary = index_documents(indexing, documents, self.schema, total, batch_passages, progress_bar,
-                                          self.lock, duplicate_documents)
+                                          self.lock, duplicate_documents, files)
             finally:
                 self.build_indexes()
         return {**summary, "passages_reembedded": reembedded}

@@ -38,7 +38,9 @@ def load_pipeline(pipeline: PipelineSource, pipeline_name: Optional[str] = None,
     from dpr_components.workspace import Workspace
 
     config = read_pipeline_config(pipeline, pipeline_name, store, overrides, environ)
-    return Workspace.for_pipeline(config, read_only).pipeline(config) if config.store_paths() else build_pipeline(config)
+    if not config.store_paths():
+        return build_pipeline(config)
+    return Workspace.for_pipeline(config, read_only).pipeline(config)
 
 
 def load_query_pipeline(pipeline: PipelineSource, pipeline_name: Optional[str] = None, store: Optional[str] = None,

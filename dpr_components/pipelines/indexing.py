@@ -76,21 +76,23 @@ def stored_digests(store: Any, source_ids: List[str], schema: PassageSchema) -> 
             else:
                 older.setdefault(source, []).append(passage)
     for source, passages in older.items():
-        passages.sort(key=lambda passage: passage.meta.get(schema.split_id_field) or 0)
-        text = " ".join(passage.content for passage in passages)
-        found.setdefault(source, set()).add(schema.digest(schema.title(passages[0].meta), text))
+        found.setdefault(source, set()).add(passages_digest(passages, schema))
     return found
 
 
 def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: PassageSchema,
                     total: Optional[int] = None, batch_passages: int = 256, progress_bar: bool = True,
-                    lock: Any = None, policy: Optional[str] = None) -> Dict[str, Any]:
+                    lock: Any = None, policy: Optional[str] = None,
+                    files: Optional[List[Tuple[Any, Dict[str, Any]]]] = None) -> Dict[str, Any]:
     """Index ``documents`` with the pipeline (see the module doc); returns counts per outcome and of passages.
 
     With ``lock`` (a :class:`~dpr_components.utils.locks.ReadWriteLock`), only the store writes hold its write
     side, ``batch_passages`` passages at a time: splitting and embedding run before, so queries go on
     meanwhile, and a replaced document's old passages are deleted in the write of its first new ones (a query
-    never sees two versions, nor neither). ``policy`` overrides the store's ``duplicate_documents``."""
+    never sees two versions, nor neither). ``policy`` overrides the store's ``duplicate_documents``; under
+    ``fail`` a list of documents is checked whole before anything is written. ``files``: ``(path, meta)`` for a
+    pipeline that starts with a Haystack file converter, run with ``file_paths``; a file's content is known
+    after conversion, so its digest is that of the text its passages hold."""
     from tqdm import tqdm
 
     store = indexing.document_store
@@ -99,39 +101,63 @@ def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: 
     before_store = until_store(indexing.pipeline, store)
     summary: Dict[str, Any] = {f"documents_{outcome}": 0 for outcome in OUTCOMES}
     summary.update(documents_empty=0, passages_before=store.get_document_count(), passages_replaced=0)
+
+    def classify(sources: List[Tuple[str, str]]) -> Dict[str, str]:
+        with lock.reading():
+            found = dict(zip([source for source, _ in sources], outcomes(store, sources, policy, schema)))
+        changed = [source for source, outcome in found.items() if outcome in ("replaced", "refused")]
+        if policy == "fail" and changed:
+            raise DuplicateError(
+                f"{len(changed)} document(s) are stored with other text ({', '.join(changed[:5])}); nothing of "
+                "them was written. The duplicate policy is 'fail': use 'overwrite' to replace them (the store's "
+                "duplicate_documents), or give the documents other ids.")
+        for outcome in found.values():
+            summary[f"documents_{outcome}"] += 1
+        return found
+
+    def write(passages: List[Any], replaced: List[str], extras: Dict[str, Any], whole: Any = None) -> None:
+        for start in range(0, max(len(passages), 1), batch_passages):
+            with lock.writing():
+                if start == 0 and replaced:  # old versions go in the write of the first new passages
+                    old = {schema.source_id_field: {"$in": replaced}}
+                    summary["passages_replaced"] += store.get_document_count(filters=old)
+                    store.delete_documents(filters=old)
+                if passages:
+                    store.run(documents=passages[start:start + batch_passages], **extras)
+                elif whole:  # the store is not the pipeline's one last node: run it whole
+                    indexing.pipeline.run(documents=whole)
+
     bar = tqdm(total=total, unit="doc", desc="Indexing", disable=not progress_bar, file=sys.stderr)
     try:
+        if files:
+            if before_store is None:
+                raise ConfigurationError("A pipeline that converts files needs the document store as its one last "
+                                         "node (File -> converter -> ... -> DocumentStore).")
+            output = before_store.run(file_paths=[path for path, _ in files], meta=[meta for _, meta in files])
+            by_source: Dict[str, List[Any]] = {}
+            for passage in output.get("documents") or []:
+                by_source.setdefault(source_id(passage, schema), []).append(passage)
+            digests = {source: passages_digest(passages, schema) for source, passages in by_source.items()}
+            found = classify(list(digests.items()))
+            kept = [passage for source, passages in by_source.items() if found[source] in ("new", "replaced")
+                    for passage in passages]
+            for passage in kept:
+                passage.meta = {**(passage.meta or {}), schema.digest_field: digests[source_id(passage, schema)]}
+            write(kept, [s for s, outcome in found.items() if outcome == "replaced"],
+                  {key: value for key, value in output.items() if key in store_inputs(store)})
+            bar.update(len(files))
+        if policy == "fail" and isinstance(documents, list):  # the whole list, before anything is written
+            classify([(source_id(d, schema), stamp(d, schema)) for d in documents if d.content.strip()])
+            summary.update({f"documents_{outcome}": 0 for outcome in OUTCOMES})
         for batch in batches(documents, batch_passages, schema.words_per_passage):
             with_words = [document for document in batch if document.content.strip()]
-            for document in with_words:  # the corpus reader stamps the digest; documents given in Python get it here
-                meta = document.meta = dict(document.meta or {})
-                meta.setdefault(schema.digest_field, schema.digest(meta.get(schema.title_field), document.content))
-            with lock.reading():
-                found = dict(zip([d.id for d in with_words], outcomes(
-                    store, [(source_id(d, schema), d.meta[schema.digest_field]) for d in with_words], policy, schema)))
-            changed = [source_id(d, schema) for d in with_words if found[d.id] in ("replaced", "refused")]
-            if policy == "fail" and changed:
-                raise DuplicateError(
-                    f"{len(changed)} document(s) are stored with other text ({', '.join(changed[:5])}); nothing of "
-                    "this batch was written (documents before it were). The duplicate policy is 'fail': use "
-                    "'overwrite' to replace them (the store's duplicate_documents), or give the documents other ids.")
-            todo = [d for d in with_words if found[d.id] in ("new", "replaced")]
-            replaced = [source_id(d, schema) for d in todo if found[d.id] == "replaced"]
+            found = classify([(source_id(d, schema), stamp(d, schema)) for d in with_words])
+            todo = [d for d in with_words if found[source_id(d, schema)] in ("new", "replaced")]
             output = before_store.run(documents=todo) if todo and before_store else {}
-            passages = output.get("documents") or []
-            extras = {key: value for key, value in output.items() if key in store_inputs(store)}
-            for start in range(0, max(len(passages), 1), batch_passages):
-                with lock.writing():
-                    if start == 0 and replaced:  # old versions go in the write of the first new passages
-                        old = {schema.source_id_field: {"$in": replaced}}
-                        summary["passages_replaced"] += store.get_document_count(filters=old)
-                        store.delete_documents(filters=old)
-                    if passages:
-                        store.run(documents=passages[start:start + batch_passages], **extras)
-                    elif todo and not before_store:  # the store is not the pipeline's one last node: run it whole
-                        indexing.pipeline.run(documents=todo)
-            for outcome in found.values():
-                summary[f"documents_{outcome}"] += 1
+            write(output.get("documents") or [], [source_id(d, schema) for d in todo
+                                                  if found[source_id(d, schema)] == "replaced"],
+                  {key: value for key, value in output.items() if key in store_inputs(store)},
+                  whole=todo if todo and not before_store else None)
             summary["documents_empty"] += len(batch) - len(with_words)
             bar.update(len(batch))
     finally:
@@ -143,6 +169,18 @@ def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: 
         summary["duplicate_documents"] = policy
         summary["store"] = str(getattr(store, "path", "") or "") or None
     return summary
+
+
+def stamp(document: Any, schema: PassageSchema) -> str:
+    """The document's digest (the corpus reader stamps it; documents given in Python get it here)."""
+    meta = document.meta = dict(document.meta or {})
+    return meta.setdefault(schema.digest_field, schema.digest(meta.get(schema.title_field), document.content))
+
+
+def passages_digest(passages: List[Any], schema: PassageSchema) -> str:
+    """The digest of the source document the passages hold, in their order (its title and words)."""
+    ordered = sorted(passages, key=lambda passage: (passage.meta or {}).get(schema.split_id_field) or 0)
+    return schema.digest(schema.title(ordered[0].meta), " ".join(passage.content for passage in ordered))
 
 
 def until_store(pipeline: Any, store: Any) -> Optional[Any]:

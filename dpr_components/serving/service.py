@@ -46,8 +46,7 @@ class PipelineService:
                                     max_queue=settings.max_queue)
         self.feedback = Feedback(pipelines.store)
         self.writer = None if pipelines.indexing is None else StoreWriter(
-            pipelines.indexing, pipelines.store, self.lock, file_upload_path=settings.file_upload_path,
-            schema=pipelines.workspace.schema, workspace=pipelines.workspace)
+            pipelines.workspace, pipelines.indexing, file_upload_path=settings.file_upload_path)
 
     def start(self) -> None:
         self.batcher.start()
