@@ -71,6 +71,6 @@ class StoreWriter:
                                                batch_passages=self.batch_passages, **inputs)
             except DuplicateError as error:
                 raise ConflictError(str(error)) from None
-        return {"documents": count, "duplicate_documents": policy, "documents_skipped": summary["documents_refused"],
-                **{key: summary[key] for key in ("documents_replaced", "documents_unchanged", "passages_replaced",
-                                                 "passages_written", "passages_in_store")}}
+        return {"documents": count, "duplicate_documents": policy, "documents_replaced": summary["documents_replaced"],
+                "documents_skipped": summary["documents_refused"], **{key: summary[key] for key in (
+                    "documents_unchanged", "passages_replaced", "passages_written", "passages_in_store")}}
