@@ -17,19 +17,28 @@ marginal probability of its text, ``sum over its occurrences of P(passage) * P_s
 the passage-selection softmax times the span softmaxes. A string found in several passages, or found
 with confidence in a passage ranked second, can then beat a weak span of the first passage.
 
+Answers that repeat the question (``DPRSpanReader(skip_question_words=True)``): a span whose SQuAD-normalised
+words (:func:`dpr_components.evaluation.answers.normalize_answer`, the evaluation's own normalisation) all occur
+in the question is skipped during span selection, so the passage's next best span takes its place. A question's
+own words are almost never its answer ("Who wrote Animal Farm?" -> "Animal Farm"), yet a briefly trained
+reader often returns them. Off by default (DPR does not do it).
+
 Example::
 
-    from dpr_components.readers.answers import merge_identical_answers
+    from dpr_components.readers.answers import merge_identical_answers, question_words, repeats_question
     answers = merge_identical_answers(answers)   # answers from DPRSpanReader.predict(...)["answers"]
+    repeats_question("the Animal Farm", question_words("Who wrote Animal Farm?"))    # True
+    repeats_question("George Orwell", question_words("Who wrote Animal Farm?"))      # False
 """
 import math
 from dataclasses import replace
-from typing import Dict, List
+from typing import Dict, FrozenSet, List
 
 from haystack.schema import Answer, Document, Span
 
+from dpr_components.evaluation.answers import normalize_answer
 from dpr_components.readers.inputs import TokenizedText, character_span
-from dpr_components.readers.spans import ChosenSpan
+from dpr_components.readers.spans import ChosenSpan, SpanFilter
 from dpr_components.utils.choices import Choice
 
 CONTEXT_WINDOW_CHARS = 150
@@ -74,6 +83,26 @@ def build_answer(document: Document, tokens: TokenizedText, span: ChosenSpan, pr
             "end_logit": span.end_logit,
         },
     )
+
+
+def question_words(question: str) -> FrozenSet[str]:
+    """The question's SQuAD-normalised words."""
+    return frozenset(normalize_answer(question).split())
+
+
+def repeats_question(answer: str, words: FrozenSet[str]) -> bool:
+    """True when every SQuAD-normalised word of ``answer`` is one of the question's ``words``; also when no word
+    is left ("the", ","), since such an answer can never be right."""
+    return set(normalize_answer(answer).split()) <= words
+
+
+def question_word_filter(words: FrozenSet[str], text: str, tokens: TokenizedText) -> SpanFilter:
+    """A span filter over ``tokens`` (the tokens of ``text``) keeping the spans that do not repeat the question."""
+    def keep(start: int, end: int) -> bool:
+        first, last = character_span(text, tokens, start, end)  # the text build_answer would return
+        return not repeats_question(text[first:last], words)
+
+    return keep
 
 
 def merge_key(text: str) -> str:

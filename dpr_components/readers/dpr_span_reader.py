@@ -49,7 +49,8 @@ from dpr_components.modeling.checkpoints import check_max_length
 from dpr_components.modeling.reader_decoding import (PassageReading, batch_logits, by_passage, question_windows,
                                                      window_logits)
 from dpr_components.modeling.reader_model import load_reader
-from dpr_components.readers.answers import AnswerScoring, build_answer, merge_identical_answers
+from dpr_components.readers.answers import (AnswerScoring, build_answer, merge_identical_answers, question_word_filter,
+                                            question_words)
 from dpr_components.readers.inputs import ReaderInputs, TokenizedText
 from dpr_components.readers.spans import passage_spans
 from dpr_components.schema import TITLE_FIELD
@@ -99,6 +100,7 @@ class DPRSpanReader(BaseReader):
         devices: Optional[List[str]] = None,
         retrieval_rank_weight: float = 0.0,
         answer_scoring: str = "passage",
+        skip_question_words: bool = False,
     ):
         """
         :param model_name_or_path: Hub id or local directory of a ``DPRReader`` checkpoint, or of a reader
@@ -125,6 +127,9 @@ class DPRSpanReader(BaseReader):
         :param answer_scoring: passage (DPR: the best passage's spans first, score = passage probability) |
             marginal (one answer per distinct text, scored by its probability summed over passages and spans:
             ``P(passage) * P_start * P_end``; see :mod:`dpr_components.readers.answers`).
+        :param skip_question_words: Skip candidate spans whose SQuAD-normalised words all occur in the question
+            ("Who wrote Animal Farm?" -> not "Animal Farm"): the passage's next best span is taken instead.
+            False (default) is DPR's decoding.
         """
         super().__init__()
         self.top_k = positive_int("top_k", top_k)
@@ -141,6 +146,7 @@ class DPRSpanReader(BaseReader):
         self.return_no_answers = False
         self.retrieval_rank_weight = finite_float("retrieval_rank_weight", retrieval_rank_weight, minimum=0.0)
         self.answer_scoring = AnswerScoring.from_str(answer_scoring)
+        self.skip_question_words = bool(skip_question_words)
         set_num_threads(num_threads)
 
         model, tokenizer = load_reader(model_name_or_path, use_auth_token)
@@ -218,7 +224,7 @@ class DPRSpanReader(BaseReader):
                                    [[texts[id(doc)] for doc in docs] for docs in readable])
         logits = self._logits([w.input_ids for _, _, w in windows], batch_size)
         readings = by_passage(windows, logits, [len(docs) for docs in readable])
-        return [self._decode(docs, [texts[id(d)][1] for d in docs], readings[q], all_docs, top_k)
+        return [self._decode(queries[q], docs, [texts[id(d)][1] for d in docs], readings[q], all_docs, top_k)
                 for q, (docs, all_docs) in enumerate(zip(readable, documents))]
 
     def _tokenize_documents(self, documents: List[Document]) -> Dict[int, Tuple[TokenizedText, TokenizedText]]:
@@ -236,7 +242,7 @@ class DPRSpanReader(BaseReader):
         """One batch through the model: start and end logits (batch, length) and relevance logits (batch,)."""
         return batch_logits(self.model, self.device, input_ids, attention_mask)
 
-    def _decode(self, docs: List[Document], passages: List[TokenizedText],
+    def _decode(self, query: str, docs: List[Document], passages: List[TokenizedText],
                 readings: List[PassageReading], all_docs: List[Document],
                 top_k: int) -> Dict[str, Any]:
         """Rank one question's passages by relevance logit, choose spans, build answers (and reranked documents)."""
@@ -247,12 +253,14 @@ class DPRSpanReader(BaseReader):
 
         marginal = self.answer_scoring is AnswerScoring.MARGINAL
         merge = marginal or self.merge_identical_answers
+        words = question_words(query) if self.skip_question_words else None
         answers = []
         for rank, p in enumerate(order, start=1):
             if len(answers) >= top_k and not merge:
                 break  # later passages can only add answers below the cut
+            keep = None if words is None else question_word_filter(words, docs[p].content, passages[p])
             spans = passage_spans(readings[p].windows, passages[p].is_continuation,
-                                  self.max_answer_length, self.spans_per_passage)
+                                  self.max_answer_length, self.spans_per_passage, keep)
             built = (build_answer(docs[p], passages[p], span, float(probability[p]), float(relevance[p]), rank)
                      for span in spans)
             answers.extend(answer for answer in built if answer.answer)  # not a span of whitespace tokens only

@@ -33,9 +33,12 @@ Example::
     assert (spans[0].start, spans[0].end) == (1, 2)
 """
 from dataclasses import dataclass, fields
-from typing import List, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
+
+# Whether a span (first and last passage token, inclusive, after whole-word extension) may be an answer.
+SpanFilter = Callable[[int, int], bool]
 
 
 @dataclass(frozen=True)
@@ -133,11 +136,14 @@ def extend_to_whole_words(start: int, end: int, is_continuation: np.ndarray) -> 
     return start, end
 
 
-def select_spans(candidates: SpanCandidates, top_spans: int, is_continuation: np.ndarray) -> List[ChosenSpan]:
+def select_spans(candidates: SpanCandidates, top_spans: int, is_continuation: np.ndarray,
+                 keep: Optional[SpanFilter] = None) -> List[ChosenSpan]:
     """DPR's greedy selection: best score first, no nesting with a chosen span, whole-word extension.
 
     ``is_continuation[t]`` is True where passage token ``t`` is a ``##`` piece. As in DPR, a candidate
-    is compared with the chosen spans after their extension.
+    is compared with the chosen spans after their extension. ``keep`` (default: every span) rejects a
+    candidate after extension; a rejected span is not chosen and blocks nothing, so the next best spans take
+    its place (:func:`dpr_components.readers.answers.question_word_filter`).
     """
     chosen: List[ChosenSpan] = []
     if top_spans <= 0:
@@ -149,6 +155,8 @@ def select_spans(candidates: SpanCandidates, top_spans: int, is_continuation: np
         if any(start <= c.start <= c.end <= end or c.start <= start <= end <= c.end for c in chosen):
             continue
         word_start, word_end = extend_to_whole_words(start, end, is_continuation)
+        if keep is not None and not keep(word_start, word_end):
+            continue
         chosen.append(ChosenSpan(word_start, word_end, float(scores[index]), float(candidates.start_logits[index]),
                                  float(candidates.end_logits[index]), start, end,
                                  float(scores[index] - candidates.log_normalizers[index])))
@@ -158,6 +166,6 @@ def select_spans(candidates: SpanCandidates, top_spans: int, is_continuation: np
 
 
 def passage_spans(windows: Sequence[WindowLogits], is_continuation: np.ndarray, max_answer_length: int,
-                  top_spans: int) -> List[ChosenSpan]:
-    """The ``top_spans`` best answer spans of one passage read in one or more windows."""
-    return select_spans(window_candidates(windows, max_answer_length), top_spans, is_continuation)
+                  top_spans: int, keep: Optional[SpanFilter] = None) -> List[ChosenSpan]:
+    """The ``top_spans`` best answer spans of one passage read in one or more windows (``keep``: see above)."""
+    return select_spans(window_candidates(windows, max_answer_length), top_spans, is_continuation, keep)

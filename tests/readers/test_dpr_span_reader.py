@@ -6,7 +6,7 @@ from haystack.schema import Document
 from transformers import AutoTokenizer, DPRReader, DPRReaderTokenizerFast
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
-from dpr_components.readers.answers import AnswerScoring
+from dpr_components.readers.answers import AnswerScoring, question_words, repeats_question
 from dpr_components.readers.dpr_span_reader import DPRSpanReader
 
 QUESTION = "who was born in paris"
@@ -226,6 +226,32 @@ def test_marginal_scoring_sums_passage_times_span_probability(fixed_reader):
     check_offsets(answers, docs)
     with pytest.raises(ConfigurationError, match="Valid values: 'passage', 'marginal'"):
         AnswerScoring.from_str("sum")
+
+
+def test_repeats_question_uses_the_evaluations_normalisation():
+    words = question_words("Who wrote Animal Farm?")
+    assert repeats_question("Animal Farm", words) and repeats_question("the ANIMAL farm,", words)
+    assert repeats_question("the", words) and repeats_question(" . ", words)  # nothing left: never right
+    assert not repeats_question("George Orwell", words) and not repeats_question("Animal Farm's author", words)
+
+
+@pytest.mark.parametrize("scoring", ["passage", "marginal"])
+def test_skip_question_words_is_off_by_default_and_then_skips_spans_that_repeat_the_question(
+        fixed_reader, tiny_reader, scoring):
+    reader, _, vocab = fixed_reader
+    assert DPRSpanReader(tiny_reader, max_seq_len=32).skip_question_words is False  # DPR's decoding by default
+    reader.answer_scoring = AnswerScoring.from_str(scoring)
+    reader.start_table[vocab["paris"]] = reader.end_table[vocab["paris"]] = 50.0  # "paris": the best span
+    docs = [Document("the queen was born in paris, the capital of england", id="a", meta={"name": "x"}),
+            Document("in paris the king was born", id="b", meta={"name": "y"})]
+    question = "Who was born in Paris?"
+    assert reader.predict(question, docs)["answers"][0].answer.lower() == "paris"
+
+    reader.skip_question_words = True
+    answers = reader.predict(question, docs)["answers"]
+    assert answers and not any(repeats_question(a.answer, question_words(question)) for a in answers)
+    assert {a.document_ids[0] for a in answers} == {"a", "b"}  # every passage still answers, with other spans
+    check_offsets(answers, docs)
 
 
 def test_predict_batch_equals_predict(reader):

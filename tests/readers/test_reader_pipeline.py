@@ -61,12 +61,12 @@ def test_pipeline_from_yaml(tiny_reader, tmp_path: Path):
     path = tmp_path / "pipeline.yml"
     path.write_text(bm25_reader_yaml({"model_name_or_path": tiny_reader, "max_seq_len": 128, "doc_stride": 32,
                                       "top_k": 3, "precision": "bf16", "answer_scoring": "marginal",
-                                      "merge_identical_answers": True, "return_documents": True}))
+                                      "skip_question_words": True, "merge_identical_answers": True, "return_documents": True}))
     pipeline = Pipeline.load_from_yaml(path, pipeline_name="query")
     reader = pipeline.get_node("Reader")
     assert isinstance(reader, DPRSpanReader)
     assert (reader.max_seq_len, reader.doc_stride, str(reader.precision)) == (128, 32, "bf16")
-    assert reader.answer_scoring is AnswerScoring.MARGINAL
+    assert reader.answer_scoring is AnswerScoring.MARGINAL and reader.skip_question_words is True
     pipeline.get_document_store().write_documents(documents())
 
     result = pipeline.run(query=QUESTION)
@@ -79,6 +79,7 @@ def test_pipeline_from_yaml(tiny_reader, tmp_path: Path):
     pipeline.save_to_yaml(saved)
     loaded = Pipeline.load_from_yaml(saved).get_node("Reader")
     assert loaded.merge_identical_answers is True and loaded.answer_scoring is AnswerScoring.MARGINAL
+    assert loaded.skip_question_words is True
 
 
 def test_no_documents_gives_no_answer(tiny_reader):

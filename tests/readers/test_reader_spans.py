@@ -108,3 +108,21 @@ def test_best_raw_span_in_title_is_never_chosen(tiny_reader, reference_best_span
 def test_empty_candidates():
     assert select_spans(SpanCandidates.concatenate([]), 3, np.zeros(0, dtype=bool)) == []
     assert select_spans(span_candidates(np.zeros(0), np.zeros(0), 10), 3, np.zeros(0, dtype=bool)) == []
+
+
+def test_a_rejected_span_is_skipped_and_blocks_nothing():
+    # best (1,2) = 10; (1,3) = 9.8 contains it, so plain DPR selection skips (1,3) and takes (2,3) next.
+    start = np.array([0.0, 5.0, 4.0, 0.0])
+    end = np.array([0.0, 4.0, 5.0, 4.8])
+    plain = select_spans(span_candidates(start, end, 3), 2, np.zeros(4, dtype=bool))
+    assert [(c.start, c.end) for c in plain] == [(1, 2), (2, 3)]
+    # (1,2) rejected: it is not chosen and does not block (1,3), which contains it
+    rejected = select_spans(span_candidates(start, end, 3), 2, np.zeros(4, dtype=bool),
+                            keep=lambda s, e: (s, e) != (1, 2))
+    assert [(c.start, c.end) for c in rejected] == [(1, 3), (0, 2)]
+    # the filter judges the whole-word span: rejecting the word (0, 2) removes every span that extends to it
+    is_continuation = np.array([False, True, True, False])
+    seen = []
+    kept = select_spans(span_candidates(start, end, 3), 4, is_continuation,
+                        keep=lambda s, e: seen.append((s, e)) or (s, e) != (0, 2))
+    assert (0, 2) in seen and kept and all((c.start, c.end) != (0, 2) for c in kept)
