@@ -61,7 +61,8 @@ def test_pipeline_from_yaml(tiny_reader, tmp_path: Path):
     path = tmp_path / "pipeline.yml"
     path.write_text(bm25_reader_yaml({"model_name_or_path": tiny_reader, "max_seq_len": 128, "doc_stride": 32,
                                       "top_k": 3, "precision": "bf16", "answer_scoring": "marginal",
-                                      "skip_question_words": True, "merge_identical_answers": True, "return_documents": True}))
+                                      "skip_question_words": True, "merge_identical_answers": True,
+                                      "return_documents": True}))
     pipeline = Pipeline.load_from_yaml(path, pipeline_name="query")
     reader = pipeline.get_node("Reader")
     assert isinstance(reader, DPRSpanReader)
