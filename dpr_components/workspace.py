@@ -1,15 +1,13 @@
 """One store directory, opened once, and every pipeline over it: what the CLI, the REST API and Python share.
 
 A :class:`Workspace` opens a :class:`~dpr_components.stores.hybrid_document_store.HybridDocumentStore` once
-(read-only for queries: it never writes), reads what the store records (the encoder of its vectors, the
-meta field of its passage titles) and builds every pipeline over it with the one builder
-(:func:`dpr_components.pipelines.loading.build_pipeline`): YAML by bundled name or path, overrides and
-``<COMPONENT>_PARAMS_<PARAM>`` variables as always, then the store OBJECT in place of the YAML's store and
-the store's settings given to every node (:mod:`dpr_components.pipelines.store_settings`). Components
-already built with the same parameters are reused, so a query and an indexing pipeline share the retriever's
-models. ``index``, ``query``, ``evaluate``, ``sweep`` and ``build_indexes`` run under the workspace's
-readers-writer lock: any number of queries together, one write alone (the REST API's requests and a
-program's threads alike). Writers build the indexes they change before they return.
+(read-only for queries), and builds every pipeline over it with the one builder
+(:func:`~dpr_components.pipelines.loading.build_pipeline`): YAML by bundled name or path, overrides and
+``<COMPONENT>_PARAMS_<PARAM>`` variables, then the store OBJECT in place of the YAML's store and the settings
+the store records (its encoder, its title field) given to every node
+(:mod:`~dpr_components.pipelines.store_settings`); components built before with the same parameters are
+reused. ``index``, ``query``, ``evaluate``, ``sweep`` and ``writing`` hold its readers-writer lock (queries
+together, writes alone); writers build the search indexes they change.
 
 Usage::
 
@@ -24,9 +22,8 @@ Usage::
         print(result["documents"][0]["title"])
         print(workspace.evaluate("dev.jsonl", "hybrid_retrieval").table())
 
-Titles elsewhere than ``meta["name"]``: ``Workspace("s", store_params={"title_field": "heading"})`` (or
-``--param DocumentStore.title_field=heading``) the first time; the store records it, and the corpus reader,
-the splitter, the retriever, the reader and the results all use it.
+Titles elsewhere than ``meta["name"]``: ``Workspace("s", store_params={"title_field": "heading"})`` the first
+time; the store records it, and every node, the corpus reader and the results use it.
 """
 import logging
 import shutil

@@ -116,11 +116,12 @@ def index_on_ray(corpus: str, address: Optional[str], store: Optional[str] = Non
     from tqdm import tqdm
 
     from dpr_components.pipelines import read_pipeline_config
-    from dpr_components.pipelines import load_indexing_pipeline
+    from dpr_components.workspace import Workspace
 
     ray, cluster = connect(address)
     config = read_pipeline_config(pipeline, pipeline_name, store, list(overrides))
-    loaded = load_indexing_pipeline(config)
+    workspace = Workspace.for_pipeline(config)  # writes below build the store's indexes at the end
+    loaded = workspace.indexing_pipeline(config)
     document_store = loaded.document_store
     signature = PassageEncoder(loaded.pipeline).signature
     check_store_encoder(document_store, signature, "This encoder's output")
@@ -183,6 +184,6 @@ def index_on_ray(corpus: str, address: Optional[str], store: Optional[str] = Non
         bar.close()
         for reference in pending:
             ray.cancel(reference)
-        if hasattr(document_store, "save"):
-            document_store.save()
+        workspace.build_indexes()
+        workspace.close()
     return summary

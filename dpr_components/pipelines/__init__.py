@@ -1,7 +1,7 @@
 """Pipelines from YAML for the :class:`~dpr_components.workspace.Workspace`: files, overrides, checks, the one
 builder, store settings, and the indexing, query and evaluation loops it runs under its lock.
 
-New code opens a workspace. The four loaders below are the earlier entry points, each a thin call of a
+New code opens a workspace. The three functions below are the earlier entry points, each a thin call of a
 workspace opened on the pipeline's store; a :class:`LoadedPipeline` keeps its workspace (``.workspace``) open.
 
 Usage::
@@ -26,7 +26,7 @@ from dpr_components.pipelines.results import result_to_dict
 
 __all__ = [
     "LoadedPipeline", "PipelineConfig", "PipelineFileError", "apply_overrides", "build_pipeline", "bundled_pipelines",
-    "describe", "index_corpus", "load_indexing_pipeline", "load_pipeline", "load_query_pipeline", "load_question_set",
+    "describe", "index_corpus", "load_pipeline", "load_query_pipeline", "load_question_set",
     "parse_assignment", "parse_overrides", "read_pipeline_config", "read_pipeline_yaml", "resolve_pipeline_path",
     "read_question_texts", "result_to_dict", "top_k_params",
 ]
@@ -48,13 +48,6 @@ def load_query_pipeline(pipeline: PipelineSource, pipeline_name: Optional[str] =
     """``Workspace(store, read_only=True).query_pipeline(pipeline)``."""
     loaded = load_pipeline(pipeline, pipeline_name, store, overrides, environ, read_only=True)
     return loaded.workspace.query_pipeline(loaded)
-
-
-def load_indexing_pipeline(pipeline: PipelineSource = "indexing", pipeline_name: Optional[str] = None,
-                           store: Optional[str] = None, overrides: Optional[Overrides] = ()) -> LoadedPipeline:
-    """``Workspace(store).indexing_pipeline(pipeline)``."""
-    loaded = load_pipeline(pipeline, pipeline_name, store, overrides)
-    return loaded.workspace.indexing_pipeline(loaded)
 
 
 def index_corpus(corpus: str, pipeline: PipelineSource = "indexing", store: Optional[str] = None,

@@ -52,10 +52,7 @@ class PipelineService:
         self.batcher.start()
 
     def stop(self) -> None:
-        self.batcher.stop()
-        with self.lock.writing():
-            if hasattr(self.pipelines.store, "save"):
-                self.pipelines.store.save()
+        self.batcher.stop()  # (every write built and saved the store's indexes already)
 
     # ----- queries ------------------------------------------------------------------------------------------
 
