@@ -48,11 +48,16 @@ STORE_FILES = ("documents.sqlite", "documents.sqlite-wal", "documents.sqlite-shm
 class Workspace:
     """A store directory opened once, its recorded settings, and the pipelines built over it (see the module)."""
 
-    def __init__(self, path: Union[str, Path] = DEFAULT_STORE_PATH, read_only: bool = False,
+    def __init__(self, path: Optional[Union[str, Path]] = DEFAULT_STORE_PATH, read_only: bool = False,
                  store_params: Optional[Mapping[str, Any]] = None):
         from dpr_components.stores.hybrid_document_store import DATABASE_FILE, HybridDocumentStore
 
-        self.path, self.read_only = Path(path), read_only
+        self.read_only, self.lock, self._indexing = read_only, ReadWriteLock(), threading.Lock()
+        self._components: Dict[tuple, Any] = {}
+        if path is None:  # no store directory: pipelines keep the stores their YAML defines (an Elasticsearch one)
+            self.path = self.store = self._created = None
+            return
+        self.path = Path(path)
         existed = (self.path / DATABASE_FILE).is_file()
         if read_only and not existed:
             what = "is not a store (it has no documents.sqlite)" if self.path.exists() else "does not exist"
@@ -65,30 +70,27 @@ class Workspace:
             params["read_only"] = True
         logger.info("Opening the store %s%s ...", self.path, " (read-only)" if read_only else "")
         self.store = HybridDocumentStore(path=str(self.path), **params)
-        self.lock, self._indexing = ReadWriteLock(), threading.Lock()
-        self._components: Dict[tuple, Any] = {}
 
     @classmethod
     def for_pipeline(cls, config: PipelineConfig, read_only: bool = False) -> "Workspace":
-        """A workspace on the store the config's HybridDocumentStore component names, opened with its params."""
+        """A workspace on the store the config's HybridDocumentStore component names, opened with its params
+        (without one: a workspace without a store directory)."""
         from dpr_components.pipelines.store_settings import store_component
 
         store = store_component(config)
-        if store is None:
-            raise ConfigurationError(f"{config.name!r} has no HybridDocumentStore component: a workspace needs one.")
-        return cls(store["path"], read_only, store["params"])
+        return cls(store["path"], read_only, store["params"]) if store else cls(None, read_only)
 
     # ----- what the store records ---------------------------------------------------------------------------
 
     @property
     def schema(self) -> PassageSchema:
         """The passage schema every pipeline of this workspace uses (the store's title field)."""
-        return PassageSchema(title_field=self.store.title_field)
+        return PassageSchema(title_field=self.store.title_field) if self.store else PassageSchema()
 
     @property
     def encoder(self) -> Any:
         """The :class:`EncoderSignature` of the store's vectors (None for a store without vectors)."""
-        return self.store.recorded_encoder()
+        return self.store.recorded_encoder() if self.store else None
 
     # ----- pipelines ----------------------------------------------------------------------------------------
 
@@ -113,7 +115,7 @@ class Workspace:
         root = next((i for i in config.definition()["nodes"][0]["inputs"] if i in ("Query", "File")), None)
         encoder = self.encoder
         if dense is None:
-            dense = asks_for_encoder(config) or not self.store.get_document_count()
+            dense = asks_for_encoder(config) or not (self.store and self.store.get_document_count())
         config = with_store_settings(config, self.schema.title_field, encoder,
                                      bm25_only=root == "File" and encoder is None and not dense)
         stores = {store["name"]} if store else set()
@@ -143,7 +145,7 @@ class Workspace:
     def query_pipeline(self, pipeline: Union[PipelineSource, LoadedPipeline] = "dense_retrieval",
                        overrides: Optional[Overrides] = (), pipeline_name: Optional[str] = None) -> LoadedPipeline:
         """A query pipeline (its first node takes ``Query``) over a store that holds passages."""
-        if not self.store.get_document_count():
+        if self.store and not self.store.get_document_count():
             raise StoreError(f"Store {str(self.path)!r} holds no passages: index a corpus into it first.")
         return self.pipeline(pipeline, overrides, pipeline_name).require_root("Query", "a query pipeline")
 
@@ -153,7 +155,8 @@ class Workspace:
         """An indexing pipeline (``File`` first, writing into the store) that follows the store: its recorded
         encoder, or BM25 only for a store of passages without vectors (see :meth:`pipeline`)."""
         loaded = self.pipeline(pipeline, overrides, pipeline_name, dense=dense)
-        if loaded.root_node != "File" or not any(node is self.store for node in loaded.nodes.values()):
+        if loaded.root_node != "File" or not any(node is (self.store or loaded.document_store)
+                                                 for node in loaded.nodes.values()):
             raise ConfigurationError(f"{loaded.config.name!r} is not an indexing pipeline: it needs `inputs: [File]` "
                                      "on its first node and the document store as a node (see pipelines/indexing.yml).")
         return loaded
@@ -244,6 +247,8 @@ class Workspace:
             pass
 
     def _build_indexes(self) -> None:
+        if self.store is None:
+            return
         logger.info("Building the search indexes of %s ...", self.path)
         if hasattr(self.store, "build_indexes"):
             self.store.build_indexes()
@@ -264,6 +269,8 @@ class Workspace:
 
     def close(self) -> None:
         """Close the store (a store this workspace created and left empty is removed again)."""
+        if self.store is None:
+            return
         empty = self._created and not self.store.get_document_count()
         self.store.close()
         if empty and self._created == "directory":

@@ -34,12 +34,10 @@ __all__ = [
 
 def load_pipeline(pipeline: PipelineSource, pipeline_name: Optional[str] = None, store: Optional[str] = None,
                   overrides: Optional[Overrides] = (), environ: Any = None, read_only: bool = False) -> LoadedPipeline:
-    """A pipeline built by a workspace on its HybridDocumentStore, or as the YAML says when it has none."""
+    """A pipeline built by a workspace on its HybridDocumentStore (without one: its YAML's own stores)."""
     from dpr_components.workspace import Workspace
 
     config = read_pipeline_config(pipeline, pipeline_name, store, overrides, environ)
-    if not config.store_paths():
-        return build_pipeline(config)
     return Workspace.for_pipeline(config, read_only).pipeline(config)
 
 

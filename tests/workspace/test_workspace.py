@@ -121,3 +121,21 @@ def test_long_steps_say_what_they_are_doing(store, caplog):
         workspace.query_pipeline("dense_retrieval")
     said = [record.getMessage() for record in caplog.records if record.name == "dpr_components.workspace"]
     assert said[0].startswith("Opening the store") and "Loading Retriever (DPRRetriever) ..." in said
+
+
+def test_a_pipeline_with_its_own_store_runs_without_a_store_directory(tmp_path):
+    # e.g. pipelines/elasticsearch_hybrid.yml: the workspace then keeps the YAML's store (docs/hybrid-experiments.md)
+    path = tmp_path / "memory.yml"
+    path.write_text("""version: 1.26.4.post0
+components:
+  - {name: Store, type: InMemoryDocumentStore, params: {use_bm25: true}}
+  - {name: BM25, type: BM25Retriever, params: {document_store: Store, top_k: 3}}
+pipelines:
+  - {name: query, nodes: [{name: BM25, inputs: [Query]}]}
+""", encoding="utf-8")
+    config = read_pipeline_config(path)
+    with Workspace.for_pipeline(config, read_only=True) as workspace:  # main's CLI did this too; keep it working
+        loaded = workspace.query_pipeline(config)
+        loaded.document_store.write_documents([Document("The capital of France is Paris.")])
+        assert workspace.query(["capital"], loaded)[0]["documents"][0]["content"].startswith("The capital")
+    assert workspace.store is None and not list(tmp_path.glob("dpr_store*"))  # no store directory was made
