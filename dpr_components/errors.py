@@ -38,9 +38,21 @@ class StoreCorruptedError(StoreError):
     """Store files are missing, unreadable or written by an incompatible version."""
 
 
+class StoreNotFoundError(StoreError):
+    """The path is not a document store (and the store was asked not to create one)."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The store was opened ``read_only``, or its files or file system cannot be written."""
+
+
 class TrainingDataError(DPRComponentsError, ValueError):
     """A training file is malformed (not JSON, a question without answers, a passage without text...)."""
 
 
 class DiskFullError(DPRComponentsError, OSError):
     """The disk or quota that a file was being written to is full; the previous version of the file is kept."""
+
+
+class StoreFullError(StoreError, DiskFullError):
+    """The disk or quota holding the store is full; the write that met it was not stored."""

@@ -124,7 +124,7 @@ def index_on_ray(corpus: str, address: Optional[str], store: Optional[str] = Non
     loaded = workspace.indexing_pipeline(config)
     document_store = loaded.document_store
     signature = PassageEncoder(loaded.pipeline).signature
-    check_store_encoder(document_store, signature, "This encoder's output")
+    check_store_encoder(document_store, signature)
     digest = corpus_digest(corpus, corpus_format)
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))

@@ -35,6 +35,8 @@ from safetensors.numpy import save_file
 
 from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import ConfigurationError, StoreError
+from dpr_components.stores.encoder_records import differences
+from dpr_components.stores.protocols import SignedVectorStore
 from dpr_components.utils.files import TEMPORARY_MARK, atomic_write
 
 FORMAT = "dpr-components/embeddings-v1"
@@ -254,22 +256,18 @@ def documents_of(ids: List[str], passages: List[Dict[str, Any]], embeddings: np.
 
 def write_to_store(store: Any, ids: List[str], passages: List[Dict[str, Any]], embeddings: np.ndarray,
                    encoder: Dict[str, Any], batch_size: int = 10_000) -> None:
-    """Write one shard's passages with their vectors into ``store``; a store whose ``write_documents`` takes
-    ``encoder_signature`` (HybridDocumentStore) records it and refuses vectors of another encoder."""
+    """Write one shard's passages with their vectors into ``store``; a
+    :class:`~dpr_components.stores.protocols.SignedVectorStore` records the encoder and refuses another one."""
     documents = list(documents_of(ids, passages, embeddings))
-    extra = {"encoder_signature": EncoderSignature.from_dict(encoder)} if _takes_signature(store) else {}
+    extra = {"encoder_signature": EncoderSignature.from_dict(encoder)} if isinstance(store, SignedVectorStore) else {}
     for start in range(0, len(documents), batch_size):
         store.write_documents(documents[start:start + batch_size], **extra)
 
 
-def check_store_encoder(store: Any, encoder: Dict[str, Any], what: str) -> None:
-    """Refuse, before anything is written, vectors of ``encoder`` for a store that recorded another one."""
-    recorded = store.recorded_encoder() if hasattr(store, "recorded_encoder") else None
-    if recorded is not None and store.get_embedding_count():
-        differences = recorded.differences(EncoderSignature.from_dict(encoder))
-        if differences:
-            raise ShardError(f"{what} was embedded by another encoder than the vectors already in the store "
-                             f"({'; '.join(differences)}); load it into another store or index.")
+def check_store_encoder(store: Any, encoder: Dict[str, Any]) -> None:
+    """Refuse, before anything is written, vectors of ``encoder`` for a store holding another encoder's."""
+    if isinstance(store, SignedVectorStore):
+        store.check_encoder(EncoderSignature.from_dict(encoder), writing=True)
 
 
 def load_shards(directory: Union[str, Path], store: Any, batch_size: int = 10_000, progress_bar: bool = True) -> Dict[str, Any]:
@@ -279,7 +277,7 @@ def load_shards(directory: Union[str, Path], store: Any, batch_size: int = 10_00
     from tqdm import tqdm
 
     headers = check_shards(directory)
-    check_store_encoder(store, headers[0].encoder, f"{headers[0].path.name} (and the other shards)")
+    check_store_encoder(store, headers[0].encoder)
     total, already = sum(header.passages for header in headers), 0
     with tqdm(total=total, unit="passage", desc="Loading shards", disable=not progress_bar) as bar:
         for header in headers:
@@ -289,8 +287,8 @@ def load_shards(directory: Union[str, Path], store: Any, batch_size: int = 10_00
                 _, ids, passages, embeddings = read_shard(header.path)
                 write_to_store(store, ids, passages, embeddings, header.encoder, batch_size)
             bar.update(header.passages)
-    if hasattr(store, "save"):
-        store.save()
+    if isinstance(store, SignedVectorStore):
+        store.build_indexes()
     return {"shards": len(headers), "shards_loaded": len(headers) - already, "shards_already_loaded": already,
             "passages": total, "corpus_documents": headers[0].corpus_documents}
 
@@ -303,15 +301,8 @@ def _in_store(store: Any, ids: List[str]) -> bool:
 
 
 def _differences(expected: Dict[str, Any], found: Dict[str, Any]) -> str:
-    """What makes two recorded signatures incomparable ("" if nothing: where models were loaded from is no
-    difference)."""
-    return "; ".join(EncoderSignature.from_dict(expected).differences(EncoderSignature.from_dict(found)))
-
-
-def _takes_signature(store: Any) -> bool:
-    import inspect
-
-    return "encoder_signature" in inspect.signature(store.write_documents).parameters
+    """What makes two recorded signatures incomparable ("" if nothing), by the store's one rule."""
+    return "; ".join(differences(EncoderSignature.from_dict(expected), EncoderSignature.from_dict(found)))
 
 
 def _json_bytes(value: Any) -> np.ndarray:

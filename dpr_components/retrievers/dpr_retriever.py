@@ -11,7 +11,7 @@ from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.encoders.text_encoder import Pooling, TextEncoder
 from dpr_components.errors import ConfigurationError, EmbeddingDimensionError
 from dpr_components.schema import TITLE_FIELD
-from dpr_components.stores.hybrid_document_store import HybridDocumentStore
+from dpr_components.stores.protocols import SignedVectorStore
 from dpr_components.utils.choices import Precision, Runtime
 from dpr_components.utils.devices import resolve_devices
 from dpr_components.utils.models import set_num_threads
@@ -49,9 +49,10 @@ class DPRRetriever(DenseRetriever):
     Encoder identity flows forward with the data: ``encoder_signature`` (an
     :class:`~dpr_components.encoders.signature.EncoderSignature`: architectures, weight hashes, pooling,
     normalisation, size; not the model paths) leaves :meth:`run_indexing` with the embedded documents, and
-    travels with every query's vectors into a :class:`HybridDocumentStore`, which records it and refuses
-    vectors of another encoder. A store exposing ``embedding_dim`` must match this retriever's size
-    (:class:`EmbeddingDimensionError` otherwise, raised before any question is encoded).
+    travels with every query's vectors into a store that records it (a
+    :class:`~dpr_components.stores.protocols.SignedVectorStore` such as HybridDocumentStore), which refuses,
+    before any question is encoded, an index of another encoder or vector size. Haystack's stores with an
+    ``embedding_dim`` must match this retriever's size (:class:`EmbeddingDimensionError` otherwise).
 
     YAML::
 
@@ -241,15 +242,19 @@ class DPRRetriever(DenseRetriever):
                 "DPRRetriever has no document store: pass document_store= to DPRRetriever(...) or to retrieve()."
             )
         index = index or getattr(store, "index", None)
-        self._check_dimension(store)
+        self._check_dimension(store, index)
         return store, index
 
     def _signed(self, store: BaseDocumentStore) -> Dict[str, EncoderSignature]:
         """The keyword that sends the query vectors' signature along, for the store that checks it."""
-        return {"encoder_signature": self.encoder_signature} if isinstance(store, HybridDocumentStore) else {}
+        return {"encoder_signature": self.encoder_signature} if isinstance(store, SignedVectorStore) else {}
 
-    def _check_dimension(self, store: BaseDocumentStore) -> None:
-        store_dim = getattr(store, "embedding_dim", None)
+    def _check_dimension(self, store: BaseDocumentStore, index: Optional[str]) -> None:
+        """Refuse, before encoding, an index of another encoder (a SignedVectorStore checks it) or size."""
+        if isinstance(store, SignedVectorStore):
+            store.check_encoder(self.encoder_signature, index)
+            return
+        store_dim = getattr(store, "embedding_dim", None)  # Haystack's stores: one size for all indexes
         if isinstance(store_dim, int) and store_dim != self.embedding_dim:
             raise EmbeddingDimensionError(
                 f"{type(store).__name__} holds {store_dim}-dim embeddings but DPRRetriever's encoders "

@@ -6,7 +6,7 @@ rows (one per scalar or list element) so that filters use an index instead of pa
 
 Example::
 
-    row, dim = document_row(Document(content="Paris", meta={"tags": ["a", "b"]}), None, "document")
+    row, dim = document_row(Document(content="Paris", meta={"tags": ["a", "b"]}), None)
     assert meta_values(row[3]) == [("tags", "a"), ("tags", "b")]
 """
 import copy
@@ -21,7 +21,7 @@ import numpy as np
 from haystack.errors import DuplicateDocumentError
 from haystack.schema import Document, dataframe_from_list
 
-from dpr_components.errors import EmbeddingDimensionError, StoreError
+from dpr_components.errors import StoreError
 from dpr_components.utils.validation import unicode_problem
 
 logger = logging.getLogger(__name__)
@@ -108,26 +108,15 @@ def check_storable(document_id: Any, meta: Dict[str, Any], content: Any = None) 
     refuse_unstorable(f"Document {document_id!r}", {"id": document_id, "content": content, "meta": meta or {}})
 
 
-def document_row(document: Document, dim: Optional[int], index_name: str) -> Tuple[tuple, Optional[int]]:
+def document_row(document: Document, dim: Optional[int]) -> Tuple[tuple, Optional[int]]:
     """(id, content, content_type, meta JSON, id_hash_keys JSON, embedding bytes) and the index's vector size."""
     check_storable(document.id, document.meta, document.content)
     content = document.content
     if not isinstance(content, str):
         content = json.dumps(document.to_dict()["content"], default=_json_default)
     embedding = None
-    if document.embedding is not None:
-        vector = np.asarray(document.embedding, dtype=np.float32)
-        if vector.ndim != 1 or vector.size == 0:
-            raise EmbeddingDimensionError(f"Document {document.id!r} has an embedding of shape {vector.shape}; "
-                                          f"expected a flat vector. Nothing was written.")
-        if dim is not None and vector.size != dim:
-            raise EmbeddingDimensionError(
-                f"Document {document.id!r} has a {vector.size}-dim embedding but index '{index_name}' holds "
-                f"{dim}-dim vectors. Nothing was written. Embed with the encoder the index was built with, "
-                f"or write to a new index / store.")
-        if not np.isfinite(vector).all():
-            raise StoreError(f"Document {document.id!r} has NaN or infinite values in its embedding. "
-                             f"Nothing was written.")
+    if document.embedding is not None:  # checked before (stores/encoder_records.py: the rule for every vector)
+        vector = np.asarray(document.embedding, dtype=np.float32).reshape(-1)
         embedding, dim = vector.tobytes(), vector.size
     id_hash_keys = json.dumps(document.id_hash_keys) if document.id_hash_keys else None
     return (str(document.id), content, document.content_type, meta_json(document.meta or {}, document.id),

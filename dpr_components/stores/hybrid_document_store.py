@@ -4,45 +4,50 @@ SQLite is the single source of truth (documents, metadata, embeddings, per-index
 BM25 indexes are caches derived from it and brought up to date before every search, so a store can never
 answer from vectors or terms of documents that are gone. Every write call is one transaction: a process
 killed mid-write or mid-save leaves the last committed state, and the caches are repaired on next use.
+Writers call :meth:`HybridDocumentStore.build_indexes` so that queries find the caches built; a store opened
+``read_only`` writes nothing, not even caches. docs/nodes/hybrid-document-store.md says what survives what.
 """
 import logging
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Dict, Generator, List, Optional, Union
+from typing import Any, Dict, Generator, List, Optional, Union
 
-import numpy as np
 from haystack.document_stores import KeywordDocumentStore
 from haystack.schema import Document, FilterType, Label
-from haystack.utils.scipy_utils import expit
 from tqdm import tqdm
 
 from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
 from dpr_components.schema import PassageSchema
 from dpr_components.stores import encoder_records as encoders
-from dpr_components.stores import label_table
+from dpr_components.stores import label_table, store_files
 from dpr_components.stores.bm25_index import WIKIPEDIA_B, WIKIPEDIA_K1
 from dpr_components.stores.document_rows import unique_ids
+from dpr_components.stores.hybrid_search import HybridSearch
 from dpr_components.stores.index_caches import IndexCaches
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
 from dpr_components.stores.vector_index import Similarity, VectorIndex
+from dpr_components.utils.choices import DuplicatePolicy
 from dpr_components.utils.validation import finite_float, optional_positive_int, positive_int
 
 logger = logging.getLogger(__name__)
 
 DATABASE_FILE = "documents.sqlite"
-DuplicatePolicy = ("overwrite", "skip", "fail")
 
 
-class HybridDocumentStore(KeywordDocumentStore):
+class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
     """Embedded document store for dense (FAISS) and sparse (BM25) retrieval with filters inside both.
 
     Haystack's filter syntax is applied *inside* the vector and BM25 searches, so ``top_k`` filtered hits
     come back even when matching documents are rare. Scores are raw unless ``scale_score=True`` (then
     Haystack's scaling: BM25 expit(s/8), dot product expit(s/100), cosine (s+1)/2; ``l2`` scores are minus
-    the squared distance). ``faiss_index_factory_str`` takes any faiss factory string; ``similarity``,
-    ``faiss_index_factory_str`` and ``bm25_k1`` / ``bm25_b`` may change between opens (the caches are
-    rebuilt); ``embedding_dim`` is fixed by the first vectors written. On open, SQLite's ``PRAGMA
+    the squared distance). ``faiss_index_factory_str`` takes any faiss factory string (default ``Flat``);
+    the store records it and ``similarity`` (default ``dot_product``) and reopens with them when they are not
+    given; given otherwise, the caches are rebuilt (a warning says so) and a writable store records the new
+    ones. ``bm25_k1`` / ``bm25_b`` may change between opens (rebuilt); ``embedding_dim`` is fixed by the first
+    vectors written. ``read_only``: nothing is ever written (SQLite read-only, caches built in memory), so
+    a read-only directory or mount can be queried; ``create: false`` refuses a directory that is not a store
+    yet (query commands: a mistyped path). On open, SQLite's ``PRAGMA
     quick_check`` reads every page of ``documents.sqlite`` and a corrupted file is refused
     (``integrity_check: false`` skips it, for very large stores opened often). BM25 indexes
     ``meta[title_field]`` + text: give it the ``title_field`` of the splitter and retriever
@@ -70,8 +75,7 @@ class HybridDocumentStore(KeywordDocumentStore):
 
     Python::
 
-        import numpy as np
-        from dpr_components.stores.hybrid_document_store import HybridDocumentStore
+                from dpr_components.stores.hybrid_document_store import HybridDocumentStore
 
         store = HybridDocumentStore(path="dpr_store")
         store.write_documents([{"content": "Paris is the capital of France.", "meta": {"name": "Paris"},
@@ -79,6 +83,8 @@ class HybridDocumentStore(KeywordDocumentStore):
         store.query("capital of France", top_k=5, filters={"name": ["Paris"]})       # BM25
         store.query_by_embedding(np.ones(768, dtype=np.float32), top_k=5)            # dense
         # Documents written without vectors: store.update_embeddings(retriever), e.g. a DPRRetriever.
+        store.build_indexes()                          # after writing: the next query pays no build
+        store.backup("backups/monday.sqlite")          # later: HybridDocumentStore.restore_backup(that, "dpr_store")
     """
 
     def __init__(
@@ -86,8 +92,8 @@ class HybridDocumentStore(KeywordDocumentStore):
         path: str = "dpr_store",
         index: str = "document",
         embedding_dim: Optional[int] = None,
-        faiss_index_factory_str: str = "Flat",
-        similarity: str = "dot_product",
+        faiss_index_factory_str: Optional[str] = None,
+        similarity: Optional[str] = None,
         embedding_field: str = "embedding",
         return_embedding: bool = False,
         duplicate_documents: str = "overwrite",
@@ -99,35 +105,50 @@ class HybridDocumentStore(KeywordDocumentStore):
         nprobe: Optional[int] = None,
         ef_search: Optional[int] = None,
         int8_prefilter: bool = False,
+        read_only: bool = False,
+        create: bool = True,
     ):
         super().__init__()
         nprobe = optional_positive_int("nprobe", nprobe)
         ef_search = optional_positive_int("ef_search", ef_search)
-        if not isinstance(int8_prefilter, bool):
-            raise ConfigurationError(f"int8_prefilter must be true or false, not {int8_prefilter!r}.")
-        self.similarity = Similarity.from_str(similarity).value
-        if duplicate_documents not in DuplicatePolicy:
-            raise ConfigurationError(f"Unknown duplicate_documents {duplicate_documents!r}. "
-                                     f"Valid values: {', '.join(DuplicatePolicy)}.")
+        for name, flag in (("int8_prefilter", int8_prefilter), ("read_only", read_only), ("create", create)):
+            if not isinstance(flag, bool):
+                raise ConfigurationError(f"{name} must be true or false, not {flag!r}.")
+        self.duplicate_documents = DuplicatePolicy.from_str(duplicate_documents, "duplicate_documents")
         # Wikipedia passages: k1=0.9, b=0.4 (pyserini's DPR baselines).
         bm25_k1, bm25_b = finite_float("bm25_k1", bm25_k1, minimum=0), finite_float("bm25_b", bm25_b, 0, 1)
-        self.path, self.index, self.label_index = Path(path), index, "label"
-        self.faiss_index_factory_str, self.embedding_field = faiss_index_factory_str, embedding_field
-        self.return_embedding, self.duplicate_documents = return_embedding, duplicate_documents
-        self.progress_bar, self._configured_dim = progress_bar, embedding_dim
+        self.path, self.index, self.label_index, self.read_only = Path(path), index, "label", read_only
+        self.embedding_field, self.return_embedding = embedding_field, return_embedding
+        self.progress_bar, self._configured_dim, self.title_field = progress_bar, embedding_dim, title_field
         if self.path.exists() and not self.path.is_dir():
             raise StoreCorruptedError(f"Store path {self.path} is a file; give a directory (new or an existing store).")
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._database = DocumentDatabase(self.path / DATABASE_FILE, check=integrity_check,
+        if read_only or not create:
+            store_files.check_exists(self.path / DATABASE_FILE)
+        with store_files.reported(self.path):
+            self.path.mkdir(parents=True, exist_ok=True)
+        self._database = DocumentDatabase(self.path / DATABASE_FILE, check=integrity_check, read_only=read_only,
                                           schema=PassageSchema(title_field=title_field) if title_field else None)
         self.title_field = self._database.schema.title_field
-        self._caches = IndexCaches(self.path, self._database, faiss_index_factory_str, self.similarity, bm25_k1, bm25_b,
-                                   nprobe=nprobe, ef_search=ef_search, int8_prefilter=int8_prefilter)
+        try:
+            self.faiss_index_factory_str = self._setting("faiss_index_factory_str", faiss_index_factory_str, "Flat")
+            self.similarity = Similarity.from_str(self._setting(
+                "similarity", similarity and Similarity.from_str(similarity).value, "dot_product")).value
+            self._caches = IndexCaches(self.path, self._database, self.faiss_index_factory_str, self.similarity,
+                                       bm25_k1, bm25_b, nprobe=nprobe, ef_search=ef_search,
+                                       int8_prefilter=int8_prefilter, persist=not read_only)
+        except Exception:
+            self._database.close()
+            raise
         self._finalizer = weakref.finalize(self, _shutdown, self._caches, self._database)
         try:
+            if read_only:
+                self._check_dim(self._database.index_info(index), embedding_dim)
+                return
             with self._database.transaction():
-                info = self._database.index_for_write(index, embedding_dim)
-                self._check_dim(info, embedding_dim)
+                self._check_dim(self._database.index_for_write(index, embedding_dim), embedding_dim)
+                for key in ("faiss_index_factory_str", "similarity"):  # valid (checked above): recorded
+                    if self._database.setting(key) != getattr(self, key):
+                        self._database.set_setting(key, getattr(self, key))
         except Exception:
             self.close()
             raise
@@ -140,13 +161,54 @@ class HybridDocumentStore(KeywordDocumentStore):
         info = self._database.index_info(self.index)
         return info.embedding_dim if info else self._configured_dim
 
+    def vector_size(self, index: Optional[str] = None) -> Optional[int]:
+        """Vector size of ``index`` (default: the store's): None until its first vector or ``embedding_dim``."""
+        info = self._database.index_info(index or self.index)
+        return info.embedding_dim if info else (self._configured_dim if index in (None, self.index) else None)
+
+    def build_indexes(self) -> None:
+        """Bring the FAISS and BM25 indexes of every index up to date with the documents and save them (in
+        memory only when ``read_only``), so that queries pay no build. Writers call it after writing (the
+        CLI's ``index``, shard loading, REST uploads); ``update_embeddings`` does it itself."""
+        for name in self._database.index_names():
+            self._caches.build(name)
+
     def save(self) -> None:
-        """Persist the vector indexes changed in this process (documents are always persisted on write)."""
-        self._caches.save_all()
+        """:meth:`build_indexes` (the name earlier versions had)."""
+        self.build_indexes()
 
     def close(self) -> None:
         """Save the vector indexes and close the database; the store can't be used afterwards."""
         self._finalizer()
+
+    def backup(self, destination: Union[str, Path], overwrite: bool = False) -> None:
+        """Copy the documents database (the source of truth: caches are rebuilt from it) into the single file
+        ``destination`` with SQLite's online backup API: a consistent snapshot, also while others write.
+        :meth:`restore_backup` puts it back."""
+        with store_files.reported(Path(destination)):
+            store_files.backup(self._database.path, Path(destination), overwrite)
+
+    @staticmethod
+    def restore_backup(backup: Union[str, Path], path: Union[str, Path]) -> None:
+        """Replace the content of the store at ``path`` with the ``backup`` (a file made by :meth:`backup`, or
+        a store directory) in one transaction, whatever the WAL a killed process left; a corrupted store
+        database is replaced. Its caches are bound to the content they were built from, so every process
+        rebuilds them as needed. The store may be open elsewhere, unless its database was unreadable."""
+        backup, path = Path(backup), Path(path)
+        backup = backup / DATABASE_FILE if backup.is_dir() else backup
+        store_files.check_exists(backup)
+        with store_files.reported(path):
+            path.mkdir(parents=True, exist_ok=True)
+            store_files.restore(backup, path / DATABASE_FILE)
+
+    def _setting(self, key: str, given: Optional[str], default: str) -> str:
+        """``given`` if given, else the store's recorded value, else ``default``; a given value unlike the
+        recorded one is said in a warning (the caches are rebuilt with it)."""
+        recorded = self._database.setting(key)
+        if given is not None and recorded is not None and str(given) != recorded:
+            logger.warning("%s was built with %s=%r; %r is given, so its vector index is rebuilt with it%s.",
+                           self.path, key, recorded, given, "" if self.read_only else " and recorded")
+        return str(given) if given is not None else recorded or default
 
     # ----- writes -------------------------------------------------------------------------------------------
 
@@ -160,22 +222,26 @@ class HybridDocumentStore(KeywordDocumentStore):
         DPRRetriever passes it on); it is recorded with the index, and refused if the index holds vectors
         of another encoder.
         """
-        policy = duplicate_documents or self.duplicate_documents
-        if policy not in DuplicatePolicy:
-            raise ConfigurationError(f"Unknown duplicate_documents {policy!r}. Valid: {', '.join(DuplicatePolicy)}.")
+        policy = DuplicatePolicy.from_str(duplicate_documents or self.duplicate_documents, "duplicate_documents")
         batch_size = positive_int("batch_size", batch_size)
         field_map = self._create_document_field_map()
         documents = [Document.from_dict(d, field_map=field_map) if isinstance(d, dict) else d for d in documents]
         documents = unique_ids(documents, policy)
         name = index or self.index
         with self._database.transaction():
-            if encoder_signature is not None and any(d.embedding is not None for d in documents):
-                encoders.admit(self._database, name, encoder_signature, record=True)
             info = self._database.index_for_write(name, self._configured_dim)
-            if policy == "fail":  # checked for the whole call before anything is written
+            before, size = info.vector_generation, info.embedding_dim
+            for document in documents:
+                if document.embedding is not None:
+                    size = encoders.checked_vectors(document.embedding, size, f"The embedding of document "
+                                                    f"{document.id!r}", rows=1, index=name).shape[1]
+            if policy is DuplicatePolicy.FAIL:  # checked for the whole call before anything is written
                 self._database.raise_if_existing(info, [d.id for d in documents])
             for start in range(0, len(documents), batch_size):
                 info = self._database.write(info, documents[start:start + batch_size], policy)
+            if any(document.embedding is not None for document in documents):
+                encoders.admit(self._database, info, encoder_signature or encoders.UNKNOWN,
+                               kept=lambda: self._database.vectors_kept_since(info, before))
             self._check_dim(info, None)
 
     def run(self, documents: List[Union[dict, Document]], index: Optional[str] = None,  # type: ignore[override]
@@ -195,41 +261,49 @@ class HybridDocumentStore(KeywordDocumentStore):
 
     def update_embeddings(self, retriever, index: Optional[str] = None, update_existing_embeddings: bool = True,
                           filters: Optional[FilterType] = None, batch_size: Optional[int] = None) -> None:
-        """Embed the documents with ``retriever.embed_documents``; each batch is committed on its own.
+        """Embed the documents with ``retriever.embed_documents`` (any Haystack retriever), then build the indexes.
 
-        The retriever's ``encoder_signature`` (if it has one) is recorded with the index; if it differs from
-        the recorded one and every vector is being replaced, the old vectors are cleared first, so the index
-        never mixes two encoders (replacing only some of them is refused).
+        The new vectors are staged first and replace the old ones in one transaction, after
+        :mod:`~dpr_components.stores.encoder_records` checked them and their encoder (the retriever's
+        ``encoder_signature``, or its class and model for Haystack's retrievers), which the index then records:
+        vectors that are not finite numbers of the index's size, or of another encoder while vectors of the
+        recorded one would stay, are refused and every stored vector is kept.
         """
         name = index or self.index
         batch_size = 10_000 if batch_size is None else positive_int("batch_size", batch_size)
+        self._database.check_writable()
         info = self._database.index_info(name)
         if info is None or not self._database.count(info):
             logger.warning("update_embeddings: index '%s' has no documents.", name)
             return
-        signature = getattr(retriever, "encoder_signature", None)  # Haystack's retrievers have none
-        if isinstance(signature, EncoderSignature):
-            encoders.admit(self._database, name, signature, record=True,
-                           replace=update_existing_embeddings and not filters)
-        row_ids = self._database.row_ids(self._info(name), filters,
-                                         only_without_embedding=not update_existing_embeddings)
-        with tqdm(total=len(row_ids), disable=not self.progress_bar, desc="Updating embeddings") as progress:
+        maker = encoders.maker_of(retriever)
+        replaced = self._database.count(info, filters, embedding=True) if update_existing_embeddings else 0
+        # Refused before anything is embedded when it would surely mix two encoders' vectors.
+        encoders.admit(self._database, info, maker, kept=lambda: self._database.count(info, embedding=True) - replaced,
+                       record=False)
+        row_ids = self._database.row_ids(info, filters, only_without_embedding=not update_existing_embeddings)
+        size: Optional[int] = None
+        with self._database.staging() as staged, tqdm(total=len(row_ids), disable=not self.progress_bar,
+                                                       desc="Updating embeddings") as progress:
             for start in range(0, len(row_ids), batch_size):
-                documents = list(self._database.documents_by_row_ids(row_ids[start:start + batch_size]).values())
-                embeddings = np.asarray(retriever.embed_documents(documents), dtype=np.float32)
-                if embeddings.ndim != 2 or len(embeddings) != len(documents):
-                    raise StoreError(f"The retriever returned embeddings of shape {embeddings.shape} for "
-                                     f"{len(documents)} documents; nothing of this batch was written.")
-                with self._database.transaction():
-                    info = self._database.index_for_write(name, None)
-                    encoders.check_vector_size(info, embeddings.shape[1], "The retriever's embeddings")
-                    if info.embedding_dim is None:
-                        self._database.set_index_fields(info, embedding_dim=embeddings.shape[1])
-                    self._database.set_embeddings(info, [d.id for d in documents], embeddings)
-                progress.update(len(documents))
-        with self._caches.lock:
-            self._caches.vectors(name)
-            self._caches.save_vectors(name)
+                found = self._database.documents_by_row_ids(row_ids[start:start + batch_size])
+                vectors = encoders.checked_vectors(retriever.embed_documents(list(found.values())),
+                                                   size or info.embedding_dim, "The retriever's embeddings",
+                                                   rows=len(found), index=name)
+                self._database.stage(staged, list(found), vectors)
+                size = vectors.shape[1]
+                progress.update(len(found))
+            with self._database.transaction():
+                info = self._database.index_for_write(name, None)
+                before = info.vector_generation
+                encoders.check_vector_size(info.embedding_dim, size, "The retriever's embeddings", name)
+                if info.embedding_dim is None and size is not None:
+                    self._database.set_index_fields(info, embedding_dim=size)
+                self._database.apply_staged(info, staged)
+                info = self._info(name)
+                encoders.admit(self._database, info, maker,
+                               kept=lambda: self._database.vectors_kept_since(info, before))
+        self._caches.build(name)
 
     def update_document_meta(self, id: str, meta: Dict[str, Any], index: Optional[str] = None) -> None:
         """Merge ``meta`` into the document's metadata."""
@@ -300,96 +374,19 @@ class HybridDocumentStore(KeywordDocumentStore):
         info = self._database.index_info(index or self.index)
         return encoders.recorded(info) if info is not None else None
 
+    def check_encoder(self, signature: EncoderSignature, index: Optional[str] = None, writing: bool = False) -> None:
+        """Raise unless queries (or, ``writing``, new vectors beside the stored ones) of ``signature`` are
+        comparable with the vectors of ``index``: the encoder recorded with them and their size."""
+        info = self._database.index_info(index or self.index)
+        if info is not None and writing:
+            encoders.admit(self._database, info, signature, kept=lambda: self._database.count(info, embedding=True),
+                           record=False)
+        elif info is not None:
+            encoders.check_query(info, signature)
+
     def get_embedding_count(self, index: Optional[str] = None, filters: Optional[FilterType] = None) -> int:
         info = self._database.index_info(index or self.index)
         return self._database.count(info, filters, embedding=True) if info else 0
-
-    # ----- dense search -------------------------------------------------------------------------------------
-
-    def query_by_embedding(self, query_emb: np.ndarray, filters: Optional[FilterType] = None, top_k: int = 10,
-                           index: Optional[str] = None, return_embedding: Optional[bool] = None,
-                           headers: Optional[Dict[str, str]] = None, scale_score: bool = True,
-                           encoder_signature: Optional[EncoderSignature] = None) -> List[Document]:
-        """The ``top_k`` documents most similar to ``query_emb`` among those matching ``filters``.
-
-        ``encoder_signature``: the encoder that made ``query_emb`` (DPRRetriever passes it); refused if the
-        index's vectors were made by another one.
-        """
-        return self.query_by_embedding_batch(np.asarray(query_emb)[None, :], filters, top_k, index,
-                                             return_embedding, headers, scale_score, encoder_signature)[0]
-
-    def query_by_embedding_batch(self, query_embs: Union[List[np.ndarray], np.ndarray],
-                                 filters: Optional[Union[FilterType, List[Optional[FilterType]]]] = None,
-                                 top_k: int = 10, index: Optional[str] = None, return_embedding: Optional[bool] = None,
-                                 headers: Optional[Dict[str, str]] = None, scale_score: bool = True,
-                                 encoder_signature: Optional[EncoderSignature] = None) -> List[List[Document]]:
-        top_k = positive_int("top_k", top_k)
-        name = index or self.index
-        if encoder_signature is not None:
-            encoders.admit(self._database, name, encoder_signature, record=False)
-        queries = np.asarray(query_embs, dtype=np.float32)
-        if isinstance(filters, list):
-            if len(filters) != len(queries):
-                raise ConfigurationError(f"Got {len(filters)} filters for {len(queries)} query embeddings: "
-                                         f"give one filter per query or a single filter for all.")
-            return [self.query_by_embedding_batch(queries[i:i + 1], f, top_k, index, return_embedding,
-                                                  headers, scale_score)[0] for i, f in enumerate(filters)]
-        info = self._database.index_info(name)
-        if info is None or info.embedding_dim is None or not len(queries):
-            return [[] for _ in queries]
-        encoders.check_vector_size(info, queries.shape[-1] if queries.ndim == 2 else -1, "The query embedding")
-        hits = self._caches.dense_hits(info, queries, top_k, filters)
-        return [self._documents_with_scores(row_scores, return_embedding,
-                                            lambda s: self.scale_to_unit_interval(s, self.similarity), scale_score)
-                for row_scores in hits]
-
-    # ----- BM25 search --------------------------------------------------------------------------------------
-
-    def query(self, query: Optional[str], filters: Optional[FilterType] = None, top_k: int = 10,
-              custom_query: Optional[str] = None, index: Optional[str] = None,
-              headers: Optional[Dict[str, str]] = None, all_terms_must_match: bool = False,
-              scale_score: bool = True) -> List[Document]:
-        """BM25 over title (``meta[title_field]``) + text: the ``top_k`` best documents matching ``filters``."""
-        if custom_query is not None:
-            raise ConfigurationError("HybridDocumentStore has no query language: custom_query is not supported. "
-                                     "Use filters= to restrict the documents.")
-        top_k = positive_int("top_k", top_k)
-        name = index or self.index
-        if query is None:  # like Elasticsearch's match_all: documents in storage order, unscored
-            return self.get_all_documents(index=name, filters=filters)[:top_k]
-        info = self._database.index_info(name)
-        bm25 = self._caches.bm25(name)
-        allowed = self._database.matching_row_ids(info, filters) if (filters and info) else None
-        scores, row_ids = bm25.search(query, top_k, allowed, all_terms_must_match)
-        return self._documents_with_scores(list(zip(scores.tolist(), row_ids.tolist())), False,
-                                           lambda s: float(expit(s / 8)), scale_score)
-
-    def query_batch(self, queries: List[str], filters: Optional[Union[FilterType, List[Optional[FilterType]]]] = None,
-                    top_k: int = 10, custom_query: Optional[str] = None, index: Optional[str] = None,
-                    headers: Optional[Dict[str, str]] = None, all_terms_must_match: bool = False,
-                    scale_score: bool = True) -> List[List[Document]]:
-        if isinstance(queries, str):
-            queries = [queries]
-        if isinstance(filters, list):
-            if len(filters) != len(queries):
-                raise ConfigurationError(f"Got {len(filters)} filters for {len(queries)} queries: "
-                                         f"give one filter per query or a single filter for all.")
-        else:
-            filters = [filters] * len(queries)
-        return [self.query(q, f, top_k, custom_query, index, headers, all_terms_must_match, scale_score)
-                for q, f in zip(queries, filters)]
-
-    def _documents_with_scores(self, hits: List[tuple], return_embedding: Optional[bool],
-                               scale: Callable[[float], float], scale_score: bool) -> List[Document]:
-        """Documents of (score, row id) hits in hit order; rows deleted since the search are left out."""
-        found = self._database.documents_by_row_ids([row_id for _, row_id in hits],
-                                                    with_embedding=self._with_embedding(return_embedding))
-        documents = []
-        for score, row_id in hits:
-            if row_id in found:
-                found[row_id].score = scale(score) if scale_score else score
-                documents.append(found[row_id])
-        return documents
 
     # ----- labels -------------------------------------------------------------------------------------------
 
@@ -413,19 +410,17 @@ class HybridDocumentStore(KeywordDocumentStore):
     def _create_document_field_map(self) -> Dict:
         return {self.embedding_field: "embedding"} if self.embedding_field != "embedding" else {}
 
-    def _with_embedding(self, return_embedding: Optional[bool]) -> bool:
-        return self.return_embedding if return_embedding is None else return_embedding
-
     def _info(self, name: str) -> IndexInfo:
         info = self._database.index_info(name)
         if info is None:
             raise StoreError(f"Index '{name}' does not exist in {self.path}. Existing: {self._database.index_names()}.")
         return info
 
-    def _check_dim(self, info: IndexInfo, embedding_dim: Optional[int]) -> None:
-        encoders.check_vector_size(info, embedding_dim, "embedding_dim")
-        if info.embedding_dim is not None:
-            VectorIndex.create(info.embedding_dim, self.faiss_index_factory_str, self.similarity)
+    def _check_dim(self, info: Optional[IndexInfo], embedding_dim: Optional[int]) -> None:
+        size = info.embedding_dim if info else None
+        encoders.check_vector_size(size, embedding_dim, "embedding_dim", self.index if info is None else info.name)
+        if size is not None:
+            VectorIndex.create(size, self.faiss_index_factory_str, self.similarity)
 
 
 def _shutdown(caches: IndexCaches, database: DocumentDatabase) -> None:

@@ -1,23 +1,26 @@
 """The FAISS and BM25 indexes of a store: caches derived from SQLite, never trusted beyond what it says.
 
-Each cache is stamped with the generation of the SQLite state it reflects and a key of the settings that
-shaped it and of the database it was built from (its random ``store_id``; file names
-``<index id>-<generation>-<key>``), so the caches of a deleted or replaced database are never loaded. A
-cache newer than the database (one restored from a backup) cannot come from that database's history and is
-deleted on open. A loaded cache must map exactly SQLite's row ids (vectors: those with embeddings; BM25:
-the text documents), else it is rebuilt. Before use, a cache is brought up to SQLite's
-current generation: a vector index replays the rows logged in ``vector_changes`` since its stamp (remove,
-re-add), or is rebuilt from SQLite in chunks when replay is impossible (HNSW cannot remove, the log was
-pruned, the file is missing or corrupt, the result disagrees with SQLite's row ids). The BM25 index is
+Each cache is stamped with the generation of the SQLite state it reflects, that generation's random token
+and a key of the settings that shaped it (file names ``<index id>-<generation>-<token>-<key>``). A token is
+drawn for every committed generation, so a cache is loaded only into the database whose history holds that
+exact generation: never into a deleted and re-created database, a restored backup or a second database that
+happens to reach the same counters and row ids. A loaded cache must map exactly SQLite's row ids (vectors:
+those with embeddings; BM25: the text documents), else it is rebuilt. Before use, a cache is brought up to
+SQLite's current generation: a vector index replays the rows logged in ``vector_changes`` since its stamp
+(remove, re-add), or is rebuilt from SQLite in chunks when replay is impossible (HNSW cannot remove, the log
+was pruned, the file is missing or corrupt, the result disagrees with SQLite's row ids). The BM25 index is
 rebuilt when its text generation is stale. All reads for one refresh happen in one SQLite snapshot.
 :meth:`IndexCaches.dense_hits` searches the current vector index with the filters applied inside.
+
+Writers call :meth:`IndexCaches.build` (the store's ``build_indexes``), which saves what it built and reports
+a full disk; a cache built during a query is saved when possible (a full disk is logged, the answer stands).
+With ``persist=False`` (a read-only store) nothing is ever written: caches live in memory only.
 
 Example::
 
     caches = IndexCaches(Path("dpr_store"), database, "HNSW32", "dot_product", k1=0.9, b=0.4)
     hits = caches.dense_hits(database.index_info("document"), queries, top_k=10, filters={"genre": "news"})
-    bm25 = caches.bm25("document")
-    caches.save_all()                          # persist what was built or replayed in this process
+    caches.build("document")                   # up to date and saved: the next process loads them
 """
 import hashlib
 import json
@@ -25,16 +28,17 @@ import logging
 import re
 import threading
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import faiss
 import numpy as np
 
-from dpr_components.errors import StoreCorruptedError
+from dpr_components.errors import StoreCorruptedError, StoreError
 from dpr_components.stores.bm25_index import BM25Index
-from dpr_components.utils.files import remove, remove_leftovers
 from dpr_components.stores.filters import Filters
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
+from dpr_components.stores.store_files import EMPTY_TOKEN, reported
+from dpr_components.utils.files import TEMPORARY_MARK, remove, remove_leftovers
 from dpr_components.stores.vector_index import SelectorUnsupported, VectorIndex, exact_search
 
 logger = logging.getLogger(__name__)
@@ -43,7 +47,7 @@ EXACT_SEARCH_MAX = 2048  # filtered searches over at most this many documents ar
 # Rows read from SQLite per step of a rebuild: each step holds the rows twice (SQLite's and numpy's), so
 # 1024 x 768-d keeps that transient at 6 MB, under 1% of a 250k-vector index.
 BUILD_CHUNK_ROWS = 1024
-STAMP = re.compile(r"^(\d+)-(\d+)-([0-9a-f]+)(\.faiss)?$")
+STAMP = re.compile(r"^(\d+)-(\d+)-([0-9a-f]+)-([0-9a-f]+)(\.faiss)?$")
 
 
 class IndexCaches:
@@ -51,54 +55,75 @@ class IndexCaches:
 
     def __init__(self, directory: Path, database: DocumentDatabase, factory: str, similarity: str,
                  k1: float, b: float, nprobe: Optional[int] = None, ef_search: Optional[int] = None,
-                 int8_prefilter: bool = False):
-        self.database = database
+                 int8_prefilter: bool = False, persist: bool = True):
+        self.database, self.persist = database, persist
         self.factory, self.similarity, self.k1, self.b = factory, similarity, k1, b
         # Search-time only: not in the cache key.
         self.search_settings = {"nprobe": nprobe, "ef_search": ef_search, "int8_prefilter": int8_prefilter}
         self.vector_directory, self.bm25_directory = directory / "vectors", directory / "bm25"
-        for folder in (self.vector_directory, self.bm25_directory):
-            folder.mkdir(parents=True, exist_ok=True)
-            remove_leftovers(folder)
-        self._remove_caches_newer_than_the_database()
+        if persist:
+            with reported(directory):
+                for folder in (self.vector_directory, self.bm25_directory):
+                    folder.mkdir(parents=True, exist_ok=True)
+                    remove_leftovers(folder)
+                self._remove_unbound()
         self.lock = threading.RLock()
-        self._vectors: Dict[int, Tuple[int, VectorIndex]] = {}
-        self._bm25: Dict[int, Tuple[int, BM25Index]] = {}
+        self._vectors: Dict[int, Tuple[int, Optional[str], VectorIndex]] = {}
+        self._bm25: Dict[int, Tuple[int, Optional[str], BM25Index]] = {}
         self._unsaved: Dict[int, str] = {}  # index id -> index name, vector caches newer than their file
+
+    def reset(self) -> None:
+        """Forget every cache in memory (the database was replaced: a restore)."""
+        with self.lock:
+            self._vectors.clear()
+            self._bm25.clear()
+            self._unsaved.clear()
+
+    def build(self, name: str) -> None:
+        """Bring both caches of index ``name`` up to date and save them (a full disk raises StoreFullError)."""
+        with self.lock:
+            self.vectors(name, strict=True)
+            self.save_vectors(name)
+            self.bm25(name, strict=True)
 
     # ----- vectors ------------------------------------------------------------------------------------------
 
-    def vectors(self, name: str) -> Optional[VectorIndex]:
+    def vectors(self, name: str, strict: bool = False) -> Optional[VectorIndex]:
         """The FAISS index matching SQLite's current vectors of index ``name`` (None if it has none)."""
         with self.lock, self.database.transaction(write=False):
             info = self.database.index_info(name)
             if info is None or info.embedding_dim is None:
                 return None
             cached, loaded = self._vectors.get(info.index_id), False
-            if cached is not None and cached[0] == info.vector_generation:
-                return cached[1]
+            if cached is not None and cached[:2] == (info.vector_generation, info.vector_token):
+                return cached[2]
+            if cached is not None and self.database.token(info.index_id, "vectors", cached[0]) != cached[1]:
+                cached = None  # built from another database (one restored since)
             if cached is None:
                 cached, loaded = self._load_vectors(info), True
-            if cached is not None and self._replay(info, *cached, check_ids=loaded):
-                self._vectors[info.index_id] = (info.vector_generation, cached[1])
+            if cached is not None and self._replay(info, cached[0], cached[2], check_ids=loaded):
+                self._vectors[info.index_id] = (info.vector_generation, info.vector_token, cached[2])
                 if cached[0] != info.vector_generation:
                     self._unsaved[info.index_id] = name
-                return cached[1]
+                return cached[2]
             self._vectors.pop(info.index_id, None)
             del cached  # the stale index must be freed before its replacement is built
             index = self._rebuild_vectors(info)
-        self.save_vectors(name)  # a full build is worth keeping
+        self._saved(lambda: self.save_vectors(name), strict)  # a full build is worth keeping
         return index
 
     def save_vectors(self, name: str) -> None:
         """Write the in-memory vector index of ``name`` to disk if it is newer than the saved one."""
         with self.lock:
             info = self.database.index_info(name)
-            if info is None or info.index_id not in self._unsaved or info.index_id not in self._vectors:
+            if not self.persist or info is None or info.index_id not in self._unsaved:
                 return
-            generation, index = self._vectors[info.index_id]
-            path = self.vector_directory / f"{info.index_id}-{generation}-{self._vector_key(index.dim)}.faiss"
-            index.save(path)
+            generation, token, index = self._vectors[info.index_id]
+            if token is None:
+                return  # a generation written by an older version: no file could be bound to it
+            path = self.vector_directory / f"{info.index_id}-{generation}-{token}-{self._vector_key(index.dim)}.faiss"
+            with reported(path):
+                index.save(path)
             self._remove_stale(self.vector_directory, info.index_id, keep=path)
             self._unsaved.pop(info.index_id, None)
             self.database.forget_changes(info.index_id, generation)
@@ -107,20 +132,21 @@ class IndexCaches:
         for name in list(self._unsaved.values()):
             self.save_vectors(name)
 
-    def _load_vectors(self, info: IndexInfo) -> Optional[Tuple[int, VectorIndex]]:
+    def _load_vectors(self, info: IndexInfo) -> Optional[Tuple[int, Optional[str], VectorIndex]]:
         key = self._vector_key(info.embedding_dim)  # type: ignore[arg-type]
-        saved = sorted((generation, path) for generation, path in self._stamped(self.vector_directory, info.index_id)
+        saved = sorted((generation, token, path) for generation, token, path in
+                       self._stamped(self.vector_directory, info.index_id)
                        if path.name.endswith(f"-{key}.faiss") and info.vector_log_start <= generation
-                       <= info.vector_generation)
+                       <= info.vector_generation and token == self.database.token(info.index_id, "vectors", generation))
         if not saved:
             return None
-        generation, path = saved[-1]
+        generation, token, path = saved[-1]
         try:
             index = VectorIndex.load(path, self.similarity, **self.search_settings)
         except StoreCorruptedError as error:
             logger.warning("%s; rebuilding it from the documents database.", error)
             return None
-        return generation, index
+        return generation, token, index
 
     def _replay(self, info: IndexInfo, generation: int, index: VectorIndex, check_ids: bool) -> bool:
         """Apply the rows changed since ``generation`` and check the result against SQLite (every row id
@@ -150,7 +176,7 @@ class IndexCaches:
                                   sample, self.database.vectors(info, chunk_size=BUILD_CHUNK_ROWS),
                                   self.database.count(info, embedding=True),
                                   **self.search_settings)
-        self._vectors[info.index_id] = (info.vector_generation, index)
+        self._vectors[info.index_id] = (info.vector_generation, info.vector_token, index)
         self._unsaved[info.index_id] = info.name
         return index
 
@@ -168,8 +194,7 @@ class IndexCaches:
         return sample[:filled]
 
     def _vector_key(self, dim: int) -> str:
-        return _digest({"factory": self.factory, "similarity": self.similarity, "dim": dim,
-                        "faiss": faiss.__version__, "store": self.database.store_id})
+        return _digest({"factory": self.factory, "similarity": self.similarity, "dim": dim, "faiss": faiss.__version__})
 
     def dense_hits(self, info: IndexInfo, queries: np.ndarray, top_k: int, filters: Filters
                    ) -> List[List[Tuple[float, int]]]:
@@ -212,18 +237,19 @@ class IndexCaches:
 
     # ----- BM25 ---------------------------------------------------------------------------------------------
 
-    def bm25(self, name: str) -> BM25Index:
-        """The BM25 index matching SQLite's current texts of index ``name`` (loaded or rebuilt and saved)."""
+    def bm25(self, name: str, strict: bool = False) -> BM25Index:
+        """The BM25 index matching SQLite's current texts of index ``name`` (loaded, or rebuilt and saved)."""
         with self.lock:
             with self.database.transaction(write=False):
                 info = self.database.index_info(name)
                 if info is None:
                     return BM25Index.build(np.zeros(0, dtype=np.int64), [], self.k1, self.b)
                 cached = self._bm25.get(info.index_id)
-                if cached is not None and cached[0] == info.text_generation:
-                    return cached[1]
-                path = self.bm25_directory / f"{info.index_id}-{info.text_generation}-{self._bm25_key()}"
-                index = self._load_bm25(path)
+                if cached is not None and cached[:2] == (info.text_generation, info.text_token):
+                    return cached[2]
+                stamp = f"{info.index_id}-{info.text_generation}-{info.text_token}"
+                path = self.bm25_directory / f"{stamp}-{self._bm25_key()}"
+                index = self._load_bm25(path) if info.text_token is not None else None
                 if index is not None and not np.array_equal(index.row_ids, self.database.text_row_ids(info)):
                     logger.warning("BM25 index of '%s' disagrees with the documents database; rebuilding it.", name)
                     remove(path)
@@ -231,11 +257,15 @@ class IndexCaches:
                 if index is None:
                     logger.info("Building the BM25 index of '%s' from the documents database.", name)
                     index = BM25Index.build(*self.database.texts(info), k1=self.k1, b=self.b)
-            if not path.exists():
-                index.save(path)
-                self._remove_stale(self.bm25_directory, info.index_id, keep=path)
-            self._bm25[info.index_id] = (info.text_generation, index)
+            if self.persist and info.text_token is not None and not path.exists():
+                self._saved(lambda: self._save_bm25(index, path, info.index_id), strict)
+            self._bm25[info.index_id] = (info.text_generation, info.text_token, index)
             return index
+
+    def _save_bm25(self, index: BM25Index, path: Path, index_id: int) -> None:
+        with reported(path):
+            index.save(path)
+        self._remove_stale(self.bm25_directory, index_id, keep=path)
 
     def _load_bm25(self, path: Path) -> Optional[BM25Index]:
         if not path.is_dir():
@@ -248,8 +278,7 @@ class IndexCaches:
             return None
 
     def _bm25_key(self) -> str:
-        return _digest({**BM25Index.settings(self.k1, self.b), "store": self.database.store_id,
-                        "title": self.database.schema.title_field})
+        return _digest({**BM25Index.settings(self.k1, self.b), "title": self.database.schema.title_field})
 
     # ----- shared -------------------------------------------------------------------------------------------
 
@@ -262,30 +291,42 @@ class IndexCaches:
             for directory in (self.vector_directory, self.bm25_directory):
                 self._remove_stale(directory, index_id, keep=None)
 
-    def _remove_caches_newer_than_the_database(self) -> None:
-        # Files are listed before the generations are read: a cache is saved only after its generation was
-        # committed, so one newer than the database did not come from it (the database was restored or replaced).
+    def _saved(self, save: Callable[[], None], strict: bool) -> None:
+        """Run ``save``; unless ``strict`` (a writer asked), a disk that cannot take the file only costs a
+        rebuild in the next process, so the answer stands and a warning says why."""
+        if not self.persist:
+            return
+        try:
+            save()
+        except StoreError as error:
+            if strict:
+                raise
+            logger.warning("Could not save a search index (%s); it is kept in memory and rebuilt by the next "
+                           "process.", error)
+
+    def _remove_unbound(self) -> None:
+        """Delete cache files no generation of this database made: a replaced or restored database's, or an
+        older version's. Files are listed before the tokens are read: a cache is saved only after its
+        generation was committed, so a concurrent writer's new file is never taken for a stranger's."""
         files = [(directory, path, STAMP.match(path.name)) for directory in (self.vector_directory, self.bm25_directory)
-                 for path in directory.iterdir()]
-        generations = {index_id: (vector_generation, text_generation) for index_id, vector_generation, text_generation
-                       in self.database.query("SELECT index_id, vector_generation, text_generation FROM indexes")}
+                 for path in directory.iterdir() if not path.name.startswith(TEMPORARY_MARK)]
+        known = {(index_id, kind, generation, token) for index_id, kind, generation, token
+                 in self.database.query("SELECT index_id, kind, generation, token FROM generation_tokens")}
         for directory, path, match in files:
-            if match is None:
-                continue
-            current = generations.get(int(match.group(1)))
-            generation = int(match.group(2))
-            if current is None or generation > current[directory is self.bm25_directory]:
-                logger.info("Removing %s: it is newer than the documents database, so not built from it.", path)
+            kind = "texts" if directory is self.bm25_directory else "vectors"
+            stamp = (int(match.group(1)), kind, int(match.group(2)), match.group(3)) if match else None
+            if stamp is None or (stamp not in known and stamp[2:] != (0, EMPTY_TOKEN)):
+                logger.info("Removing %s: no generation of the documents database made it.", path)
                 remove(path)
 
-    def _stamped(self, directory: Path, index_id: int):
+    def _stamped(self, directory: Path, index_id: int) -> Iterator[Tuple[int, str, Path]]:
         for path in directory.iterdir():
             match = STAMP.match(path.name)
             if match and int(match.group(1)) == index_id:
-                yield int(match.group(2)), path
+                yield int(match.group(2)), match.group(3), path
 
     def _remove_stale(self, directory: Path, index_id: int, keep: Optional[Path]) -> None:
-        for _, path in list(self._stamped(directory, index_id)):
+        for _, _, path in list(self._stamped(directory, index_id)):
             if path != keep:
                 remove(path)
 

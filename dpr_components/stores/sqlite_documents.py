@@ -1,8 +1,11 @@
 """The store's single source of truth: documents, metadata, embeddings and per-index state in one SQLite file.
 
-Every change is one transaction that also bumps the index's generation counters and, for vectors, logs
-which rows changed (``vector_changes``), so the FAISS and BM25 caches can tell exactly how far behind
-they are. SQLite's journal makes a killed process roll back to the last commit.
+Every change is one transaction that also bumps the index's generation counters, gives the new generation
+a random token (``generation_tokens``: caches are bound to it, so two databases that reach the same
+counters, e.g. two restored backups, never share caches) and, for vectors, logs which rows changed
+(``vector_changes``), so the FAISS and BM25 caches can tell exactly how far behind they are. SQLite's
+journal makes a killed process roll back to the last commit. Opened ``read_only``, nothing is written:
+a write raises :class:`StoreReadOnlyError`.
 
 Example::
 
@@ -26,53 +29,21 @@ import numpy as np
 from haystack.errors import DuplicateDocumentError
 from haystack.schema import Document
 
-from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
+from dpr_components.errors import ConfigurationError, StoreError, StoreReadOnlyError
 from dpr_components.schema import PASSAGES, PassageSchema
 from dpr_components.stores.document_rows import (DOCUMENT_COLUMNS, check_storable, document_row, indexed_text,
                                                  meta_json, meta_values, to_document)
 from dpr_components.stores.filters import Filters, filter_key, parse_filters, row_id_query
+from dpr_components.stores.store_files import EMPTY_TOKEN, NEW_TOKEN, open_database, reported
 
-FORMAT_VERSION = 1
-RECOVERY = ("Restore documents.sqlite from a backup (the vector and BM25 caches beside it are rebuilt "
-            "automatically), or delete the store directory and index the documents again.")
 CHUNK = 500  # ids per SQL statement when looking documents up by id
 MATCH_CACHE_SIZE = 8  # filters whose matching row ids are kept (8 MB each at 1M matches)
-
-SCHEMA = """
-CREATE TABLE store_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE indexes (
-    index_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    embedding_dim INTEGER,
-    vector_generation INTEGER NOT NULL DEFAULT 0,
-    text_generation INTEGER NOT NULL DEFAULT 0,
-    vector_log_start INTEGER NOT NULL DEFAULT 0,
-    encoder TEXT
-);
-CREATE TABLE documents (
-    row_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    index_id INTEGER NOT NULL,
-    id TEXT NOT NULL,
-    content TEXT NOT NULL,
-    content_type TEXT NOT NULL,
-    meta TEXT NOT NULL,
-    id_hash_keys TEXT,
-    embedding BLOB,
-    UNIQUE (index_id, id)
-);
-CREATE INDEX documents_with_vectors ON documents (index_id, row_id) WHERE embedding IS NOT NULL;
-CREATE TABLE meta_values (index_id INTEGER NOT NULL, key TEXT NOT NULL, value, row_id INTEGER NOT NULL);
-CREATE INDEX meta_values_by_key ON meta_values (index_id, key, value, row_id);
-CREATE INDEX meta_values_by_row ON meta_values (row_id);
-CREATE TABLE vector_changes (index_id INTEGER NOT NULL, generation INTEGER NOT NULL, row_id INTEGER NOT NULL);
-CREATE INDEX vector_changes_by_generation ON vector_changes (index_id, generation);
-CREATE TABLE labels (index_name TEXT NOT NULL, id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY (index_name, id));
-"""
 
 
 @dataclass(frozen=True)
 class IndexInfo:
-    """One named index as committed: its id, vector size and how many times its vectors / texts changed.
+    """One named index as committed: its id, vector size and how many times its vectors / texts changed, with
+    the random tokens of those generations (None where an older version made them and nothing was written since).
 
     ``vector_changes`` holds the rows changed by every vector generation after ``vector_log_start``.
     """
@@ -84,69 +55,42 @@ class IndexInfo:
     text_generation: int
     vector_log_start: int
     encoder: Optional[Dict[str, Any]]
+    vector_token: Optional[str] = None
+    text_token: Optional[str] = None
 
 
 class DocumentDatabase:
     """SQLite storage of Haystack documents for a :class:`HybridDocumentStore` (thread-safe, one connection)."""
 
-    def __init__(self, path: Path, check: bool = True, schema: Optional[PassageSchema] = None):
-        """Open (or create) the database; ``check`` runs SQLite's ``PRAGMA quick_check`` over every page first
-        and refuses a corrupted file instead of answering from it. ``schema`` names the title field that BM25
-        indexes with the text; it is recorded with the first write, and None means the recorded one (else
-        :data:`PASSAGES`'s); another one than recorded is refused."""
-        self.path = path
-        self.schema = schema or PASSAGES
+    def __init__(self, path: Path, check: bool = True, schema: Optional[PassageSchema] = None,
+                 read_only: bool = False):
+        """Open (or create, unless ``read_only``) the database; ``check`` runs SQLite's ``PRAGMA quick_check``
+        over every page first and refuses a corrupted file instead of answering from it. ``schema`` names the
+        title field that BM25 indexes with the text; it is recorded with the first write, and None means the
+        recorded one (else :data:`PASSAGES`'s); another one than recorded is refused."""
+        self.path, self.read_only = path, read_only
         self.lock = threading.RLock()
         self._commits = 0  # with PRAGMA data_version (other connections' commits): when cached answers expire
         self._matches: "OrderedDict[tuple, Tuple[tuple, np.ndarray]]" = OrderedDict()
-        try:
-            self.connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=60)
-            # WAL: readers keep a consistent snapshot while a writer commits; FULL: a commit survives power loss.
-            self.connection.execute("PRAGMA journal_mode = WAL")
-            self.connection.execute("PRAGMA synchronous = FULL")
-            self.connection.execute("PRAGMA journal_size_limit = 67108864")
-            with self.transaction():
-                if not self.connection.execute("SELECT name FROM sqlite_master").fetchall():  # new, empty file
-                    for statement in filter(str.strip, SCHEMA.split(";")):
-                        self.connection.execute(statement)
-                    self.connection.execute("INSERT INTO store_info VALUES ('format_version', ?)",
-                                            (str(FORMAT_VERSION),))
-                row = self.connection.execute("SELECT value FROM store_info WHERE key = 'format_version'").fetchone()
-                # A random id born with the database (added to stores made before it existed): cache files are
-                # named after it, so a replaced database never loads the caches of the one it replaced.
-                if row is not None and row[0] == str(FORMAT_VERSION):
-                    self.connection.execute("INSERT OR IGNORE INTO store_info VALUES ('store_id', ?)",
-                                            (uuid.uuid4().hex,))
-                    self.store_id: str = self.connection.execute(
-                        "SELECT value FROM store_info WHERE key = 'store_id'").fetchone()[0]
-            problems = [line for (line,) in self.connection.execute("PRAGMA quick_check(3)")] if check else ["ok"]
-        except sqlite3.DatabaseError as error:
-            raise StoreCorruptedError(
-                f"{path} is not a readable document store database ({error}). {RECOVERY}") from error
-        if problems != ["ok"]:
-            self.connection.close()
-            found = [line.strip() for problem in problems for line in problem.splitlines()
-                     if line.strip() and not line.startswith("***")]
-            raise StoreCorruptedError(f"{path} is corrupted (PRAGMA quick_check: {'; '.join(found[:3])}). {RECOVERY}")
-        if row is None or row[0] != str(FORMAT_VERSION):
-            raise StoreCorruptedError(
-                f"{path} was written by an incompatible version of dpr-components (store format "
-                f"{row[0] if row else 'unknown'}; this version reads format {FORMAT_VERSION}). Open it with the "
-                f"version that wrote it, or index the documents again into a new store directory."
-            )
-        recorded = self.query("SELECT value FROM store_info WHERE key = 'title_field'")
-        if recorded and schema is not None and recorded[0][0] != schema.title_field:
+        self.connection = open_database(path, read_only, check)
+        recorded = self.setting("title_field")
+        if recorded and schema is not None and recorded != schema.title_field:
             self.connection.close()
             raise ConfigurationError(
-                f"{path.parent} holds passages whose title is in meta[{recorded[0][0]!r}], not title_field "
+                f"{path.parent} holds passages whose title is in meta[{recorded!r}], not title_field "
                 f"{schema.title_field!r}: a store's title field is fixed by its first passages. Leave title_field "
-                f"unset (or {recorded[0][0]!r}), or index into a new store.", parameter="title_field")
-        if recorded:
-            self.schema = PassageSchema(title_field=recorded[0][0])
+                f"unset (or {recorded!r}), or index into a new store.", parameter="title_field")
+        self.schema = PassageSchema(title_field=recorded) if recorded else schema or PASSAGES
 
     def close(self) -> None:
         with self.lock:
             self.connection.close()
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """SQLite errors users can fix (full disk, read-only files, corruption found by a query) as StoreErrors."""
+        with reported(self.path):
+            yield
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
@@ -156,28 +100,56 @@ class DocumentDatabase:
             if self.connection.in_transaction:  # nested use joins the outer transaction
                 yield self.connection
                 return
-            self.connection.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
-            try:
-                yield self.connection
-            except BaseException:
-                self.connection.execute("ROLLBACK")
-                raise
-            self.connection.execute("COMMIT")
+            if write:
+                self.check_writable()
+            with self.errors():
+                self.connection.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+                try:
+                    yield self.connection
+                    self.connection.execute("COMMIT")
+                except BaseException:
+                    if self.connection.in_transaction:  # SQLite rolls back by itself after some errors
+                        self.connection.execute("ROLLBACK")
+                    raise
             self._commits += write
 
+    def check_writable(self) -> None:
+        if self.read_only:
+            raise StoreReadOnlyError(f"The store {self.path.parent} was opened read_only: nothing can be written. "
+                                     f"Open it without read_only to write.")
+
+    def setting(self, key: str) -> Optional[str]:
+        """A store-wide setting (``store_info``), e.g. ``format_version`` or the recorded FAISS factory."""
+        rows = self.query("SELECT value FROM store_info WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction() as connection:
+            connection.execute("INSERT OR REPLACE INTO store_info VALUES (?, ?)", (key, value))
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> List[tuple]:
-        with self.lock:
+        with self.lock, self.errors():
             return self.connection.execute(sql, params).fetchall()
 
     # ----- indexes -------------------------------------------------------------------------------------------
 
     def index_info(self, name: str) -> Optional[IndexInfo]:
-        rows = self.query("SELECT index_id, name, embedding_dim, vector_generation, text_generation, "
-                          "vector_log_start, encoder FROM indexes WHERE name = ?", (name,))
+        rows = self.query("SELECT index_id, name, embedding_dim, vector_generation, text_generation, vector_log_start, "
+                          "encoder FROM indexes WHERE name = ?", (name,))
         if not rows:
             return None
         *fields, encoder = rows[0]
-        return IndexInfo(*fields, encoder=json.loads(encoder) if encoder else None)
+        return IndexInfo(*fields, encoder=json.loads(encoder) if encoder else None,
+                         vector_token=self.token(fields[0], "vectors", fields[3]),
+                         text_token=self.token(fields[0], "texts", fields[4]))
+
+    def token(self, index_id: int, kind: str, generation: int) -> Optional[str]:
+        """The random token of a generation of an index's ``vectors`` or ``texts`` (None if unknown)."""
+        if generation == 0:
+            return EMPTY_TOKEN
+        rows = self.query("SELECT token FROM generation_tokens WHERE index_id = ? AND kind = ? AND generation = ?",
+                          (index_id, kind, generation))
+        return rows[0][0] if rows else None
 
     def index_names(self) -> List[str]:
         return [name for (name,) in self.query("SELECT name FROM indexes ORDER BY index_id")]
@@ -200,7 +172,7 @@ class DocumentDatabase:
             info = self.index_info(name)
             if info is None:
                 return None
-            for table in ("meta_values", "documents", "vector_changes", "indexes"):
+            for table in ("meta_values", "documents", "vector_changes", "generation_tokens", "indexes"):
                 connection.execute(f"DELETE FROM {table} WHERE index_id = ?", (info.index_id,))
             return info.index_id
 
@@ -212,7 +184,7 @@ class DocumentDatabase:
         dim = index.embedding_dim
         rows = []
         for document in documents:
-            row, dim = document_row(document, dim, index.name)
+            row, dim = document_row(document, dim)
             rows.append(row)
         if dim != index.embedding_dim:
             self.set_index_fields(index, embedding_dim=dim)
@@ -246,18 +218,40 @@ class DocumentDatabase:
                 f"Pass duplicate_documents='overwrite' or 'skip' to write them anyway."
             )
 
-    def set_embeddings(self, index: IndexInfo, ids: List[str], vectors: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.connection.executemany("UPDATE documents SET embedding = ? WHERE index_id = ? AND id = ?",
-                                    [(vector.tobytes(), index.index_id, doc_id)
-                                     for doc_id, vector in zip(ids, vectors)])
-        self.log_changes(index, list(self._row_ids(index.index_id, ids).values()))
+    @contextmanager
+    def staging(self) -> Iterator[str]:
+        """A table for vectors computed before they replace stored ones (:meth:`stage`, then
+        :meth:`apply_staged`): SQLite's temporary storage of this connection, gone when it closes or dies."""
+        table = f"temp.staged_{uuid.uuid4().hex[:12]}"
+        with self.lock, self.errors():
+            self.connection.execute(f"CREATE TABLE {table} (row_id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)")
+        try:
+            yield table
+        finally:
+            with self.lock:
+                self.connection.execute(f"DROP TABLE IF EXISTS {table}")
 
-    def clear_embeddings(self, index: IndexInfo) -> None:
-        row_ids = [row_id for (row_id,) in self.connection.execute(
-            "SELECT row_id FROM documents WHERE index_id = ? AND embedding IS NOT NULL", (index.index_id,))]
-        self.connection.execute("UPDATE documents SET embedding = NULL WHERE index_id = ?", (index.index_id,))
-        self.log_changes(index, row_ids)
+    def stage(self, table: str, row_ids: Sequence[int], vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self.lock, self.errors():  # the temporary database only: no lock on the store's
+            self.connection.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)",
+                                        [(int(row_id), vector.tobytes()) for row_id, vector in zip(row_ids, vectors)])
+
+    def apply_staged(self, index: IndexInfo, table: str) -> None:
+        """Replace the vectors of the staged rows that still exist (call inside a transaction)."""
+        rows = [row_id for (row_id,) in self.connection.execute(
+            f"SELECT row_id FROM documents WHERE index_id = ? AND row_id IN (SELECT row_id FROM {table})",
+            (index.index_id,))]
+        self.connection.execute(f"UPDATE documents SET embedding = (SELECT s.embedding FROM {table} s WHERE "
+                                f"s.row_id = documents.row_id) WHERE index_id = ? AND row_id IN "
+                                f"(SELECT row_id FROM {table})", (index.index_id,))
+        self.log_changes(index, rows)
+
+    def vectors_kept_since(self, index: IndexInfo, generation: int) -> int:
+        """How many vectors of the index no change after ``generation`` wrote (those of other writers)."""
+        return self.query("SELECT COUNT(*) FROM documents WHERE index_id = ? AND embedding IS NOT NULL AND row_id "
+                          "NOT IN (SELECT row_id FROM vector_changes WHERE index_id = ? AND generation > ?)",
+                          (index.index_id, index.index_id, generation))[0][0]
 
     def update_meta(self, index: IndexInfo, document_id: str, meta: Dict[str, Any]) -> None:
         rows = self.connection.execute("SELECT row_id, content, meta FROM documents WHERE index_id = ? AND id = ?",
@@ -283,22 +277,31 @@ class DocumentDatabase:
         return len(rows)
 
     def log_changes(self, index: IndexInfo, vector_rows: List[int], text_changed: bool = False) -> None:
-        """Bump the generations the change affects and record which vectors changed (for cache replay)."""
+        """Bump the generations the change affects, each with a new random token, and record which vectors
+        changed (for cache replay)."""
         if vector_rows:
             generation = self.index_info(index.name).vector_generation + 1  # type: ignore[union-attr]
             self.connection.execute("UPDATE indexes SET vector_generation = ? WHERE index_id = ?",
                                     (generation, index.index_id))
+            self.connection.execute(f"INSERT INTO generation_tokens VALUES (?, 'vectors', ?, {NEW_TOKEN})",
+                                    (index.index_id, generation))
             self.connection.executemany("INSERT INTO vector_changes VALUES (?, ?, ?)",
                                         [(index.index_id, generation, row_id) for row_id in vector_rows])
         if text_changed:
             self.connection.execute("UPDATE indexes SET text_generation = text_generation + 1 WHERE index_id = ?",
                                     (index.index_id,))
+            self.connection.execute("DELETE FROM generation_tokens WHERE index_id = ? AND kind = 'texts'",
+                                    (index.index_id,))
+            self.connection.execute(f"INSERT INTO generation_tokens SELECT index_id, 'texts', text_generation, "
+                                    f"{NEW_TOKEN} FROM indexes WHERE index_id = ?", (index.index_id,))
 
     def forget_changes(self, index_id: int, up_to_generation: int) -> None:
-        """Drop change-log entries a saved cache already reflects."""
+        """Drop change-log entries (and tokens of older generations) a saved cache already reflects."""
         with self.transaction() as connection:
             connection.execute("DELETE FROM vector_changes WHERE index_id = ? AND generation <= ?",
                                (index_id, up_to_generation))
+            connection.execute("DELETE FROM generation_tokens WHERE index_id = ? AND kind = 'vectors' AND "
+                               "generation < ?", (index_id, up_to_generation))
             connection.execute("UPDATE indexes SET vector_log_start = MAX(vector_log_start, ?) WHERE index_id = ?",
                                (up_to_generation, index_id))
 
@@ -352,7 +355,7 @@ class DocumentDatabase:
         """Sorted row ids of the documents matching ``filters`` (with or without vectors), straight from the
         indexed meta values; the last few answers are cached until the database changes."""
         key = (index.index_id, filter_key(filters))
-        with self.lock:
+        with self.lock, self.errors():
             version = (self._commits, self.connection.execute("PRAGMA data_version").fetchone()[0])
             cached = self._matches.get(key)
             if cached is not None and cached[0] == version:
@@ -379,7 +382,7 @@ class DocumentDatabase:
             params.append(json.dumps([int(row_id) for row_id in row_ids]))
         sql = (f"SELECT d.row_id, d.embedding FROM documents d WHERE {where} AND d.embedding IS NOT NULL "
                f"ORDER BY d.row_id")
-        with self.lock:
+        with self.lock, self.errors():
             cursor = self.connection.execute(sql, params)
             while rows := cursor.fetchmany(chunk_size):
                 ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))

@@ -11,14 +11,16 @@ class Choice(str, Enum):
     """A parameter that takes one of a fixed set of strings (``precision: bf16``)."""
 
     @classmethod
-    def from_str(cls: Type[E], value: Union[str, E]) -> E:
+    def from_str(cls: Type[E], value: Union[str, E], parameter: Optional[str] = None) -> E:
+        """The member spelled ``value`` (case and spaces ignored); the error names ``parameter`` if given."""
         if isinstance(value, cls):
             return value
         try:
             return cls(str(value).strip().lower())
         except ValueError:
             valid = ", ".join(repr(member.value) for member in cls)
-            raise ConfigurationError(f"Unknown {cls.__name__} {value!r}. Valid values: {valid}.") from None
+            raise ConfigurationError(f"Unknown {parameter or cls.__name__} {value!r}. Valid values: {valid}.",
+                                     parameter=parameter) from None
 
     def __str__(self) -> str:
         return self.value
@@ -60,3 +62,12 @@ class Similarity(Choice):
     @classmethod
     def _missing_(cls, value: object) -> Optional["Similarity"]:
         return cls.DOT_PRODUCT if value == "dot" else None
+
+
+class DuplicatePolicy(Choice):
+    """What writing a document whose id is already stored does: replace it, keep the stored one, or refuse
+    the whole write (Haystack's ``duplicate_documents``)."""
+
+    OVERWRITE = "overwrite"
+    SKIP = "skip"
+    FAIL = "fail"

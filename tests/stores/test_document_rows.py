@@ -17,7 +17,7 @@ DOCUMENTS = [
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda d: d.id)
 def test_row_round_trip_equals_a_validated_document(document):
-    row, _ = document_row(document, None, "document")
+    row, _ = document_row(document, None)
     read = to_document((1, *row))
     expected = Document.from_dict({**document.to_dict(), "id_hash_keys": document.id_hash_keys})
     assert read == expected

@@ -100,7 +100,7 @@ def test_duplicate_policies(open_store):
     stored = store.get_all_documents(return_embedding=True)
     assert {d.meta["name"] for d in stored} == {"changed"} and store.get_document_count() == 3
     np.testing.assert_array_equal(stored[0].embedding, original[0].embedding * 2)
-    with pytest.raises(ConfigurationError, match="Unknown duplicate_documents"):
+    with pytest.raises(ConfigurationError, match="Unknown duplicate_documents 'replace'"):
         store.write_documents(changed, duplicate_documents="replace")
 
 
@@ -134,7 +134,7 @@ def test_wrong_vector_size_writes_nothing(open_store):
     store = open_store()
     store.write_documents(make_documents(5, dim=8))
     batch = make_documents(5, dim=8, start=50) + make_documents(1, dim=6, start=99)
-    with pytest.raises(EmbeddingDimensionError, match="6-dim embedding but index 'document' holds 8-dim"):
+    with pytest.raises(EmbeddingDimensionError, match="size 6 but index 'document' holds 8-dim"):
         store.write_documents(batch, batch_size=2)  # one transaction for all batches of the call
     assert store.get_document_count() == 5
     with pytest.raises(EmbeddingDimensionError, match="size 6"):

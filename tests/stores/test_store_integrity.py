@@ -99,7 +99,7 @@ def test_overwritten_pages_inside_the_database_are_refused_on_open(open_store, s
     for offset in range(10 * page, len(data) - page, 7 * page):  # keep the header and schema page intact
         data[offset:offset + 400] = b"\xff" * 400  # b-tree page headers and cell pointers
     database.write_bytes(bytes(data))
-    expected = "corrupted .*quick_check.*Restore documents.sqlite from a backup"
+    expected = "corrupted .*quick_check.*Restore a backup"
     with pytest.raises(StoreCorruptedError, match=expected) as error:
         open_store()
     assert "\n" not in str(error.value)
