@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "dpr_components.cli.demo",         # demo
     "dpr_components.cli.models",       # fetch-model
     "dpr_components.cli.data",         # fetch-data
+    "dpr_components.cli.store_commands",  # backup, restore
     "dpr_components.serving.cli",      # serve (FastAPI is imported only when it runs)
 )
 

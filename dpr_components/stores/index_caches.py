@@ -326,8 +326,11 @@ class IndexCaches:
                 yield int(match.group(2)), match.group(3), path
 
     def _remove_stale(self, directory: Path, index_id: int, keep: Optional[Path]) -> None:
-        for _, _, path in list(self._stamped(directory, index_id)):
-            if path != keep:
+        """Remove the caches of an index older than ``keep`` (all without it); a newer one that another
+        process saved meanwhile stays."""
+        kept = int(STAMP.match(keep.name).group(2)) if keep is not None else None  # type: ignore[union-attr]
+        for generation, _, path in list(self._stamped(directory, index_id)):
+            if kept is None or generation < kept or (generation == kept and path != keep):
                 remove(path)
 
 

@@ -144,7 +144,8 @@ def open_database(path: Path, read_only: bool, check: bool) -> sqlite3.Connectio
 def _prepare(connection: sqlite3.Connection, read_only: bool) -> Optional[str]:
     """Set the connection up (the schema of a new file, tokens missing from older stores); the format version."""
     if read_only:  # stores of older versions lack the tokens: none is known, so no cache file is trusted
-        connection.execute(TOKENS.replace("TABLE IF NOT EXISTS", "TEMP TABLE IF NOT EXISTS"))
+        if not connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'generation_tokens'").fetchall():
+            connection.execute(TOKENS.replace("TABLE IF NOT EXISTS", "TEMP TABLE IF NOT EXISTS"))
     else:
         # WAL: readers keep a consistent snapshot while a writer commits; FULL: a commit survives power loss.
         connection.execute("PRAGMA journal_mode = WAL")

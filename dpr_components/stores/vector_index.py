@@ -155,7 +155,11 @@ class VectorIndex:
         return cls(index, Similarity.from_str(similarity), nprobe, ef_search, int8_prefilter)
 
     def save(self, path: Path) -> None:
-        atomic_write(path, lambda temporary: faiss.write_index(self.index, str(temporary)))
+        def write(temporary: Path) -> None:
+            with open(temporary, "wb") as file:  # through Python: a full disk raises OSError with its errno
+                faiss.write_index(self.index, faiss.PyCallbackIOWriter(file.write))
+
+        atomic_write(path, write)
 
     @property
     def dim(self) -> int:

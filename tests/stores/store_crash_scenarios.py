@@ -88,7 +88,8 @@ def kill_at(scenario: str, path: str, report: Connection) -> None:
         DocumentDatabase.log_changes = lambda *args, **kwargs: (original(*args, **kwargs), die())
         run_step(store, 2)
     elif scenario == "inside_vector_save":  # half a temporary file written, never renamed
-        faiss.write_index = lambda index, name: (open(name, "wb").write(b"\x00" * 100), die())
+        original = faiss.write_index
+        faiss.write_index = lambda index, writer: (original(faiss.IndexFlatIP(4), writer), die())
         store.save()
     elif scenario == "before_change_log_pruning":  # new file in place, old file and change log still there
         DocumentDatabase.forget_changes = die
@@ -103,4 +104,15 @@ def kill_at(scenario: str, path: str, report: Connection) -> None:
 
         bm25s.BM25.save = half_save
         store.query("paris", top_k=3)
+    elif scenario == "inside_update_embeddings":  # new vectors of the first batch staged, then killed
+        class DyingEncoder:
+            batches = 0
+
+            def embed_documents(self, documents):
+                self.batches += 1
+                if self.batches == 2:
+                    die()
+                return np.full((len(documents), DIM), 0.5, dtype=np.float32)
+
+        store.update_embeddings(DyingEncoder(), batch_size=10)
     raise AssertionError(f"scenario {scenario!r} did not kill the process")

@@ -200,7 +200,7 @@ def assert_consistent(open_store, store_path, steps_reported, factory="Flat", ex
 
 
 @pytest.mark.parametrize("scenario", ["inside_write_transaction", "inside_vector_save",
-                                      "before_change_log_pruning", "inside_bm25_save"])
+                                      "before_change_log_pruning", "inside_bm25_save", "inside_update_embeddings"])
 def test_process_killed_at_a_precise_point_leaves_the_last_committed_state(
         processes, open_store, store_path, scenario):
     reported = run_until_killed(processes, kill_at, (scenario, str(store_path)))
