@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
 #   make demo   -- the offline demo (builds .venv on first use)
 #   make test   -- the test suite (builds .venv on first use)
+#   make lint   -- ruff (lint rules in pyproject.toml) and mypy over dpr_components/ (the CI runs it before the tests)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 export HAYSTACK_TELEMETRY_ENABLED ?= False
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test lint coverage bench clean
 
 install: $(STAMP)
 
@@ -31,9 +32,18 @@ demo: $(STAMP)
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q tests
 
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+# Line coverage of dpr_components/ by the suite (in-process only: the CLI and Ray tests' subprocesses are not counted).
+coverage: $(STAMP)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m coverage run --source=dpr_components -m pytest -q tests
+	$(PY) -m coverage report --skip-covered --sort=cover
+
 bench: $(STAMP)
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) benchmarks/run_all.py --quick
 
 clean:
-	rm -rf $(VENV) demo_store .pytest_cache
+	rm -rf $(VENV) demo_store .pytest_cache .mypy_cache .ruff_cache .coverage

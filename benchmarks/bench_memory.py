@@ -140,7 +140,8 @@ def run(sizes: Sizes) -> SectionResult:
         return result
     with tempfile.TemporaryDirectory(prefix="dpr-bench-mem-") as workdir:
         store_path = f"{workdir}/store"
-        add(result, "build (write in chunks of 10k)", in_child("build", "ours", store_path, str(vectors), str(dim)), raw)
+        build = in_child("build", "ours", store_path, str(vectors), str(dim))
+        add(result, "build (write in chunks of 10k)", build, raw)
         add(result, "first open + one query", in_child("hold", store_path, str(dim)), raw)
         add(result, "hold (reopen + one query)", in_child("hold", store_path, str(dim)), raw)
         result.facts.append(f"store on disk: {gib(directory_bytes(store_path))}")

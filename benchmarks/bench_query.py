@@ -153,8 +153,9 @@ def run(sizes: Sizes) -> SectionResult:
                         f"int8_prefilter it scans {vector_bytes / 4e6:.0f} MB of int8 codes "
                         f"({vector_bytes / 4 / bandwidth * 1000:.1f} ms) and scores the candidates exactly")
     weight_bytes = flops.linear_weights(pair.hidden, pair.layers, pair.intermediate) * PRECISION_BYTES.get(precision, 4)
+    least_ms = weight_bytes / bandwidth * 1000
     result.facts.append(f"encoding one short question reads the encoder's linear-layer weights once: "
-                        f"{weight_bytes / 1e6:.0f} MB at {precision}, at least {weight_bytes / bandwidth * 1000:.1f} ms "
+                        f"{weight_bytes / 1e6:.0f} MB at {precision}, at least {least_ms:.1f} ms "
                         f"at that bandwidth (a 10-token question is ~2 GFLOP: memory, not FLOPs, sets its time)")
     for name in baselines:
         baseline = summary(latencies[name])

@@ -20,8 +20,9 @@ PRECISIONS = ("fp32", "bf16", "int8")
 def run(sizes: Sizes) -> SectionResult:
     result = SectionResult(f"4. Reader ({sizes.reader_passages} passages, one question)")
     try:
-        from benchmarks import reader_speed
         from transformers import DPRReaderTokenizerFast
+
+        from benchmarks import reader_speed
     except ImportError as error:
         result.error = f"benchmarks/reader_speed.py or the reader is not available yet ({error})"
         return result

@@ -15,7 +15,6 @@ import numpy as np
 
 from benchmarks import corpus, stacks
 
-
 BM25_PARAMETERS = {"k1": 0.9, "b": 0.4}
 
 

@@ -38,7 +38,8 @@ def best_spans(reader: DPRSpanReader, question: str, documents) -> list:
     answers = reader.predict(question, documents, top_k=len(documents) * reader.spans_per_passage)["answers"]
     best = {}
     for answer in answers:
-        best.setdefault(answer.document_ids[0], (answer.offsets_in_document[0].start, answer.offsets_in_document[0].end))
+        offsets = answer.offsets_in_document[0]
+        best.setdefault(answer.document_ids[0], (offsets.start, offsets.end))
     return sorted(best.items())
 
 

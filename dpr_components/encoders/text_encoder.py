@@ -14,17 +14,24 @@ Usage::
 """
 import copy
 import logging
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
-from dpr_components.fastpaths.cls_only import compute_last_layer_for_cls_only
 from dpr_components.encoders.onnx_runtime import check_settings, onnx_runtime_model
 from dpr_components.encoders.signature import fingerprint
+from dpr_components.fastpaths.cls_only import compute_last_layer_for_cls_only
 from dpr_components.modeling.checkpoints import architecture_name, check_max_length
-from dpr_components.modeling.encoders import (Pooling, TextInput, embed_batched, is_dpr_encoder, load_encoder, pool,
-                                              token_ids)
+from dpr_components.modeling.encoders import (
+    Pooling,
+    TextInput,
+    embed_batched,
+    is_dpr_encoder,
+    load_encoder,
+    pool,
+    token_ids,
+)
 from dpr_components.utils.choices import Precision, Runtime
 from dpr_components.utils.devices import DeviceSpec, resolve_devices, resolve_precision
 from dpr_components.utils.models import prepare_for_inference
@@ -84,6 +91,9 @@ class TextEncoder:
         # Hashed as loaded, before a precision change: fp32, bf16 and int8 runs of one checkpoint are one model.
         self.weights_digest = fingerprint(config, model)
         cls_only = (self.uses_dpr_pooler or self.pooling is Pooling.CLS) and compute_last_layer_for_cls_only(model)
+        # Each called like a transformers model: model(input_ids=, attention_mask=).
+        self.model: Callable[..., Any]
+        self.replicas: List[Callable[..., Any]]
         if self.runtime is Runtime.ONNXRUNTIME:
             output = "pooler_output" if self.uses_dpr_pooler else "last_hidden_state"
             self.model = onnx_runtime_model(model, output, self.precision, self.weights_digest, self.device, cls_only)
@@ -92,7 +102,7 @@ class TextEncoder:
         # One copy per extra device first: prepare_for_inference packs or quantises the model in place.
         extra = [prepare_for_inference(copy.deepcopy(model), self.precision, device) for device in self.devices[1:]]
         self.model = prepare_for_inference(model, self.precision, self.device)
-        self.replicas: List[Callable] = [self.model] + extra
+        self.replicas = [self.model, *extra]
 
     @property
     def pooling_name(self) -> str:

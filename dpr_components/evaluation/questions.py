@@ -9,8 +9,8 @@ Formats (detected from the content, not the extension):
 * jsonl: ``{"question": ..., "answers": [...]}`` per line; pyserini's ``"answer"`` key, an optional ``"id"``
   and an optional ``"match": "string"|"regex"`` are accepted.
 * ``pyserini:NAME``: a DPR topic file read straight out of the Anserini jar of the ``pyserini==0.13.0`` wheel
-  (no Java needed; fetched on first use by :mod:`dpr_components.data.sources`), NAME as pyserini calls it: nq-dev, nq-test, dpr-nq-dev, dpr-nq-test,
-  dpr-trivia-dev, dpr-trivia-test, dpr-wq-test, dpr-squad-test, dpr-curated-test.
+  (no Java needed; fetched on first use by :mod:`dpr_components.data.sources`), NAME as pyserini calls it: nq-dev,
+  nq-test, dpr-nq-dev, dpr-nq-test, dpr-trivia-dev, dpr-trivia-test, dpr-wq-test, dpr-squad-test, dpr-curated-test.
 
 How answers are matched (``string`` or ``regex``) is said explicitly: the ``match`` argument (the CLI's
 ``--match``) wins, else a jsonl record's ``"match"`` field, else ``string``. CuratedTREC answers are
@@ -105,7 +105,7 @@ def _check(question: Question, where: str) -> Question:
 
 
 def _parse_jsonl(text: str, stem: str, match: Optional[str], where: str) -> List[Question]:
-    questions = []
+    questions: List[Question] = []
     for line_number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -133,7 +133,7 @@ def _parse_delimited(text: str, stem: str, match: Optional[str], where: str) -> 
     # "['Spinnaker Tower', ""Portsmouth's Spinnaker Tower""]". Only \n and \r end rows; U+0085 occurs in text.
     first_line = next((line for line in text.split("\n") if line.strip()), "")
     delimiter = "\t" if "\t" in first_line else ","
-    questions = []
+    questions: List[Question] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     for row in reader:
         if not any(cell.strip() for cell in row):

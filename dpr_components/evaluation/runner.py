@@ -219,7 +219,8 @@ def results_table(runs: Sequence[EvaluationResult], ks: Sequence[int] = TOP_KS) 
         accuracy = top_k_accuracy(run.first_hit_ranks, ks)
         cells = [run.name, str(len(run.results))] + [f"{100 * accuracy[k]:.1f}" for k in ks] + [f"{run.mrr:.3f}"]
         if with_reader:
-            cells += [f"{100 * run.exact_match:.1f}", f"{100 * run.f1:.1f}"] if run.has_reader else ["-", "-"]
+            em, f1 = run.exact_match, run.f1  # None without a reader
+            cells += [f"{100 * em:.1f}", f"{100 * f1:.1f}"] if em is not None and f1 is not None else ["-", "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -15,7 +15,7 @@ Example::
 Private internals: BertLayer's ``attention.self`` / ``attention.output`` / ``feed_forward_chunk`` and
 BertSelfAttention's cross-attention arguments. ``DPR_FASTPATHS=-cls_only`` keeps the plain full pass.
 """
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 
@@ -29,7 +29,7 @@ class FirstTokenLayer(torch.nn.Module):
 
     def __init__(self, layer: torch.nn.Module):
         super().__init__()
-        self.layer = layer
+        self.layer: Any = layer  # a transformers BertLayer: its private parts are read below
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: Optional[torch.Tensor] = None, *args, **kwargs):
         first = hidden_states[:, :1]

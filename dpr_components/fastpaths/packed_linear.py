@@ -35,7 +35,7 @@ def packing_available() -> bool:
             and hasattr(torch.ops.mkldnn, "_linear_pointwise"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def can_pack(dtype: torch.dtype) -> bool:
     """Whether oneDNN packs weights of ``dtype`` on this CPU: its bf16 path needs AVX-512 (BW/VL/DQ) or
     AVX-NE-CONVERT, and refuses bf16 elsewhere (AVX2-only CPUs), where the layer stays ``nn.Linear``."""

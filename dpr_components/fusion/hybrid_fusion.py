@@ -183,7 +183,8 @@ class HybridFusion(JoinNode):
         for inp in inputs:
             node_id = inp.get("node_id")
             # Haystack can overwrite the first input's node_id with this node's own name while it waits.
-            names.append(node_id if isinstance(node_id, str) and node_id != self.name and node_id not in names else None)
+            named = isinstance(node_id, str) and node_id != self.name and node_id not in names
+            names.append(node_id if named else None)
         if self.source_names is None:
             return [name or f"input_{i}" for i, name in enumerate(names)], lists
 

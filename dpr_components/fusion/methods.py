@@ -18,7 +18,7 @@ Usage::
 """
 import math
 from numbers import Real
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union, overload
 
 from dpr_components.errors import ConfigurationError, DPRComponentsError
 from dpr_components.utils.choices import Choice
@@ -48,6 +48,10 @@ class FusionInputError(DPRComponentsError, ValueError):
     """A ranked list cannot be fused (a missing or non-finite score)."""
 
 
+@overload
+def check_weights(weights: None, n_lists: Optional[int] = None) -> None: ...
+@overload
+def check_weights(weights: Sequence[float], n_lists: Optional[int] = None) -> List[float]: ...
 def check_weights(weights: Optional[Sequence[float]], n_lists: Optional[int] = None) -> Optional[List[float]]:
     """Validate fusion weights and return them as floats (``None`` stays ``None``: equal weights).
 
@@ -66,7 +70,8 @@ def check_weights(weights: Optional[Sequence[float]], n_lists: Optional[int] = N
             f"weights must be finite, non-negative numbers, one per input (e.g. [1.2, 1.0]); got {list(weights)!r}."
         )
     if all(w == 0 for w in weights):
-        raise ConfigurationError(f"weights are all zero ({list(weights)!r}): give at least one input a positive weight.")
+        raise ConfigurationError(f"weights are all zero ({list(weights)!r}): "
+                                 "give at least one input a positive weight.")
     if n_lists is not None and len(weights) != n_lists:
         raise ConfigurationError(
             f"weights has {len(weights)} value(s) but there are {n_lists} input(s) to fuse: give one weight per "

@@ -104,9 +104,9 @@ def settings_grid(
     rrf_ks = [check_rrf_k(k) for k in rrf_ks]
     weight_sets = []
     for alpha in alphas:
-        weights = [1.0] * n_sources
-        weights[alpha_source] = alpha
-        weight_sets.append(tuple(check_weights(weights)))
+        alpha_weights = [1.0] * n_sources
+        alpha_weights[alpha_source] = alpha
+        weight_sets.append(tuple(check_weights(alpha_weights)))
     settings: List[FusionSetting] = []
     for mode in modes:
         for weights in weight_sets:

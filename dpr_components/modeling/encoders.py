@@ -16,7 +16,9 @@ from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple, U
 import numpy as np
 import torch
 from tqdm import tqdm
-from transformers import AutoModel, DPRContextEncoder, DPRQuestionEncoder, PretrainedConfig, PreTrainedModel
+from transformers import AutoModel, PretrainedConfig
+from transformers.modeling_utils import PreTrainedModel  # the top-level name is a no-torch dummy to type checkers
+from transformers.models.dpr.modeling_dpr import DPRContextEncoder, DPRQuestionEncoder
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.modeling.checkpoints import architecture_name, load_config, load_fast_tokenizer, refuse_decoder
@@ -150,10 +152,11 @@ def embed_batched(ids: Sequence[Sequence[int]], pad_id: int, batch_size: int, fo
             with torch.inference_mode():
                 for rows, input_ids, attention_mask in batches[replica::len(forwards)]:
                     batch = forwards[replica](torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
-                    batch = batch.float().cpu().numpy()
-                    if vectors[0] is None:
-                        vectors[0] = np.empty((len(ids), batch.shape[1]), dtype=np.float32)
-                    vectors[0][rows] = batch
+                    array = batch.float().cpu().numpy()
+                    target = vectors[0]
+                    if target is None:
+                        target = vectors[0] = np.empty((len(ids), array.shape[1]), dtype=np.float32)
+                    target[rows] = array
                     bar.update(len(rows))
 
         if len(forwards) == 1 or len(batches) == 1:

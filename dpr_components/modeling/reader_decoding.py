@@ -52,8 +52,9 @@ def batch_logits(model: torch.nn.Module, device: torch.device, input_ids: np.nda
     with torch.inference_mode():
         output = model(input_ids=torch.from_numpy(input_ids).to(device),
                        attention_mask=torch.from_numpy(attention_mask).to(device), return_dict=True)
-    return tuple(t.float().cpu().numpy() for t in  # type: ignore[return-value]
-                 (output.start_logits, output.end_logits, output.relevance_logits))
+    start, end, relevance = (t.float().cpu().numpy()
+                             for t in (output.start_logits, output.end_logits, output.relevance_logits))
+    return start, end, relevance
 
 
 def window_logits(forward: Forward, sequences: Sequence[np.ndarray], batch_size: int, pad_id: int,

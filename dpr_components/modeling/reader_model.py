@@ -19,12 +19,19 @@ from pathlib import Path
 from typing import Any, Optional, Tuple, Union
 
 import torch
-from transformers import MODEL_MAPPING, AutoModel, DPRReader, DPRReaderTokenizerFast, PreTrainedModel
-from transformers.models.dpr.modeling_dpr import DPRReaderOutput
+from transformers import AutoModel, DPRReaderTokenizerFast
+from transformers.modeling_utils import PreTrainedModel  # the top-level name is a no-torch dummy to type checkers
+from transformers.models.auto.modeling_auto import MODEL_MAPPING
+from transformers.models.dpr.modeling_dpr import DPRReader, DPRReaderOutput
 
 from dpr_components.errors import ModelLoadError
-from dpr_components.modeling.checkpoints import (architecture_name, dpr_config, load_config, load_fast_tokenizer,
-                                                 refuse_decoder)
+from dpr_components.modeling.checkpoints import (
+    architecture_name,
+    dpr_config,
+    load_config,
+    load_fast_tokenizer,
+    refuse_decoder,
+)
 from dpr_components.utils.choices import Choice
 
 HEADS_FILE = "reader_heads.safetensors"
@@ -173,6 +180,8 @@ def _encoder_reader(path: str, config: Any, kind: ReaderKind, use_auth_token: Op
         from transformers.utils import cached_file
 
         heads_file = cached_file(path, getattr(config, MARKER).get("heads_file", HEADS_FILE), token=use_auth_token)
+        if heads_file is None:  # cached_file raises for a missing file; None only with its errors turned off
+            raise ModelLoadError(f"{path!r} has no reader heads file. Save the reader again with train-reader.")
         missing, unexpected = model.load_state_dict(load_file(heads_file), strict=False)
         if unexpected or any(key.startswith(HEAD_PREFIXES) for key in missing):
             raise ModelLoadError(f"{heads_file} does not hold DPR's reader heads (missing {missing[:3]}, unexpected "

@@ -37,7 +37,6 @@ from dpr_components.utils.choices import Choice
 from dpr_components.utils.text_files import read_utf8, utf8_lines
 
 
-
 class CorpusFormat(Choice):
     """How a corpus file is read; ``auto`` decides from the file extension."""
 
@@ -211,7 +210,7 @@ _FENCE = re.compile(r"^\s*(```|~~~).*$", flags=re.MULTILINE)
 
 def markdown_to_text(markdown: str) -> str:
     """Plain words from markdown: heading, list, quote, link, image, emphasis and fence markers removed."""
-    lines = [(_HEADING.match(line).group(1) if _HEADING.match(line) else line) for line in markdown.splitlines()]
+    lines = [(heading.group(1) if (heading := _HEADING.match(line)) else line) for line in markdown.splitlines()]
     text = "\n".join(lines)
     text = _FENCE.sub("", text)
     text = _IMAGE_OR_LINK.sub(r"\1", text)
@@ -222,11 +221,13 @@ def markdown_to_text(markdown: str) -> str:
 def read_markdown(file_path: Path, relative: str) -> Located:
     """The whole file is one document, titled with its first heading (else the file name)."""
     lines = read_utf8(file_path, "corpus file").splitlines()
-    first_heading = next((number for number, line in enumerate(lines) if _HEADING.match(line)), None)
+    first_heading = next(((number, heading) for number, line in enumerate(lines)
+                          if (heading := _HEADING.match(line))), None)
     if first_heading is None:
         title = _title_from_name(file_path)
     else:  # the title is encoded with every passage, so it is not repeated in the text
-        title = _HEADING.match(lines.pop(first_heading)).group(1)
+        del lines[first_heading[0]]
+        title = first_heading[1].group(1)
     yield 1, markdown_to_text("\n".join(lines)), title, relative
 
 

@@ -115,10 +115,10 @@ class DPRPassageSplitter(BaseComponent):
                 passages.append(Document(content=block, meta=meta, id=f"{document.id}-{index}"))
         return passages
 
-    def run(self, documents: List[Document]):  # type: ignore[override]
+    def run(self, documents: List[Document]):
         return {"documents": self.split(documents)}, "output_1"
 
-    def run_batch(self, documents: Union[List[Document], List[List[Document]]]):  # type: ignore[override]
+    def run_batch(self, documents: Union[List[Document], List[List[Document]]]):
         if documents and isinstance(documents[0], list):
             return {"documents": [self.split(group) for group in documents]}, "output_1"
-        return {"documents": self.split(documents)}, "output_1"  # type: ignore[arg-type]
+        return {"documents": self.split(documents)}, "output_1"

@@ -25,14 +25,13 @@ Example::
     question, title, passage = inputs.tokenize(["who wrote it?", "Hamlet", "Hamlet is a play by ..."])
     windows = inputs.windows(question, title, passage)
 """
+import unicodedata
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
-import unicodedata
-
 import numpy as np
 from tokenizers import Tokenizer
-from transformers import PreTrainedTokenizerFast
+from transformers.tokenization_utils_fast import PreTrainedTokenizerFast  # the top-level name: a dummy to mypy
 
 UNKNOWN, WORD, SPACE, OTHER = 0, 1, 2, 3
 # Character classes by code point, filled in as characters are met (a text's new characters classified once).

@@ -28,12 +28,20 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from transformers import DPRContextEncoder, DPRQuestionEncoder, PreTrainedModel
+from transformers.modeling_utils import PreTrainedModel  # the top-level name is a no-torch dummy to type checkers
+from transformers.models.dpr.modeling_dpr import DPRContextEncoder, DPRQuestionEncoder
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.modeling.checkpoints import dpr_config
-from dpr_components.modeling.encoders import (Pooling, check_pooling, embed_batched, is_dpr_encoder, load_encoder,
-                                              pool, token_ids)
+from dpr_components.modeling.encoders import (
+    Pooling,
+    check_pooling,
+    embed_batched,
+    is_dpr_encoder,
+    load_encoder,
+    pool,
+    token_ids,
+)
 from dpr_components.training.settings import SaveFormat
 from dpr_components.utils.batching import pad_batch
 from dpr_components.utils.choices import Choice
@@ -199,11 +207,11 @@ def retriever_params(directory: Union[str, Path]) -> Dict[str, Any]:
     return params
 
 
-def _as_dpr_encoder(bert: PreTrainedModel, side: str, source: Optional[torch.nn.Module] = None) -> PreTrainedModel:
+def _as_dpr_encoder(bert: PreTrainedModel, side: str, source: Any = None) -> PreTrainedModel:
     """The BERT weights (and projection of ``source``, a DPR encoder) inside a DPR question/context encoder."""
     config = dpr_config(bert.config, getattr(source, "projection_dim", 0) if source is not None else 0)
     dpr = (DPRQuestionEncoder if side == "question" else DPRContextEncoder)(config)
-    inner = dpr.question_encoder if side == "question" else dpr.ctx_encoder
+    inner: Any = dpr.question_encoder if side == "question" else dpr.ctx_encoder  # DPREncoder: bert_model, encode_proj
     missing, _unexpected = inner.bert_model.load_state_dict(bert.state_dict(), strict=False)
     if missing:
         raise ModelLoadError(f"Cannot write {type(bert).__name__} as a DPR encoder: missing weights {missing[:3]}. "

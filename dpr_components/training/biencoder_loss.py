@@ -17,7 +17,7 @@ Example::
     questions, passages = torch.randn(2, 8), torch.randn(4, 8)     # 2 questions, 1 positive + 1 hard each
     loss, ranks = biencoder_nll_loss(questions, passages, positive_indices(2, 1))
 """
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -27,7 +27,7 @@ from dpr_components.training.settings import training_similarity
 from dpr_components.utils.choices import Similarity
 
 
-def positive_indices(num_questions: int, hard_negatives: int, device: torch.device = None) -> torch.Tensor:
+def positive_indices(num_questions: int, hard_negatives: int, device: Optional[torch.device] = None) -> torch.Tensor:
     """Row of each question's positive when every question brings 1 positive + ``hard_negatives`` passages."""
     return torch.arange(num_questions, device=device) * (1 + hard_negatives)
 

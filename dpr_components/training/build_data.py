@@ -60,7 +60,7 @@ def question_key(text: str) -> str:
 
 def regex_matches(patterns: Iterable[str], text: str) -> List[str]:
     """The texts that the (case-insensitive) ``patterns`` match in ``text``."""
-    found = []
+    found: List[str] = []
     normalized = unicodedata.normalize("NFC", text)
     for pattern in patterns:
         try:

@@ -33,7 +33,9 @@ METRICS_FILE = "metrics.json"
 def rng_state() -> Dict[str, Any]:
     """RNG states as tensors and plain Python values: loadable with ``weights_only=True``, which Haystack
     forces for every ``torch.load`` (it sets TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 at import)."""
-    name, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    legacy = np.random.get_state(legacy=True)
+    assert isinstance(legacy, tuple)  # MT19937's (name, keys, position, has_gauss, cached_gaussian)
+    name, keys, position, has_gauss, cached_gaussian = legacy
     numpy_state = (name, torch.from_numpy(keys.astype(np.int64)), int(position), int(has_gauss), float(cached_gaussian))
     state = {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
     if torch.cuda.is_available():

@@ -73,7 +73,8 @@ class TrainingExample:
 
 def parse_context(record: Any, where: str) -> Context:
     if not isinstance(record, dict):
-        raise TrainingDataError(f"{where}: a ctx must be an object with 'title' and 'text', got {type(record).__name__}.")
+        raise TrainingDataError(f"{where}: a ctx must be an object with 'title' and 'text', "
+                                f"got {type(record).__name__}.")
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         raise TrainingDataError(f"{where}: a ctx without text. Every ctx needs a non-empty 'text' string.")
@@ -167,7 +168,7 @@ def _iter_json_list(path: Path) -> Iterator[Tuple[int, Any]]:
                 try:
                     value, end = decoder.raw_decode(buffer)
                     # A number at the end of the buffer may continue in the next chunk.
-                    if end == len(buffer) and not eof and not buffer[0] in "{[\"":
+                    if end == len(buffer) and not eof and buffer[0] not in "{[\"":
                         raise json.JSONDecodeError("incomplete", buffer, end)
                     break
                 except json.JSONDecodeError as error:

@@ -64,16 +64,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Protocol, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Protocol, Sequence
 
 import torch
 from tqdm import tqdm
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.training import checkpoints
+from dpr_components.training.settings import TrainingConfig
 from dpr_components.utils.choices import Precision
 from dpr_components.utils.devices import resolve_device, resolve_precision
-from dpr_components.training.settings import TrainingConfig
 from dpr_components.utils.files import atomic_write, exclusive, refuse_existing, remove, remove_leftovers
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,8 @@ PACE_STEPS = 10  # steps timed before predicting whether max_minutes cuts traini
 class TrainingTask(Protocol):
     """What the loop needs from a task (see the module example)."""
 
-    model: torch.nn.Module
+    @property
+    def model(self) -> torch.nn.Module: ...  # read-only here: a task may hold a subclass
 
     def num_batches(self) -> int: ...
 
@@ -131,16 +132,19 @@ def to_device(batch: Any, device: torch.device) -> Any:
 
 
 def build_optimizer(model: torch.nn.Module, config: TrainingConfig) -> torch.optim.AdamW:
-    decay, no_decay = [], []
+    decay: List[torch.nn.Parameter] = []
+    no_decay: List[torch.nn.Parameter] = []
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:
-            (no_decay if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decay).append(parameter)
+            plain = name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name
+            (no_decay if plain else decay).append(parameter)
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.learning_rate, eps=config.adam_eps)
 
 
 def linear_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
-    """Learning-rate factor rising linearly over ``warmup_steps`` to 1, then falling linearly to 0 at ``total_steps``."""
+    """Learning-rate factor rising linearly over ``warmup_steps`` to 1, then falling linearly to 0 at
+    ``total_steps``."""
     def factor(step: int) -> float:
         if step < warmup_steps:
             return (step + 1) / (warmup_steps + 1)
@@ -223,12 +227,13 @@ class _Trainer:
         else:
             logger.log(logging.WARNING if warning else logging.INFO, line)
 
-    def check_pace(self, started: float, steps_done: int) -> None:
-        """Once, early: say whether ``max_minutes`` will stop training before the planned steps."""
-        elapsed = time.monotonic() - started
+    def check_pace(self, started: float, deadline: float, steps_done: int) -> None:
+        """Once, early: say whether ``max_minutes`` (the ``deadline``) will stop training before the planned steps."""
+        now = time.monotonic()
+        elapsed = now - started
         needed = elapsed / steps_done * (self.total - self.step)
-        if elapsed + needed > self.config.max_minutes * 60:
-            reachable = self.step + int((self.config.max_minutes * 60 - elapsed) / elapsed * steps_done)
+        if now + needed > deadline:
+            reachable = self.step + int((deadline - now) / elapsed * steps_done)
             self.say(f"At this pace the {self.total} planned steps need about {(elapsed + needed) / 60:.1f} min: "
                      f"max_minutes={self.config.max_minutes:g} will stop training near step {reachable}, "
                      "with a weaker model than planned.", warning=True)
@@ -283,7 +288,7 @@ class _Trainer:
                     0.9 * self.running_loss + 0.1 * step_loss
                 progress.update(1)
                 if deadline is not None and self.step - first_step == PACE_STEPS:
-                    self.check_pace(started, PACE_STEPS)
+                    self.check_pace(started, deadline, PACE_STEPS)
                 progress.set_postfix(loss=f"{self.running_loss:.4f}", lr=f"{self.scheduler.get_last_lr()[0]:.2e}")
                 if config.eval_every and self.step % config.eval_every == 0:
                     self.evaluate()

@@ -34,7 +34,7 @@ from dpr_components.errors import TrainingDataError
 from dpr_components.evaluation.answers import exact_match, f1_score
 from dpr_components.modeling.checkpoints import check_max_length
 from dpr_components.modeling.reader_decoding import ReaderPredictor
-from dpr_components.modeling.reader_model import init_reader, save_reader
+from dpr_components.modeling.reader_model import SpanReaderModel, init_reader, save_reader
 from dpr_components.readers.inputs import ReaderInputs
 from dpr_components.training.data import TrainingExample, examples_digest, read_examples
 from dpr_components.training.loop import TrainingConfig, TrainingResult, train
@@ -51,16 +51,16 @@ def load_examples(source: Examples) -> List[TrainingExample]:
     """Examples from one file, several files, or already-built :class:`TrainingExample` objects."""
     if isinstance(source, (str, Path)):
         return list(read_examples(source))
-    items = list(source)
-    if items and all(isinstance(item, TrainingExample) for item in items):
-        return items
-    return [example for path in items for example in read_examples(path)]
+    examples: List[TrainingExample] = []
+    for item in source:
+        examples.extend([item] if isinstance(item, TrainingExample) else read_examples(item))
+    return examples
 
 
 class ReaderTrainingTask:
     """The reader as a :class:`~dpr_components.training.loop.TrainingTask`."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer, train_examples: Sequence[TrainingExample],
+    def __init__(self, model: SpanReaderModel, tokenizer, train_examples: Sequence[TrainingExample],
                  dev_examples: Sequence[TrainingExample] = (), settings: Optional[ReaderSettings] = None,
                  seed: int = 42, show_progress: bool = False):
         self.model, self.tokenizer, self.seed, self.show_progress = model, tokenizer, seed, show_progress

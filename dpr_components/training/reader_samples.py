@@ -171,5 +171,5 @@ def context_list(example: TrainingExample) -> List[Context]:
     """All passages of an example, by retrieval score when every one has a score, else positives first."""
     ctxs = [*example.positive_ctxs, *example.hard_negative_ctxs, *example.negative_ctxs]
     if ctxs and all(c.score is not None for c in ctxs):
-        ctxs.sort(key=lambda c: -c.score)
+        ctxs.sort(key=lambda c: c.score or 0.0, reverse=True)  # stable: ties keep their order
     return ctxs

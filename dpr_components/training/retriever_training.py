@@ -131,7 +131,9 @@ class RetrieverTask:
 
     def average_rank(self) -> Dict[str, float]:
         """DPR's validation: rank of each dev question's positive among all dev questions' passages."""
-        pool, positives, seen = [], [], {}
+        pool: List[Tuple[str, str]] = []
+        positives: List[int] = []
+        seen: Dict[Tuple[str, str], int] = {}
         for example in self.dev_examples:
             for index, ctx in enumerate(batch_passages([example], self.settings.hard_negatives)[0]):
                 key = (ctx.title, ctx.text)
@@ -160,6 +162,7 @@ class RetrieverTask:
         pair = scratch_dir("retriever-eval")  # a killed run's copy of the pair is removed by the next
         try:
             self.save(pair)
+            assert self.settings.dev_corpus is not None  # RetrieverTrainingConfig requires it for this validation
             return evaluate_saved_pair(pair, self.settings.dev_corpus, self.dev_examples)
         finally:
             remove(pair)

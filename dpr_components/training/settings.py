@@ -60,10 +60,10 @@ def training_similarity(similarity: Union[str, Similarity]) -> Similarity:
 
 @dataclass
 class TrainingConfig:
-    """Settings of :func:`train`. ``work_dir`` defaults to ``<output_dir>.work`` next to the output."""
+    """Settings of :func:`train`. ``work_dir`` defaults to ``<output_dir>.work`` next to the output. Paths may be
+    given as strings, enums by their values: ``__post_init__`` converts them to the annotated types."""
 
-    output_dir: Union[str, Path] = setting(help="where the trained model goes (written whole at the end)",
-                                           flag="--output")
+    output_dir: Path = setting(help="where the trained model goes (written whole at the end)", flag="--output")
     learning_rate: float = setting(1e-5, "AdamW learning rate")
     weight_decay: float = setting(0.0, "AdamW weight decay (not on biases and LayerNorm)")
     adam_eps: float = setting(1e-8, "AdamW epsilon")
@@ -87,8 +87,7 @@ class TrainingConfig:
     overwrite: bool = setting(False, "replace an existing output")
     show_progress: bool = setting(True, "no progress bar", flag="--no-progress")
     keep_work: bool = setting(False, "keep <output>.work (checkpoints, best model) after a finished run")
-    work_dir: Optional[Union[str, Path]] = setting(None, "checkpoints and the best model during training "
-                                                   "(default <output>.work)")
+    work_dir: Path = setting(None, "checkpoints and the best model during training (default <output>.work)")
 
     def __post_init__(self) -> None:
         self.output_dir = Path(self.output_dir)

@@ -13,12 +13,15 @@ Example::
         print(positions, input_ids.tolist(), attention_mask.tolist())
     # [0, 1] [[2, 7, 3], [2, 3, 0]] [[1, 1, 1], [1, 1, 0]]
 """
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Sequence, Tuple, Union
 
 import numpy as np
 
 
-def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> Tuple[np.ndarray, np.ndarray]:
+Ids = Union[Sequence[int], np.ndarray]  # a list of token ids, or a 1-D integer array
+
+
+def pad_batch(sequences: Sequence[Ids], pad_id: int) -> Tuple[np.ndarray, np.ndarray]:
     """Right-pad ``sequences`` to the longest one: ``(input_ids, attention_mask)``, both int64."""
     width = max(len(s) for s in sequences)
     input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
@@ -29,7 +32,7 @@ def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> Tuple[np.ndarr
     return input_ids, attention_mask
 
 
-def padded_batches(sequences: Sequence[Sequence[int]], batch_size: int, pad_id: int
+def padded_batches(sequences: Sequence[Ids], batch_size: int, pad_id: int
                    ) -> Iterator[Tuple[List[int], np.ndarray, np.ndarray]]:
     """``(positions, input_ids, attention_mask)`` per batch of at most ``batch_size`` sequences, longest
     first; ``positions`` are the indices of the batch's rows in ``sequences`` (equal lengths keep input order)."""

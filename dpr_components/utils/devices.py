@@ -73,7 +73,7 @@ def resolve_devices(device: DeviceSpec = "auto", devices: Optional[Sequence[Devi
     return [resolve_device(device)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_flags() -> FrozenSet[str]:
     """The CPU feature flags of /proc/cpuinfo (empty where it cannot be read, e.g. macOS)."""
     try:

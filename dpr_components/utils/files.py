@@ -35,7 +35,7 @@ TEMPORARY_MARK = ".tmp-"
 _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 
 
-def atomic_write(target: Path, write: Callable[[Path], None], make_dir: bool = False) -> None:
+def atomic_write(target: Path, write: Callable[[Path], object], make_dir: bool = False) -> None:
     """Create or replace ``target`` (a file, or a directory when ``write`` makes one or ``make_dir``) atomically."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ def is_cached(model_id: str) -> bool:
 
     try:
         return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
-    except Exception:  # an id the hub library rejects is not cached
+    except ValueError:  # an id the hub library rejects (HFValidationError) is not cached
         return False
 
 

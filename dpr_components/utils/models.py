@@ -23,8 +23,8 @@ def prepare_for_inference(model: torch.nn.Module, precision: Precision,
     for oneDNN (:mod:`dpr_components.fastpaths.packed_linear`: same products, 1.5-3x faster here). Callers
     convert outputs back to float32.
     """
-    from dpr_components.utils.devices import resolve_precision
     from dpr_components.fastpaths.packed_linear import pack_linear_layers
+    from dpr_components.utils.devices import resolve_precision
 
     device = device or torch.device("cpu")
     precision = resolve_precision(precision, device)  # warns where bf16 is emulated

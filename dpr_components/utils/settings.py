@@ -22,17 +22,21 @@ Example::
 import argparse
 import dataclasses
 import typing
-from typing import Any, Callable, Collection, Dict, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Collection, Dict, Optional, Type, TypeVar, Union
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.utils.choices import Choice
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
-def setting(default: Any = dataclasses.MISSING, help: str = "", flag: str = "") -> Any:  # noqa: A002
-    """A dataclass field with its command-line help (and option name, when not ``--field-name``)."""
-    return dataclasses.field(default=default, metadata={"help": help, "flag": flag})
+def setting(default: Any = dataclasses.MISSING, help: Optional[str] = "", flag: str = "") -> Any:  # noqa: A002
+    """A dataclass field with its command-line help (and option name, when not ``--field-name``). ``help`` may be
+    an enum's ``__doc__``."""
+    return dataclasses.field(default=default, metadata={"help": help or "", "flag": flag})
 
 
 def option_flag(field: dataclasses.Field) -> str:

@@ -33,11 +33,12 @@ def finite_float(name: str, value: Any, minimum: Optional[float] = None, maximum
     """``value`` as a finite float within [minimum, maximum]; NaN, inf, bools and strings are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ConfigurationError(f"{name} must be a finite number, got {value!r}.", parameter=name)
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+    number = float(value)
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         bounds = f"between {minimum} and {maximum}" if minimum is not None and maximum is not None else (
             f">= {minimum}" if minimum is not None else f"<= {maximum}")
         raise ConfigurationError(f"{name} must be {bounds}, got {value!r}.", parameter=name)
-    return float(value)
+    return number
 
 
 def unicode_problem(text: str) -> Optional[str]:

@@ -28,8 +28,9 @@ def download_wheels(requirements: Sequence[str], dest: Union[str, Path], index_u
     returns their paths in the order of ``requirements``."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
-               "--no-input", "--timeout", "20", "--retries", "1", "--dest", str(dest), *requirements]
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--disable-pip-version-check", "--no-input", "--timeout", "20", "--retries", "1", "--dest", str(dest),
+               *requirements]
     if index_url:
         command[4:4] = ["--index-url", index_url]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -43,7 +44,8 @@ def download_wheels(requirements: Sequence[str], dest: Union[str, Path], index_u
         name, _, version = requirement.partition("==")
         # Wheel file names normalise the project name: dashes and dots become underscores.
         stem = name.replace("-", "_").replace(".", "_")
-        found = sorted(path for path in dest.glob(f"*-{version}-*.whl") if path.name.lower().startswith(stem.lower() + "-"))
+        prefix = stem.lower() + "-"
+        found = sorted(path for path in dest.glob(f"*-{version}-*.whl") if path.name.lower().startswith(prefix))
         if not found:
             raise WheelDownloadError(f"pip reported success but left no wheel of {requirement} in {dest}.")
         wheels.append(found[0])

@@ -1,8 +1,15 @@
 """The report's arithmetic and markdown: ratios point the right way, targets are judged, tables render."""
 import pytest
 
-from benchmarks.harness import (Measurement, SectionResult, interleaved, machine_kind, percentile, render_markdown,
-                                round_ratios)
+from benchmarks.harness import (
+    Measurement,
+    SectionResult,
+    interleaved,
+    machine_kind,
+    percentile,
+    render_markdown,
+    round_ratios,
+)
 
 
 def test_percentile_interpolates_like_numpy():
@@ -10,7 +17,7 @@ def test_percentile_interpolates_like_numpy():
     assert percentile(values, 50) == 3.0
     assert percentile(values, 95) == pytest.approx(4.8)
     assert percentile([7.0], 95) == 7.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty"):
         percentile([], 50)
 
 

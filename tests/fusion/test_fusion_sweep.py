@@ -11,8 +11,8 @@ from dpr_components.fusion.sweep import (
     best_row,
     format_table,
     fused_ranking,
-    settings_grid,
     rankings_accuracy,
+    settings_grid,
     sweep,
 )
 

@@ -1,7 +1,6 @@
 """Tiny random encoders of every architecture family the reader supports, built once per session."""
 import pytest
 import torch
-
 from tiny_models import ENCODER_FAMILIES, tiny_encoder
 from toy_reading import corpus
 

@@ -82,8 +82,9 @@ def test_a_sentence_transformers_folder_used_otherwise_than_trained_is_warned_ab
     shutil.copytree(tiny_encoders["mpnet"], folder)
     (folder / "1_Pooling").mkdir()
     (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
-    (folder / "modules.json").write_text(json.dumps([{"path": "", "type": "sentence_transformers.models.Transformer"},
-                                                     {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    modules = "sentence_transformers.models"
+    (folder / "modules.json").write_text(json.dumps([{"path": "", "type": f"{modules}.Transformer"},
+                                                     {"path": "1_Pooling", "type": f"{modules}.Pooling"},
                                                      {"path": "2_Normalize",
                                                       "type": "sentence_transformers.models.Normalize"}]))
     with caplog.at_level("WARNING", logger="dpr_components.modeling.encoders"):

@@ -90,7 +90,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
         yield EXAMPLES[0]
         raise RuntimeError("disk full")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk full"):
         write_examples(path, broken())
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["train.jsonl"]

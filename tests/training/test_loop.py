@@ -34,7 +34,7 @@ class RegressionTask:
     def loss(self, batch):
         self.calls += 1
         if self.calls == self.fail_at_call:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt(f"interrupted by the test at call {self.calls}")
         return torch.nn.functional.mse_loss(self.model(batch["x"]), batch["y"])
 
     def dev_metrics(self):
@@ -79,7 +79,7 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
     straight = RegressionTask()
     train(straight, config(tmp_path / "a", accumulation=2))
     interrupted = RegressionTask(fail_at_call=47)  # step 23 of 40, after the checkpoint of step 20
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="interrupted by the test"):
         train(interrupted, config(tmp_path / "b", accumulation=2))
     assert not (tmp_path / "b" / "out").exists()  # nothing half-written
     resumed = RegressionTask()

@@ -10,19 +10,18 @@ import pytest
 import torch
 from haystack import Pipeline
 from haystack.schema import Document
+from tiny_models import bm25_reader_yaml
 from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizerFast, DPRReader
 
 from dpr_components.demo.reader import DemoReaderRecipe, train_with_recipe
-
 from dpr_components.errors import ModelLoadError, TrainingDataError
+from dpr_components.modeling.reader_model import init_reader
 from dpr_components.readers.dpr_span_reader import DPRSpanReader
 from dpr_components.readers.inputs import ReaderInputs
 from dpr_components.training.data import Context, TrainingExample, write_examples
 from dpr_components.training.loop import TrainingConfig
 from dpr_components.training.reader import ReaderSettings, ReaderTrainingTask, train_reader
-from dpr_components.modeling.reader_model import init_reader
 from dpr_components.training.reader_samples import answer_spans
-from tiny_models import bm25_reader_yaml
 
 CITIES = [("paris", "france"), ("berlin", "germany"), ("london", "england")]
 
@@ -33,7 +32,8 @@ def toy_examples():
         others = [c for c, _ in CITIES if c != city]
         positive = Context(city.title(), f"the king was born in the city of {city} . {city} is the capital of "
                                          f"{country} and its largest city .")
-        negatives = tuple(Context(o.title(), f"the music of {o} is called world music by many people .") for o in others)
+        negatives = tuple(Context(o.title(), f"the music of {o} is called world music by many people .")
+                          for o in others)
         examples.append(TrainingExample(f"what is the capital of {country}", (city,), (positive,), negatives))
     return examples
 
@@ -89,7 +89,8 @@ def test_tiny_reader_learns_the_span_and_loads_in_dpr_span_reader(tiny_reader, t
     yaml.write_text(bm25_reader_yaml({"model_name_or_path": str(tmp_path / "reader"), "max_seq_len": 64, "top_k": 1}))
     pipeline = Pipeline.load_from_yaml(yaml)
     pipeline.get_document_store().write_documents(
-        [Document(c.text, meta={"name": c.title}) for e in toy_examples() for c in (*e.positive_ctxs, *e.negative_ctxs)])
+        [Document(c.text, meta={"name": c.title})
+         for e in toy_examples() for c in (*e.positive_ctxs, *e.negative_ctxs)])
     assert pipeline.run(query="what is the capital of germany")["answers"][0].answer == "berlin"
 
 

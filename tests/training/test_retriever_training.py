@@ -17,7 +17,8 @@ from dpr_components.training.retriever_training import RetrieverTrainingConfig, 
 TOY = [
     ("capital of france", ("paris", "paris is the capital of france"), ("river", "the river in france")),
     ("largest city in germany", ("berlin", "berlin is the largest city in germany"), ("war", "the war in germany")),
-    ("who was king of england", ("king", "the king of england was born in london"), ("queen", "the queen of the world")),
+    ("who was king of england", ("king", "the king of england was born in london"),
+     ("queen", "the queen of the world")),
     ("music and film", ("music", "the music and film of the world"), ("language", "the language of the people")),
 ]
 
@@ -43,10 +44,14 @@ def positives_ranked_first(model: BiEncoder) -> int:
 def toy_pair(tmp_path_factory, tiny_vocab_file):
     """A tiny random DPR pair with wider initial weights and no dropout: the conftest models' [CLS] vectors
     (init std 0.02) barely depend on the input, and need hundreds of steps before they do."""
-    from transformers import (DPRContextEncoder, DPRContextEncoderTokenizerFast, DPRQuestionEncoder,
-                              DPRQuestionEncoderTokenizerFast)
-
-    from tiny_models import save_model as _save, tiny_dpr_config
+    from tiny_models import save_model as _save
+    from tiny_models import tiny_dpr_config
+    from transformers import (
+        DPRContextEncoder,
+        DPRContextEncoderTokenizerFast,
+        DPRQuestionEncoder,
+        DPRQuestionEncoderTokenizerFast,
+    )
 
     config = dict(initializer_range=0.2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     directory = tmp_path_factory.mktemp("toy_pair")
@@ -253,7 +258,7 @@ def test_an_interrupted_retriever_training_resumes_exactly(tmp_path, toy_pair):
 
     watcher = threading.Thread(target=interrupt_after_the_first_checkpoint)
     watcher.start()
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="^$"):  # the bare interrupt of _thread.interrupt_main
         train_retriever(settings, loop("resumed"))
     watcher.join()
     assert torch.load(state, weights_only=True)["step"] == 100 and not (tmp_path / "resumed").exists()

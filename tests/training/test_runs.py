@@ -45,7 +45,7 @@ def test_overwrite_after_a_finished_run_trains_the_new_settings(tmp_path, caplog
 
 def test_an_interrupted_run_resumes_only_with_its_own_settings_and_data(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="dpr_components.training.loop")
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="interrupted by the test"):
         train(RegressionTask(fail_at_call=23), config(tmp_path))  # step 23 of 40, after the checkpoint of step 20
     with pytest.raises(ConfigurationError, match=r"holds an interrupted run .*learning_rate 0.1 -> 0.05.*resume=False"):
         train(RegressionTask(), config(tmp_path, learning_rate=0.05))
@@ -63,12 +63,12 @@ def test_an_interrupted_run_resumes_only_with_its_own_settings_and_data(tmp_path
 
 
 def test_no_resume_starts_over_and_overwrite_says_why(tmp_path, caplog):
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="interrupted by the test"):
         train(RegressionTask(fail_at_call=23), config(tmp_path))
     caplog.set_level(logging.WARNING, logger="dpr_components.training.loop")
     result = train(RegressionTask(), config(tmp_path, learning_rate=0.05, overwrite=True))
     assert result.steps == 40 and "Starting over" in caplog.text and "learning_rate 0.1 -> 0.05" in caplog.text
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="interrupted by the test"):
         train(RegressionTask(fail_at_call=23), config(tmp_path / "b"))
     assert train(RegressionTask(), config(tmp_path / "b", learning_rate=0.05, resume=False)).steps == 40
 

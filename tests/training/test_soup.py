@@ -4,13 +4,13 @@ import json
 
 import pytest
 import torch
+from tiny_models import save_model, tiny_dpr_config
 from transformers import DPRReader, DPRReaderTokenizerFast
 
 from dpr_components.cli.main import EXIT_OK, EXIT_USAGE, main
 from dpr_components.errors import ConfigurationError, ModelLoadError
 from dpr_components.readers.dpr_span_reader import DPRSpanReader
 from dpr_components.training.soup import SOUP_FILE, average_readers
-from tiny_models import save_model, tiny_dpr_config
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ ARTICLES = [
     {"id": "berlin", "title": "Berlin", "text": "Berlin is the capital of Germany. " * 40},
     {"id": "thames", "title": "Thames", "text": "The river Thames flows through London in England. " * 12},
 ]
+THAMES = "which river flows through the largest city of england, london?"
 QUESTIONS = [
     {"question": "what is the capital of france?", "answers": ["Paris"]},
-    {"question": "which river flows through the largest city of england, london?", "answers": ["Thames", "river Thames"]},
+    {"question": THAMES, "answers": ["Thames", "river Thames"]},
     {"question": "what is the capital of germany?", "answers": [r"Ber\w+"], "match": "regex"},
     {"question": "who painted the mona lisa?", "answers": ["Leonardo da Vinci"]},
     {"question": "What is the capital of   France?", "answers": ["Paris"]},
@@ -25,7 +26,8 @@ def store(tmp_path, tiny_question_encoder, tiny_context_encoder, capsys):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES), encoding="utf-8")
     params = ["-p", f"Retriever.query_embedding_model={tiny_question_encoder}",
-              "-p", f"Retriever.passage_embedding_model={tiny_context_encoder}", "-p", "Retriever.max_seq_len_passage=128"]
+              "-p", f"Retriever.passage_embedding_model={tiny_context_encoder}",
+              "-p", "Retriever.max_seq_len_passage=128"]
     assert main(["index", str(corpus), "--store", str(tmp_path / "store"), "--json", *params]) == EXIT_OK
     capsys.readouterr()
     return tmp_path / "store", params
@@ -45,8 +47,8 @@ def test_build_training_data_labels_by_has_answer_then_trains(store, tmp_path, t
     printed = capsys.readouterr().out
     assert "2 of 5 questions written; 1 skipped without a positive passage; 2 excluded" in printed
     examples = {e.question: e for e in read_examples(output)}
-    assert set(examples) == {"which river flows through the largest city of england, london?", "what is the capital of germany?"}
-    thames = examples["which river flows through the largest city of england, london?"]
+    assert set(examples) == {THAMES, "what is the capital of germany?"}
+    thames = examples[THAMES]
     assert all("Thames" in c.text and c.has_answer for c in thames.positive_ctxs)
     assert thames.positive_ctxs and thames.hard_negative_ctxs
     assert all("Thames" not in c.text and c.has_answer is False for c in thames.hard_negative_ctxs)
@@ -105,8 +107,8 @@ def test_build_training_data_from_a_corpus_labels_like_the_stores_bm25(store, tm
     assert "4 of 5 questions written; 1 skipped without a positive passage" in capsys.readouterr().out
 
     def contexts(path):
-        return {e.question: ([(c.title, c.text) for c in e.positive_ctxs], [(c.title, c.text) for c in e.hard_negative_ctxs])
-                for e in read_examples(path)}
+        return {e.question: ([(c.title, c.text) for c in e.positive_ctxs],
+                             [(c.title, c.text) for c in e.hard_negative_ctxs]) for e in read_examples(path)}
 
     assert contexts(tmp_path / "corpus.jsonl.out.jsonl") == contexts(tmp_path / "store.jsonl")
 
