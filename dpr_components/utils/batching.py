@@ -17,7 +17,6 @@ from typing import Iterator, List, Sequence, Tuple, Union
 
 import numpy as np
 
-
 Ids = Union[Sequence[int], np.ndarray]  # a list of token ids, or a 1-D integer array
 
 
