@@ -33,8 +33,15 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
 from dpr_components.errors import ConfigurationError, DPRComponentsError, StoreError
-from dpr_components.pipelines.loading import (DEFAULT_STORE_PATH, LoadedPipeline, PipelineConfig, PipelineSource,
-                                              build_pipeline, make_component, read_pipeline_config)
+from dpr_components.pipelines.loading import (
+    DEFAULT_STORE_PATH,
+    LoadedPipeline,
+    PipelineConfig,
+    PipelineSource,
+    build_pipeline,
+    make_component,
+    read_pipeline_config,
+)
 from dpr_components.pipelines.overrides import Overrides
 from dpr_components.schema import PassageSchema
 from dpr_components.utils.locks import ReadWriteLock
@@ -273,9 +280,11 @@ class Workspace:
             return
         empty = self._created and not self.store.get_document_count()
         self.store.close()
-        if empty and self._created == "directory":
+        if not empty or self.path is None:
+            return
+        if self._created == "directory":
             shutil.rmtree(self.path, ignore_errors=True)
-        elif empty:
+        else:
             for name in STORE_FILES:
                 target = self.path / name
                 shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)

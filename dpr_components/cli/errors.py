@@ -28,10 +28,11 @@ _COMPONENT = re.compile(r"(?:component|node) '([^']+)'")
 def causes(error: BaseException) -> Iterator[BaseException]:
     """The error and the exceptions it was raised from, outermost first."""
     seen = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        yield error
-        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    current: Optional[BaseException] = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
 
 
 def explain(error: BaseException, argv: Sequence[str] = ()) -> Optional[str]:
@@ -66,7 +67,7 @@ def _with_flag(message: str, error: DPRComponentsError, argv: Sequence[str]) -> 
         message = message.replace(_first_line(error), error.cli_message.splitlines()[0])
     name = error.parameter
     flag = "--" + name.replace("_", "-") if name else None
-    if flag and any(arg == flag or arg.startswith(flag + "=") for arg in argv):
+    if name and flag and any(arg == flag or arg.startswith(flag + "=") for arg in argv):
         # snake_case names are replaced wherever they stand; a plain word ("store") only where it leads
         pattern = rf"(?<![\w.-]){re.escape(name)}\b" if "_" in name else rf"^((?:\w+: )?){re.escape(name)}\b"
         message = re.sub(pattern, lambda match: match.group(0).replace(name, flag), message)

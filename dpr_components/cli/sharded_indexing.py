@@ -15,21 +15,23 @@ from dpr_components.errors import ConfigurationError
 
 def index_sharded(args: argparse.Namespace) -> Tuple[Dict[str, Any], str]:
     """Run the sharded form of ``index`` that ``args`` asks for: (summary, one line for people)."""
-    from dpr_components.cli.options import progress as wants_progress, read_config
+    from dpr_components.cli.options import progress as wants_progress
+    from dpr_components.cli.options import read_config
     from dpr_components.indexing.shards import ShardSpec
 
     progress = wants_progress(args)
     if args.ray:
         if not args.corpus:
-            raise ConfigurationError("--ray encodes a corpus: give it, e.g. `dpr-components index corpus.tsv --ray auto`.")
+            raise ConfigurationError("--ray encodes a corpus: give it, e.g. "
+                                     "`dpr-components index corpus.tsv --ray auto`.")
         from dpr_components.indexing.ray_encoding import index_on_ray
 
         summary = index_on_ray(args.corpus, args.ray, pipeline=read_config(args), shards=args.shards,
                                workers=args.workers, embeddings=args.embeddings, corpus_format=args.format,
                                progress_bar=progress)
         return summary, (f"Encoded {summary['shards_encoded']} shards on {summary['workers']} workers of "
-                         f"{summary['cluster']} ({summary['shards_from_files']} loaded from files): {summary['passages']} passages of "
-                         f"{summary['documents']} documents into {summary['store']}.")
+                         f"{summary['cluster']} ({summary['shards_from_files']} loaded from files): "
+                         f"{summary['passages']} passages of {summary['documents']} documents into {summary['store']}.")
     if not args.embeddings:
         raise ConfigurationError("--shard I/N writes a shard file: add --embeddings DIR.")
     if args.shard:

@@ -1,4 +1,5 @@
-"""``dpr-components train-retriever``: a thin shell over :func:`dpr_components.training.retriever_training.train_retriever`.
+"""``dpr-components train-retriever``: a thin shell over
+:func:`dpr_components.training.retriever_training.train_retriever`.
 
 Usage::
 

@@ -89,15 +89,14 @@ def run_demo(
 ) -> Dict[str, Any]:
     """Build (or reuse) the demo store and answer the questions: ``{"index": summary, "pipeline", "results"}``
     (results as :meth:`Workspace.query` gives them); each step and the answers are printed for people."""
+    from dpr_components.demo.reader import READER_SUBDIR
+    from dpr_components.demo.requirements import preflight
     from dpr_components.pipelines import read_pipeline_config
     from dpr_components.pipelines.indexing import describe
     from dpr_components.pipelines.results import format_result
     from dpr_components.utils.hub import model_unavailable_reason
     from dpr_components.utils.validation import positive_int
     from dpr_components.workspace import Workspace
-
-    from dpr_components.demo.reader import READER_SUBDIR
-    from dpr_components.demo.requirements import preflight
 
     top_k = positive_int("top_k", top_k)
     root = Path(store_dir)

@@ -23,7 +23,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union, overl
 from dpr_components.errors import ConfigurationError, DPRComponentsError
 from dpr_components.utils.choices import Choice
 
-RankedList = Sequence[Tuple[str, float]]
+RankedList = Sequence[Tuple[str, Optional[float]]]  # scores are checked where they are used (rrf needs none)
 Fused = List[Tuple[str, float]]
 
 

@@ -15,11 +15,20 @@ Usage::
 from typing import Any, Dict, Optional
 
 from dpr_components.pipelines.evaluation import load_question_set
-from dpr_components.pipelines.files import (PipelineFileError, bundled_pipelines, read_pipeline_yaml,
-                                            resolve_pipeline_path)
+from dpr_components.pipelines.files import (
+    PipelineFileError,
+    bundled_pipelines,
+    read_pipeline_yaml,
+    resolve_pipeline_path,
+)
 from dpr_components.pipelines.indexing import describe
-from dpr_components.pipelines.loading import (LoadedPipeline, PipelineConfig, PipelineSource, build_pipeline,
-                                              read_pipeline_config)
+from dpr_components.pipelines.loading import (
+    LoadedPipeline,
+    PipelineConfig,
+    PipelineSource,
+    build_pipeline,
+    read_pipeline_config,
+)
 from dpr_components.pipelines.overrides import Overrides, apply_overrides, parse_assignment, parse_overrides
 from dpr_components.pipelines.querying import read_question_texts, top_k_params
 from dpr_components.pipelines.results import result_to_dict

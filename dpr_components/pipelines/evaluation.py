@@ -123,6 +123,7 @@ def sweep_fusion(
                          normalizations=normalizations, alpha_source=alpha_source)
     rows = sweep(runs, positives, grid)
     best = best_row(rows, metric=metric)
+    assert best.setting is not None  # best_row chooses among the fusions only
     k = int(metric.strip().lower().replace("-", "_").removeprefix("top_"))  # best_row has validated it
     fused = sorted((row for row in rows if row.setting is not None), key=lambda row: -row.accuracy[k])
     shown = [row for row in rows if row.setting is None] + fused  # each source alone, then the best fusions

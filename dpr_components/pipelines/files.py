@@ -79,9 +79,9 @@ def read_pipeline_yaml(name_or_path: Union[str, Path]) -> Dict[str, Any]:
             f"{str(path)!r} is not a Haystack pipeline: expected the keys `version`, `components` (a list of "
             "{name, type, params}) and `pipelines` (a list of {name, nodes})."
         )
-    for position, component in enumerate(config["components"], start=1):
+    for number, component in enumerate(config["components"], start=1):
         if not isinstance(component, dict) or "name" not in component or "type" not in component:
-            raise PipelineFileError(f"{str(path)!r}: component #{position} needs a `name` and a `type`.")
+            raise PipelineFileError(f"{str(path)!r}: component #{number} needs a `name` and a `type`.")
         if not isinstance(component.get("params") or {}, dict):
             raise PipelineFileError(f"{str(path)!r}: `params` of component {component['name']!r} must be a mapping.")
     return config

@@ -22,12 +22,12 @@ Usage (through a workspace, which supplies the pipeline, the store's schema and 
 """
 import math
 import sys
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from dpr_components.errors import ConfigurationError, StoreError
-from dpr_components.utils.locks import ReadWriteLock
 from dpr_components.pipelines.loading import LoadedPipeline
 from dpr_components.schema import PASSAGES, PassageSchema
+from dpr_components.utils.locks import ReadWriteLock
 
 OUTCOMES = ("new", "replaced", "unchanged", "refused")
 
@@ -54,7 +54,7 @@ def source_id(document: Any, schema: PassageSchema) -> str:
     return str((document.meta or {}).get(schema.source_id_field) or document.id)
 
 
-def outcomes(store: Any, sources: List[Tuple[str, Optional[str]]], policy: str,
+def outcomes(store: Any, sources: Sequence[Tuple[str, Optional[str]]], policy: str,
              schema: PassageSchema = PASSAGES) -> List[str]:
     """The duplicate rule: for each ``(source id, digest)`` (digest None: content not known yet), ``new``,
     ``unchanged``, or for a stored source with other content ``replaced`` (policy ``overwrite``) / ``refused``."""
@@ -96,7 +96,7 @@ def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: 
     from tqdm import tqdm
 
     store = indexing.document_store
-    policy = policy or getattr(store, "duplicate_documents", "overwrite")
+    rule = policy or str(getattr(store, "duplicate_documents", "overwrite"))
     lock = lock or ReadWriteLock()
     before_store = until_store(indexing.pipeline, store)
     summary: Dict[str, Any] = {f"documents_{outcome}": 0 for outcome in OUTCOMES}
@@ -104,9 +104,9 @@ def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: 
 
     def classify(sources: List[Tuple[str, str]]) -> Dict[str, str]:
         with lock.reading():
-            found = dict(zip([source for source, _ in sources], outcomes(store, sources, policy, schema)))
+            found = dict(zip([source for source, _ in sources], outcomes(store, sources, rule, schema)))
         changed = [source for source, outcome in found.items() if outcome in ("replaced", "refused")]
-        if policy == "fail" and changed:
+        if rule == "fail" and changed:
             raise DuplicateError(
                 f"{len(changed)} document(s) are stored with other text ({', '.join(changed[:5])}); nothing of "
                 "them was written. The duplicate policy is 'fail': use 'overwrite' to replace them (the store's "
@@ -146,7 +146,7 @@ def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: 
             write(kept, [s for s, outcome in found.items() if outcome == "replaced"],
                   {key: value for key, value in output.items() if key in store_inputs(store)})
             bar.update(len(files))
-        if policy == "fail" and isinstance(documents, list):  # the whole list, before anything is written
+        if rule == "fail" and isinstance(documents, list):  # the whole list, before anything is written
             classify([(source_id(d, schema), stamp(d, schema)) for d in documents if d.content.strip()])
             summary.update({f"documents_{outcome}": 0 for outcome in OUTCOMES})
         for batch in batches(documents, batch_passages, schema.words_per_passage):
@@ -166,7 +166,7 @@ def index_documents(indexing: LoadedPipeline, documents: Iterable[Any], schema: 
         summary["passages_written"] = summary["passages_in_store"] - summary["passages_before"] + summary[
             "passages_replaced"]
         summary["documents_indexed"] = summary["documents_new"] + summary["documents_replaced"]
-        summary["duplicate_documents"] = policy
+        summary["duplicate_documents"] = rule
         summary["store"] = str(getattr(store, "path", "") or "") or None
     return summary
 

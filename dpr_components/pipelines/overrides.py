@@ -91,9 +91,9 @@ def apply_overrides(
     environ: Optional[Mapping[str, str]] = None,
 ) -> Dict[str, Any]:
     """A copy of ``config`` with environment, ``overrides`` and store-path overrides applied."""
-    config = copy.deepcopy(dict(config))
-    components = {component["name"]: component for component in config["components"]}
-    changes = environment_overrides(config, os.environ if environ is None else environ)
+    changed = copy.deepcopy(dict(config))
+    components = {component["name"]: component for component in changed["components"]}
+    changes = environment_overrides(changed, os.environ if environ is None else environ)
     changes += parse_overrides(overrides)
     for name, param, value in changes:
         if name not in components:
@@ -110,4 +110,4 @@ def apply_overrides(
                 parameter="store")
         for component in stores:
             component["params"] = dict(component.get("params") or {}, path=str(store))
-    return config
+    return changed

@@ -78,7 +78,7 @@ def run_queries(loaded: LoadedPipeline, questions: Iterable[str], top_k: Optiona
     for start in range(0, len(questions), batch_size):
         batch = questions[start : start + batch_size]
         output = loaded.pipeline.run_batch(queries=batch, params=run_params or None)
-        empty = [[] for _ in batch]
+        empty: List[List[Any]] = [[] for _ in batch]
         for position, query in enumerate(batch):
             result = {"query": query, "documents": per_query(output.get("documents") or empty, len(batch))[position]}
             if "answers" in output:

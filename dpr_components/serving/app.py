@@ -16,7 +16,7 @@ import json
 import logging
 import os
 from concurrent.futures import Future
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import haystack
 
@@ -34,13 +34,20 @@ from dpr_components.serving.checks import checked_values  # noqa: E402
 from dpr_components.serving.door import Door, error_status  # noqa: E402
 from dpr_components.serving.errors import InvalidRequestError  # noqa: E402
 from dpr_components.serving.schemas import (  # noqa: E402
-    BatchQueryRequest, DocumentModel, ErrorResponse, FilterRequest, HealthResponse, LabelRequest, QueryRequest,
+    BatchQueryRequest,
+    DocumentModel,
+    ErrorResponse,
+    FilterRequest,
+    HealthResponse,
+    LabelRequest,
+    QueryRequest,
     QueryResponse,
 )
 from dpr_components.serving.service import PipelineService  # noqa: E402
 
 logger = logging.getLogger(__name__)
-ERRORS = {code: {"model": ErrorResponse} for code in (401, 409, 413, 422, 500, 501, 503)}
+ERRORS: Dict[Union[int, str], Dict[str, Any]] = {code: {"model": ErrorResponse}
+                                                 for code in (401, 409, 413, 422, 500, 501, 503)}
 # Every route that changes the store: they need the API key (checked before their body is read).
 WRITES = {("POST", "/file-upload"), ("POST", "/documents/delete_by_filters"), ("POST", "/feedback"),
           ("DELETE", "/feedback")}
@@ -149,7 +156,7 @@ async def _answer_or_error(answer: Any) -> Dict[str, Any]:
         return {"errors": [str(answer)]}
     try:
         return await asyncio.wrap_future(answer)
-    except Exception as error:  # noqa: BLE001 -- one failed question of a batch: its error, in its place
+    except Exception as error:
         status, message, _ = error_status(error)
         if status == 500:
             logger.exception("unexpected error in a query of /query_batch")

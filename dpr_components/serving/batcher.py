@@ -64,7 +64,7 @@ class MicroBatcher:
         self.run_batch, self.run_one = run_batch, run_one or run_batch
         self.window_s, self.max_batch_size = window_s, max_batch_size
         self.stats = BatchStats()
-        self._queue: "queue.Queue[Optional[_Job]]" = queue.Queue(maxsize=max_queue)
+        self._queue: queue.Queue[Optional[_Job]] = queue.Queue(maxsize=max_queue)
         self._thread: Optional[threading.Thread] = None
         self._starting = threading.Lock()
 
@@ -139,7 +139,7 @@ class MicroBatcher:
         self.stats.largest_batch = max(self.stats.largest_batch, len(live))
         try:
             results = self.run_batch([job.query for job in live], live[0].params)
-        except Exception as error:  # one bad query must not fail the others: run each alone
+        except Exception as error:  # noqa: BLE001 -- one bad query must not fail the others: run each alone
             if len(live) == 1:
                 live[0].future.set_exception(error)
                 return
@@ -147,7 +147,7 @@ class MicroBatcher:
             for job in live:
                 try:
                     job.future.set_result(self.run_one([job.query], job.params)[0])
-                except Exception as single_error:
+                except Exception as single_error:  # noqa: BLE001 -- raised to that query's caller by its future
                     job.future.set_exception(single_error)
             return
         for job, result in zip(live, results):

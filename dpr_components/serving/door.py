@@ -70,7 +70,7 @@ class Door:
                 state["received"] += len(message.get("body", b""))
                 if state["received"] > self.limit:
                     state["too_large"] = True
-                    raise _BodyTooLarge()
+                    raise _BodyTooLargeError()
             return message
 
         async def guarded_send(message):
@@ -82,9 +82,9 @@ class Door:
 
         try:
             await self.app(scope, counting_receive, guarded_send)
-        except _BodyTooLarge:
+        except _BodyTooLargeError:
             pass
-        except Exception as error:  # noqa: BLE001 -- answered here so the connection stays usable
+        except Exception as error:
             status, message, extra = error_status(error)
             if status == 500:
                 logger.exception("unexpected error on %s %s", scope["method"], scope["path"])
@@ -95,7 +95,7 @@ class Door:
             await _answer(send, 413, _too_large(self.limit), close=True)
 
 
-class _BodyTooLarge(Exception):
+class _BodyTooLargeError(Exception):
     pass
 
 

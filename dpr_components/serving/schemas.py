@@ -45,7 +45,7 @@ class RequestModel(BaseModel):
         return super().validate(value)
 
     @validator("*", pre=True)
-    def _checked(cls, value: Any, field: Any) -> Any:  # noqa: N805 (pydantic validators are class methods)
+    def _checked(cls, value: Any, field: Any) -> Any:
         kind = cls._strict.get(field.name)
         if value is not None and kind is not None and (
                 not isinstance(value, kind) or (kind is not bool and isinstance(value, bool))):
@@ -64,7 +64,7 @@ class QueryRequest(RequestModel):
     _strict = {"params": dict, "debug": bool}
 
     @validator("query", pre=True)
-    def _query(cls, value: Any) -> str:  # noqa: N805
+    def _query(cls, value: Any) -> str:
         return checked_query(value)
 
 
@@ -85,7 +85,7 @@ class FilterRequest(RequestModel):
     _hint = ' (put the filter inside it: {"filters": {"name": ["Paris"]}})'
 
     @validator("filters", pre=True)
-    def _filters(cls, value: Any) -> Any:  # noqa: N805
+    def _filters(cls, value: Any) -> Any:
         return checked_filters(value)
 
 
@@ -110,11 +110,11 @@ class LabelRequest(RequestModel):
                "origin": str, "answer": dict, "no_answer": bool, "pipeline_id": str, "meta": dict, "filters": dict}
 
     @validator("query", pre=True)
-    def _query(cls, value: Any) -> str:  # noqa: N805
+    def _query(cls, value: Any) -> str:
         return checked_query(value)
 
     @validator("origin")
-    def _origin(cls, value: str) -> str:  # noqa: N805
+    def _origin(cls, value: str) -> str:
         if value not in ("user-feedback", "gold-label"):
             raise InvalidRequestError(f'origin must be "user-feedback" or "gold-label", got {value!r}.')
         return value

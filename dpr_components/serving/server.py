@@ -34,9 +34,9 @@ def serve(settings: ServeSettings, log_level: str = "warning") -> None:
 
     service = load_service(settings)
     app = create_app(service)
+    writes = "off" if settings.read_only else "need the API key" if settings.api_key else "open (loopback only)"
     print(f"Serving {settings.pipeline} on http://{settings.host}:{settings.port} (OpenAPI page: /docs); "
-          f"writes {'off' if settings.read_only else 'need the API key' if settings.api_key else 'open (loopback only)'}.",
-          flush=True)
+          f"writes {writes}.", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False)
 
 

@@ -16,7 +16,7 @@ kept; default ``file-upload`` in the working directory). The API key is read fro
 import ipaddress
 import os
 from dataclasses import dataclass, replace
-from typing import Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from dpr_components.serving.errors import UnsafeBindError
 
@@ -61,7 +61,8 @@ class ServeSettings:
     def from_environment(cls, environ: Optional[Mapping[str, str]] = None, **overrides) -> "ServeSettings":
         """Settings from Haystack's REST API variables and ``DPR_API_KEY``; ``overrides`` win over them."""
         environ = os.environ if environ is None else environ
-        values = {"api_key": environ.get(API_KEY_ENV) or None, "file_upload_path": environ.get("FILE_UPLOAD_PATH")}
+        values: Dict[str, Any] = {"api_key": environ.get(API_KEY_ENV) or None,
+                                  "file_upload_path": environ.get("FILE_UPLOAD_PATH")}
         if environ.get("PIPELINE_YAML_PATH"):
             values.update(
                 pipeline=environ["PIPELINE_YAML_PATH"],

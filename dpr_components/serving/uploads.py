@@ -37,7 +37,7 @@ def safe_file_name(name: Optional[str], extensions: Optional[Iterable[str]] = No
     """The client's file name reduced to a plain base name (of an accepted extension, when ``extensions``)."""
     base = _SAFE_NAME.sub("_", Path((name or "").replace("\\", "/")).name).strip(" .")
     if len(base.encode("utf-8")) > MAX_NAME_BYTES - 33:  # room for the unique prefix of a kept copy
-        raise InvalidRequestError(f"The file name {name[:40]!r}... has {len(base.encode('utf-8'))} bytes; file "
+        raise InvalidRequestError(f"The file name {(name or '')[:40]!r}... has {len(base.encode('utf-8'))} bytes; file "
                                   f"systems allow {MAX_NAME_BYTES}: rename the file (at most {MAX_NAME_BYTES - 33}).")
     known = list(extensions) if extensions is not None else None
     if not base or (known is not None and Path(base).suffix.lower() not in known):

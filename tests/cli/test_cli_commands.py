@@ -132,7 +132,8 @@ def test_same_size_encoder_with_another_name_is_refused(built_store, tiny_questi
                                                         tmp_path, capsys):
     store, corpus, _ = built_store
     swapped = ["-p", f"Retriever.query_embedding_model={tiny_context_encoder}",
-               "-p", f"Retriever.passage_embedding_model={tiny_question_encoder}", "-p", "Retriever.max_seq_len_passage=128"]
+               "-p", f"Retriever.passage_embedding_model={tiny_question_encoder}",
+               "-p", "Retriever.max_seq_len_passage=128"]
     assert main(["retrieve", "capital", "--store", str(store), *swapped]) == EXIT_USAGE
     error = capsys.readouterr().err
     assert "another encoder" in error and error.count("\n") == 1

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from dpr_components.demo import reader as demo_reader
 from dpr_components.cli.main import main
 from dpr_components.data import wikipedia_mini
+from dpr_components.demo import reader as demo_reader
 from dpr_components.evaluation.questions import Question
 
 ARTICLES = [
@@ -32,7 +32,7 @@ def test_demo_trains_a_reader_once_then_reuses_store_and_reader(tmp_path, monkey
     assert "$ dpr-components index " in first and "Indexed 2 documents" in first
     assert "Training data from nq-dev + dpr-trivia-dev (dev splits only): 4 of 4 questions written" in first
     assert "Against the Vital Articles (12324 passages): 1 of 4 questions written" in first
-    assert f"Trained the reader" in first and (store / "reader" / "config.json").is_file()
+    assert "Trained the reader" in first and (store / "reader" / "config.json").is_file()
     assert "--pipeline hybrid_qa" in first and f"Reader.model_name_or_path={store / 'reader'}" in first
     assert "Reader.answer_scoring=marginal" in first
     answer_block = first[first.index("Q: Who wrote Animal Farm?"):]

@@ -69,5 +69,6 @@ def test_a_scaling_retriever_before_score_fusion_is_still_reported(cosine_store,
     assert len(reports) == 1 and "'BM25'" in reports[0] and "scale_score" in reports[0]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="dpr_components"):  # rrf reads ranks only
-        load_query_pipeline("hybrid_retrieval", store=cosine_store, overrides={"BM25.scale_score": True, "Fusion.mode": "rrf"})
+        load_query_pipeline("hybrid_retrieval", store=cosine_store,
+                            overrides={"BM25.scale_score": True, "Fusion.mode": "rrf"})
     assert not [r for r in caplog.records if r.name.startswith("dpr_components")]

@@ -5,6 +5,7 @@ import pytest
 from haystack import Document
 
 from dpr_components.cli.errors import explain
+from dpr_components.errors import ConfigurationError
 from dpr_components.pipelines import (
     apply_overrides,
     load_pipeline,
@@ -14,7 +15,6 @@ from dpr_components.pipelines import (
 )
 from dpr_components.pipelines.checks import check_components
 from dpr_components.pipelines.files import bundled_dir
-from dpr_components.errors import ConfigurationError
 
 BM25_YAML = """
 version: 1.26.4.post0
@@ -82,12 +82,8 @@ def test_override_of_unknown_component_lists_components(bm25_yaml):
 
 def test_unknown_type_lists_close_matches_and_the_import_reminder(tmp_path):
     path = write(tmp_path, BM25_YAML.replace("type: BM25Retriever", "type: BM25Retreiver"))
-    with pytest.raises(ConfigurationError) as error:
+    with pytest.raises(ConfigurationError, match="'BM25Retreiver'.*BM25Retriever.*import dpr_components"):
         load_pipeline(path, environ={})
-    message = str(error.value)
-    assert "Unknown component type 'BM25Retreiver'" in message
-    assert "BM25Retriever" in message
-    assert "import dpr_components" in message
 
 
 def test_mistyped_parameter_suggests_the_right_one(bm25_yaml):

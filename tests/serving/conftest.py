@@ -5,9 +5,8 @@ import pytest
 
 pytest.importorskip("fastapi", reason='the REST API tests need pip install "dpr-components[serve]"')
 
-from haystack import Document  # noqa: E402
-
-from rest_testing import API_KEY, ARTICLES, running_server, tiny_params  # noqa: E402,F401
+from haystack import Document
+from rest_testing import API_KEY, ARTICLES, running_server, tiny_params
 
 
 @pytest.fixture(scope="module")

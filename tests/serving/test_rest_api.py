@@ -3,7 +3,6 @@ import concurrent.futures
 import json
 
 import requests
-
 from rest_testing import API_KEY, ARTICLES
 
 KEY = {"X-API-Key": API_KEY}

@@ -5,7 +5,6 @@ import socket
 
 import pytest
 import requests
-
 from rest_testing import KEY, TIMEOUT, error_of, http_request, post, raw_exchange, raw_json, running_server, stored
 
 SURROGATE = '"\\ud800"'  # JSON text of a lone surrogate: valid JSON, not valid Unicode
@@ -148,7 +147,7 @@ def test_the_api_key_is_checked_before_the_body_is_read(server):
         connection.sendall(head + b"--b\r\n" + b"x" * 100)  # the rest of the 60 kB never comes
         try:
             status = connection.makefile("rb").readline().decode()
-        except socket.timeout:
+        except TimeoutError:
             status = "no answer: the server waited for the whole body"
     assert status.startswith("HTTP/1.1 401"), status
     assert requests.get(server + "/initialized", timeout=TIMEOUT).json() is True

@@ -3,7 +3,6 @@ import json
 
 import pytest
 import requests
-
 from rest_testing import ARTICLES, KEY, error_of, post, raw_json, stored, upload
 
 MALFORMED_DELETES = [

@@ -6,7 +6,6 @@ import threading
 
 import pytest
 import requests
-
 from rest_testing import KEY, TIMEOUT, error_of, post, running_server, stored, upload
 
 CONTEXT = "The Eiffel Tower was designed by the engineer Gustave Eiffel and opened in 1889 in Paris."
