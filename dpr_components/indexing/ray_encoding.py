@@ -31,9 +31,18 @@ from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.indexing.shard_encoding import PassageEncoder, corpus_digest
-from dpr_components.indexing.shards import (ShardError, ShardHeader, ShardSpec, check_folder_takes,
-                                            check_store_encoder, existing_shard, folder_sharding, read_shard,
-                                            write_shard, write_to_store)
+from dpr_components.indexing.shards import (
+    ShardError,
+    ShardHeader,
+    ShardSpec,
+    check_folder_takes,
+    check_store_encoder,
+    existing_shard,
+    folder_sharding,
+    read_shard,
+    write_shard,
+    write_to_store,
+)
 from dpr_components.pipelines.loading import PipelineConfig, PipelineSource
 from dpr_components.preprocessing.corpus import read_corpus
 
@@ -60,7 +69,7 @@ def connect(address: Optional[str]) -> Tuple[Any, str]:
         # What ray.init(address=None) reads; Ray's own "auto" would also join any other process's instance.
         from ray._private.services import get_ray_address_from_environment
 
-        address = get_ray_address_from_environment(None, None)
+        address = get_ray_address_from_environment(None, None)  # type: ignore[arg-type]  # ray.init passes None
     local = address in (None, "", "local")
     try:
         ray.init(address="local" if local else address, log_to_driver=False, include_dashboard=False)
@@ -138,8 +147,9 @@ def index_on_ray(corpus: str, address: Optional[str], store: Optional[str] = Non
     specs = [ShardSpec(index, count) for index in range(count)]
     task = ray.remote(encode).options(num_cpus=threads, num_gpus=1 if gpus else 0, max_retries=max_retries)
 
-    summary = {"documents": digest.documents, "passages": 0, "shards": count, "shards_encoded": 0,
-               "shards_from_files": 0, "workers": workers, "cluster": cluster, "store": str(getattr(document_store, "path", "") or "")}
+    summary: Dict[str, Any] = {
+        "documents": digest.documents, "passages": 0, "shards": count, "shards_encoded": 0, "shards_from_files": 0,
+        "workers": workers, "cluster": cluster, "store": str(getattr(document_store, "path", "") or "")}
     seen: Dict[str, ShardSpec] = {}
     pending: Dict[Any, Tuple[ShardSpec, Tuple[int, int]]] = {}
 

@@ -25,12 +25,18 @@ from haystack.nodes.retriever.dense import DenseRetriever
 from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
+from dpr_components.indexing.shards import (
+    CorpusDigest,
+    ShardHeader,
+    ShardSpec,
+    check_folder_takes,
+    existing_shard,
+    write_shard,
+)
 from dpr_components.pipelines.loading import PipelineSource
-from dpr_components.indexing.shards import (CorpusDigest, ShardHeader, ShardSpec, check_folder_takes, existing_shard,
-                                            write_shard)
-from dpr_components.utils.files import remove_leftovers, scratch_dir
 from dpr_components.preprocessing.corpus import read_corpus
 from dpr_components.schema import TITLE_FIELD
+from dpr_components.utils.files import remove_leftovers, scratch_dir
 
 ENCODE_CHUNK = 512  # passages per embed_documents call: memory stays bounded, progress moves
 
@@ -55,7 +61,8 @@ class PassageEncoder:
         if loaded.root_node != "File" or len(retrievers) != 1 or not isinstance(self.nodes[-1], DenseRetriever):
             raise ConfigurationError(
                 "This pipeline cannot encode shards: it needs `inputs: [File]` on its first node and one dense "
-                "retriever (e.g. DPRRetriever) as the last node before the document store (see pipelines/indexing.yml).")
+                "retriever (e.g. DPRRetriever) as the last node before the document store "
+                "(see pipelines/indexing.yml).")
         self.retriever = retrievers[0]
         self.signature = encoder_signature(self.retriever)
         self._scratch: Optional[str] = None
@@ -96,7 +103,8 @@ class PassageEncoder:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
 
-def corpus_shard(corpus: str, spec: ShardSpec, corpus_format: str = "auto") -> Tuple[CorpusDigest, Tuple[int, int], List[Document]]:
+def corpus_shard(corpus: str, spec: ShardSpec, corpus_format: str = "auto"
+                 ) -> Tuple[CorpusDigest, Tuple[int, int], List[Document]]:
     """(digest of the whole corpus, this shard's document range, its documents): two reads of the corpus,
     the first for the count and digest, the second keeping the shard's documents only."""
     digest = corpus_digest(corpus, corpus_format)

@@ -90,7 +90,8 @@ class ShardHeader:
     passages: int
 
     def to_metadata(self) -> Dict[str, str]:
-        return {"format": FORMAT, "shard": str(self.spec), "documents": f"{self.document_range[0]}-{self.document_range[1]}",
+        start, end = self.document_range
+        return {"format": FORMAT, "shard": str(self.spec), "documents": f"{start}-{end}",
                 "corpus_documents": str(self.corpus_documents), "corpus_digest": self.corpus_digest,
                 "encoder": json.dumps(self.encoder, sort_keys=True), "passages": str(self.passages)}
 
@@ -195,7 +196,8 @@ def check_folder_takes(directory: Union[str, Path], count: int, corpus_digest: s
     if _differences(found.encoder, encoder):
         reasons.append(f"its encoder differs ({_differences(found.encoder, encoder)})")
     if reasons:
-        resume = f", or {found.spec.count} shards to resume it" if len(reasons) == 1 and count != found.spec.count else ""
+        only_count = len(reasons) == 1 and count != found.spec.count
+        resume = f", or {found.spec.count} shards to resume it" if only_count else ""
         raise ShardError(f"{directory} holds the shards of another job ({found.path.name}: {'; '.join(reasons)}). A "
                          f"folder holds one sharding of one corpus by one encoder: give another folder{resume}.")
 
@@ -270,7 +272,8 @@ def check_store_encoder(store: Any, encoder: Dict[str, Any]) -> None:
         store.check_encoder(EncoderSignature.from_dict(encoder), writing=True)
 
 
-def load_shards(directory: Union[str, Path], store: Any, batch_size: int = 10_000, progress_bar: bool = True) -> Dict[str, Any]:
+def load_shards(directory: Union[str, Path], store: Any, batch_size: int = 10_000,
+                progress_bar: bool = True) -> Dict[str, Any]:
     """Check every shard of ``directory`` (see :func:`check_shards`), then write them into ``store`` in shard
     order; a shard whose passages are all in the store already is not written again. Returns ``{"shards",
     "shards_loaded", "shards_already_loaded", "passages", "corpus_documents"}``."""

@@ -20,7 +20,8 @@ def wheel_folder(tmp_path, monkeypatch):
     with zipfile.ZipFile(folder / "tiny_data-1.0-py3-none-any.whl", "w") as wheel:
         wheel.writestr("tiny_data/data/summaries.json", PAYLOAD)
         wheel.writestr("tiny_data-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: tiny-data\nVersion: 1.0\n")
-        wheel.writestr("tiny_data-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel.writestr("tiny_data-1.0.dist-info/WHEEL",
+                       "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
         wheel.writestr("tiny_data-1.0.dist-info/RECORD", "")
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
@@ -29,8 +30,9 @@ def wheel_folder(tmp_path, monkeypatch):
     return folder
 
 
-def spec(sha256=hashlib.sha256(PAYLOAD).hexdigest(), size=len(PAYLOAD)):
-    return WheelData("tiny", "tiny summaries", "tiny-data==1.0", "tiny_data/data/summaries.json", size, sha256)
+def spec(sha256=None):
+    sha256 = sha256 or hashlib.sha256(PAYLOAD).hexdigest()
+    return WheelData("tiny", "tiny summaries", "tiny-data==1.0", "tiny_data/data/summaries.json", len(PAYLOAD), sha256)
 
 
 def test_a_missing_file_is_fetched_checked_cached_and_reported(wheel_folder, tmp_path):

@@ -3,16 +3,17 @@ import json
 
 import numpy as np
 import pytest
+from shard_testing import store_contents
 
 from dpr_components.cli.main import EXIT_OK, main
-from shard_testing import store_contents  # noqa: F401 (re-exported for the tests)
 
 WORDS = "the city river capital country king queen year music film world people state new university".split()
 
 
 def make_articles(count: int = 12):
     rng = np.random.default_rng(0)
-    return [{"id": f"doc{i}", "title": f"Title {i}", "text": " ".join(rng.choice(WORDS, size=int(rng.integers(20, 260))))}
+    return [{"id": f"doc{i}", "title": f"Title {i}",
+             "text": " ".join(rng.choice(WORDS, size=int(rng.integers(20, 260))))}
             for i in range(count)]
 
 

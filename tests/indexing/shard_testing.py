@@ -7,7 +7,8 @@ from dpr_components.stores.hybrid_document_store import HybridDocumentStore
 def store_contents(store_dir):
     store = HybridDocumentStore(path=str(store_dir), progress_bar=False)
     try:
-        return {d.id: (d.content, d.meta, np.asarray(d.embedding)) for d in store.get_all_documents(return_embedding=True)}
+        documents = store.get_all_documents(return_embedding=True)
+        return {d.id: (d.content, d.meta, np.asarray(d.embedding)) for d in documents}
     finally:
         store.close()
 

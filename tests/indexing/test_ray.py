@@ -3,10 +3,10 @@ import os
 import signal
 
 import pytest
+from shard_testing import assert_same_store, store_contents
 
 from dpr_components.indexing.ray_encoding import encode_documents, index_on_ray
 from dpr_components.indexing.shards import check_shards
-from shard_testing import assert_same_store, store_contents
 
 pytestmark = pytest.mark.slow  # Ray workers start and import the models: ~20-40 s for this module
 

@@ -10,11 +10,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from shard_testing import assert_same_store, store_contents
 
 from dpr_components.cli.main import EXIT_OK, main
 from dpr_components.indexing.shard_encoding import encode_shard
 from dpr_components.indexing.shards import ShardError, ShardSpec, check_shards
-from shard_testing import assert_same_store, store_contents
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,12 +3,12 @@ import json
 import shutil
 
 import pytest
+from shard_testing import assert_same_store, store_contents
 
 from dpr_components.cli.main import EXIT_OK, EXIT_USAGE, main
 from dpr_components.indexing.shard_encoding import PassageEncoder, encode_shard
 from dpr_components.indexing.shards import ShardError, ShardSpec, check_shards, load_shards
 from dpr_components.stores.hybrid_document_store import HybridDocumentStore
-from shard_testing import assert_same_store, store_contents
 
 SHARDS = 4
 
@@ -93,7 +93,8 @@ def test_foreign_encoder_shard_is_named_and_nothing_is_written(tmp_path, corpus,
         if path.name != ShardSpec(3, SHARDS).file_name:
             shutil.copy(path, tmp_path / path.name)
     # Shard 3 embedded elsewhere by another (here: the question) encoder, then copied in.
-    other = PassageEncoder.load("indexing", [*tiny_params, f"Retriever.passage_embedding_model={tiny_question_encoder}"])
+    other = PassageEncoder.load("indexing",
+                                [*tiny_params, f"Retriever.passage_embedding_model={tiny_question_encoder}"])
     try:
         made = encode_shard(str(corpus), ShardSpec(3, SHARDS), str(tmp_path / "elsewhere"), encoder=other)
     finally:
