@@ -105,7 +105,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted. What was stored is kept; re-run the same command to continue.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as error:  # one clear line for the errors people meet; tracebacks with --debug
+    except Exception as error:  # noqa: BLE001 -- one line for every error (tracebacks with --debug), exit 1 or 2
         from dpr_components.cli.errors import explain
 
         if args.debug:

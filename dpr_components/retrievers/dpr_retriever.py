@@ -1,6 +1,6 @@
 """DPRRetriever: Dense Passage Retrieval (question and passage encoders) as a Haystack 1.x node."""
 import logging
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from haystack.document_stores import BaseDocumentStore
@@ -126,7 +126,7 @@ class DPRRetriever(DenseRetriever):
         set_num_threads(num_threads)
 
         passage_devices = resolve_devices(device, devices, use_gpu)
-        settings = dict(pooling=Pooling.from_str(pooling), normalize=normalize,
+        settings: Dict[str, Any] = dict(pooling=Pooling.from_str(pooling), normalize=normalize,
                         precision=Precision.from_str(precision), use_auth_token=use_auth_token,
                         runtime=Runtime.from_str(runtime))
         self.passage_encoder = TextEncoder(passage_embedding_model, devices=passage_devices, **settings)
@@ -167,7 +167,7 @@ class DPRRetriever(DenseRetriever):
         return self.passage_encoder.encode(passages, self.max_seq_len_passage, self.batch_size,
                                            progress_bar=self.progress_bar, description="Embedding passages")
 
-    def run_indexing(self, documents: List[Document]):  # type: ignore[override]
+    def run_indexing(self, documents: List[Document]):
         """Indexing pipelines: the documents with their embeddings, and the ``encoder_signature`` that made
         them, for the next node (a store whose ``run`` takes ``encoder_signature`` records and checks it)."""
         output, edge = super().run_indexing(documents)
