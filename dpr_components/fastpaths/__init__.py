@@ -26,6 +26,8 @@ class FastPath(Choice):
 
     CLS_ONLY = "cls_only"  # fastpaths/cls_only.py: transformers' BertLayer / BertAttention inner modules
     PACKED_LINEAR = "packed_linear"  # fastpaths/packed_linear.py: torch.ops.mkldnn private linear operators
+    HAYSTACK_REGISTRY = "haystack_registry"  # fastpaths/haystack_nodes.py: BaseComponent._subclasses
+    HAYSTACK_SCHEMA = "haystack_schema"  # fastpaths/haystack_nodes.py: haystack.nodes._json_schema
 
 
 def enabled(path: Union[str, FastPath]) -> bool:

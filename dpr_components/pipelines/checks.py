@@ -29,13 +29,12 @@ REGISTRATION_HINT = (
 
 def node_class(type_name: str, component_name: str = "") -> Type:
     """The registered Haystack class called ``type_name``, or an error listing close matches."""
-    from haystack.nodes.base import BaseComponent
-
     from dpr_components import register_nodes
+    from dpr_components.fastpaths.haystack_nodes import registered_nodes
 
     register_nodes()
 
-    registered = BaseComponent._subclasses
+    registered = registered_nodes()
     if type_name in registered:
         return registered[type_name]
     close = difflib.get_close_matches(type_name, list(registered), n=4, cutoff=0.6)
@@ -89,32 +88,10 @@ def _check_references(signature: inspect.Signature, name: str, type_name: str, p
 
 
 def _check_param_types(cls: Type, name: str, type_name: str, params: Mapping[str, Any], names: Set[str]) -> None:
-    from haystack.nodes._json_schema import create_schema_for_node_class
-    from jsonschema import Draft7Validator
+    from dpr_components.fastpaths.haystack_nodes import parameter_problems
 
-    definitions, reference = create_schema_for_node_class(cls)
-    schema = {"definitions": definitions, **definitions[reference["$ref"].rsplit("/", 1)[-1]]["properties"]["params"]}
-    for error in sorted(Draft7Validator(schema).iter_errors(dict(params)), key=lambda e: list(e.path)):
-        param = error.path[0] if error.path else None
-        if param is None:
-            continue  # unknown and missing parameters were reported above with better messages
+    for param, expected in parameter_problems(cls, params).items():
         value = params[param]
-        if isinstance(value, str) and value in names:
-            continue  # a reference to another component
-        raise ConfigurationError(
-            f"Component {name!r} ({type_name}): parameter {param!r} got {value!r}, expected "
-            f"{_expected_types(error.schema)}."
-        )
-
-
-def _expected_types(schema: Mapping[str, Any]) -> str:
-    options = schema.get("anyOf") or [schema]
-    kinds = []
-    for option in options:
-        if "enum" in option:
-            kinds.append("one of " + ", ".join(repr(v) for v in option["enum"]))
-        elif "type" in option:
-            kinds.extend([option["type"]] if isinstance(option["type"], str) else option["type"])
-        else:
-            kinds.append("a component name")
-    return " or ".join(dict.fromkeys(kinds))
+        if not (isinstance(value, str) and value in names):  # a name of another component is a reference
+            raise ConfigurationError(
+                f"Component {name!r} ({type_name}): parameter {param!r} got {value!r}, expected {expected}.")
