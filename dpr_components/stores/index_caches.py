@@ -320,6 +320,8 @@ class IndexCaches:
                 remove(path)
 
     def _stamped(self, directory: Path, index_id: int) -> Iterator[Tuple[int, str, Path]]:
+        if not directory.is_dir():  # a read-only store whose caches were deleted: nothing saved to load
+            return
         for path in directory.iterdir():
             match = STAMP.match(path.name)
             if match and int(match.group(1)) == index_id:
