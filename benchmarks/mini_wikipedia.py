@@ -67,14 +67,20 @@ def load_passages(path: Path) -> List[Document]:
     return [Document(id=r["id"], content=r["text"], meta={"name": r["title"]}) for r in records]
 
 
-def index_passages(data_dir: Path, store_dir: Path, batch_size: int,
-                   precision: str = "fp32") -> Tuple[HybridDocumentStore, DPRRetriever]:
-    """The store with every passage written and embedded (resumes an interrupted run, reuses a finished one)."""
+def index_passages(data_dir: Path, store_dir: Path, batch_size: int, precision: str = "fp32",
+                   model: Optional[str] = None) -> Tuple[HybridDocumentStore, DPRRetriever]:
+    """The store with every passage written and embedded (resumes an interrupted run, reuses a finished one).
+
+    ``model``: a sentence-transformers encoder folder (mean pooling, normalised; default all-MiniLM-L6-v2).
+    """
+    from transformers import AutoConfig
+
     passages = load_passages(data_dir / "passages.jsonl")
-    store = HybridDocumentStore(path=str(store_dir), embedding_dim=384, similarity="dot_product", progress_bar=True)
+    model = model or minilm_path()
+    dim = AutoConfig.from_pretrained(model, local_files_only=True).hidden_size
+    store = HybridDocumentStore(path=str(store_dir), embedding_dim=dim, similarity="dot_product", progress_bar=True)
     if store.get_document_count() != len(passages):
         store.write_documents(passages, duplicate_documents="overwrite")
-    model = minilm_path()
     retriever = DPRRetriever(
         document_store=store, query_embedding_model=model, passage_embedding_model=model, pooling="mean",
         normalize=True, max_seq_len_query=64, max_seq_len_passage=256, top_k=100, batch_size=batch_size,
@@ -139,18 +145,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32, help="passages per encoder batch")
     parser.add_argument("--precision", default="fp32",
                         help="encoder precision (fp32: the documented figures; auto, bf16, int8 get their own store)")
+    parser.add_argument("--encoder-model", help="a sentence-transformers folder used for both sides with mean pooling "
+                        "and L2 normalisation, e.g. all-mpnet-base-v2 from `dpr-components fetch-model` "
+                        "(default all-MiniLM-L6-v2; another model gets its own store and output names)")
     args = parser.parse_args(argv)
     # MiniLM's vectors are L2-normalised: DPR scores are cosines in [0.5, 1) here, which the fusion node would
     # otherwise flag as possibly Haystack-scaled on every query.
     logging.getLogger("dpr_components.fusion.hybrid_fusion").setLevel(logging.ERROR)
     out = Path(args.out)
-    runs_dir = out / "runs"
 
     manifest = build_mini_wikipedia(out / "data")
     print(f"data: {json.dumps(manifest['counts'])}", flush=True)
     questions = {split: load_questions(out / "data" / f"{split}.jsonl") for split in ("dev", "test")}
-    store_dir = out / ("store" if args.precision == "fp32" else f"store-{args.precision}")
-    store, dpr = index_passages(out / "data", store_dir, args.batch_size, args.precision)
+    encoder = Path(args.encoder_model).name if args.encoder_model else "all-MiniLM-L6-v2"
+    parts = (args.encoder_model and encoder, args.precision != "fp32" and args.precision)
+    suffix = "".join(f"-{part}" for part in parts if part)  # the documented MiniLM fp32 run keeps the plain names
+    store_dir, runs_dir = out / f"store{suffix}", out / f"runs{suffix}"
+    store, dpr = index_passages(out / "data", store_dir, args.batch_size, args.precision, args.encoder_model)
     bm25 = BM25Retriever(document_store=store, top_k=args.depth, scale_score=False)
     params = {"BM25": {"top_k": args.depth}, "DPR": {"top_k": args.depth}}
 
@@ -173,7 +184,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"swept {len(grid)} fusion settings on dev", flush=True)
 
     table_rows = [("BM25 (k1=0.9, b=0.4)", singles["dev"]["BM25"], singles["test"]["BM25"]),
-                  ("DPR, all-MiniLM-L6-v2", singles["dev"]["DPR"], singles["test"]["DPR"])]
+                  (f"DPR, {encoder}", singles["dev"]["DPR"], singles["test"]["DPR"])]
     fused: Dict[str, Dict[str, EvaluationResult]] = {}
     for name, row in chosen.items():
         results = fused[name] = {}
@@ -200,13 +211,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     for split in ("dev", "test"):
         runs = [singles[split]["BM25"], singles[split]["DPR"]] + [fused[name][split] for name in fused]
-        plot_accuracy_vs_k(runs, out / f"accuracy_vs_k_{split}.png", max_k=args.depth,
+        plot_accuracy_vs_k(runs, out / f"accuracy_vs_k_{split}{suffix}.png", max_k=args.depth,
                            title=f"Mini Wikipedia, {split} ({len(questions[split])} questions)")
     settings = "\n".join(f"- {name}: `{json.dumps(row.setting.node_params())}`" for name, row in chosen.items())
     report = "\n\n".join([table, verdict, "HybridFusion settings chosen on dev:\n" + settings])
-    (out / "results.md").write_text(report + "\n", encoding="utf-8")
+    (out / f"results{suffix}.md").write_text(report + "\n", encoding="utf-8")
     print(report)
-    print(f"\nwrote {out / 'results.md'}, {out}/accuracy_vs_k_{{dev,test}}.png, per-question runs in {runs_dir}")
+    print(f"\nwrote {out / f'results{suffix}.md'}, {out}/accuracy_vs_k_{{dev,test}}{suffix}.png, per-question runs "
+          f"in {runs_dir}")
     store.close()
     return 0
 
