@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
-from dpr_components.errors import ConfigurationError, DPRComponentsError, StoreError
+from dpr_components.errors import ConfigurationError, DPRComponentsError, StoreError, StoreReadOnlyError
 from dpr_components.pipelines.loading import (
     DEFAULT_STORE_PATH,
     LoadedPipeline,
@@ -65,17 +65,12 @@ class Workspace:
             self.path = self.store = self._created = None
             return
         self.path = Path(path)
-        existed = (self.path / DATABASE_FILE).is_file()
-        if read_only and not existed:
-            what = "is not a store (it has no documents.sqlite)" if self.path.exists() else "does not exist"
-            raise StoreError(f"Store {str(self.path)!r} {what}: index a corpus into it first, or give the directory "
-                             "of an existing store.", parameter="store")
         # A store this workspace creates and leaves empty (a failed index) is removed again on close.
-        self._created = None if existed else ("directory" if not self.path.exists() else "files")
+        self._created = (None if (self.path / DATABASE_FILE).is_file() else
+                         "directory" if not self.path.exists() else "files")
         params = {key: value for key, value in (store_params or {}).items() if key != "path"}
-        if read_only and hasattr(HybridDocumentStore, "build_indexes"):  # the read-only open, once it exists
-            params["read_only"] = True
-        logger.info("Opening the store %s%s ...", self.path, " (read-only)" if read_only else "")
+        self.read_only = params["read_only"] = bool(read_only or params.get("read_only"))
+        logger.info("Opening the store %s%s ...", self.path, " (read-only)" if self.read_only else "")
         self.store = HybridDocumentStore(path=str(self.path), **params)
 
     @classmethod
@@ -257,20 +252,14 @@ class Workspace:
         if self.store is None:
             return
         logger.info("Building the search indexes of %s ...", self.path)
-        if hasattr(self.store, "build_indexes"):
-            self.store.build_indexes()
-        else:  # until the store has build_indexes(): searching builds both caches, save() keeps the vectors
-            if self.store.embedding_dim:
-                import numpy as np
-
-                self.store.query_by_embedding(np.zeros(self.store.embedding_dim, dtype=np.float32), top_k=1)
-            self.store.query("", top_k=1)
-            self.store.save()
+        self.store.build_indexes()
 
     def _check_writable(self) -> None:
-        if self.read_only:
-            raise StoreError(f"This workspace opened {str(self.path)!r} read-only: open it with read_only=False "
-                             "to write.", parameter="read_only")
+        """Refuse a write before any model loads: the store's rule (without a store directory, the flag's)."""
+        if self.store is not None:
+            self.store.check_writable()
+        elif self.read_only:
+            raise StoreReadOnlyError("This workspace was opened read_only: open it without read_only to write.")
 
     # ----- lifetime -----------------------------------------------------------------------------------------
 

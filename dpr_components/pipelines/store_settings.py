@@ -108,11 +108,22 @@ def _without_dense_retrievers(config: PipelineConfig) -> PipelineConfig:
 
 
 def store_component(config: PipelineConfig) -> Optional[Mapping[str, Any]]:
-    """``{name, path, params}`` of the config's one HybridDocumentStore (None without one; two are refused)."""
+    """``{name, path, params}`` of the config's one HybridDocumentStore (None without one; two are refused).
+
+    ``params`` open the store as the store's settings say: what it records (its index type, its similarity)
+    comes from its record, as its encoder does; the YAML's values are for a new store only
+    (``new_store_settings``), unless the caller set them (overrides, environment)."""
+    from dpr_components.stores.hybrid_document_store import RECORDED_SETTINGS
+
     stores = config.store_paths()
     if len(stores) > 1:
         raise ConfigurationError(f"{config.name!r} has {len(stores)} HybridDocumentStore components "
                                  f"({', '.join(stores)}); a workspace holds one store: give the pipeline one.")
     for name, path in stores.items():
-        return {"name": name, "path": path, "params": config.component_params()[name]}
+        params = config.component_params()[name]
+        new_store = {key: params.pop(key) for key in RECORDED_SETTINGS
+                     if key in params and (name, key) not in config.overridden}
+        if new_store:
+            params["new_store_settings"] = {**new_store, **(params.get("new_store_settings") or {})}
+        return {"name": name, "path": path, "params": params}
     return None

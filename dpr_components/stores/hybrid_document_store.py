@@ -33,6 +33,8 @@ from dpr_components.utils.validation import finite_float, optional_positive_int,
 logger = logging.getLogger(__name__)
 
 DATABASE_FILE = "documents.sqlite"
+# Settings the store records with its vectors: given ones win (and are recorded), else the record, else the default.
+RECORDED_SETTINGS = ("faiss_index_factory_str", "similarity")
 
 
 class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
@@ -44,8 +46,10 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
     the squared distance). ``faiss_index_factory_str`` takes any faiss factory string (default ``Flat``);
     the store records it and ``similarity`` (default ``dot_product``) and reopens with them when they are not
     given; given otherwise, the caches are rebuilt (a warning says so) and a writable store records the new
-    ones. ``bm25_k1`` / ``bm25_b`` may change between opens (rebuilt); ``embedding_dim`` is fixed by the first
-    vectors written. ``read_only``: nothing is ever written (SQLite read-only, caches built in memory), so
+    ones. ``new_store_settings`` (``{similarity: cosine}``) gives them only to a store that records none yet:
+    the :class:`~dpr_components.workspace.Workspace` passes a pipeline YAML's values so (unless the caller
+    set them), so a store keeps its own whatever pipeline queries it. ``bm25_k1`` / ``bm25_b`` may change
+    between opens (rebuilt); ``embedding_dim`` is fixed by the first vectors written. ``read_only``: nothing is ever written (SQLite read-only, caches built in memory), so
     a read-only directory or mount can be queried; ``create: false`` refuses a directory that is not a store
     yet (query commands: a mistyped path). On open, SQLite's ``PRAGMA
     quick_check`` reads every page of ``documents.sqlite`` and a corrupted file is refused
@@ -107,6 +111,7 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
         int8_prefilter: bool = False,
         read_only: bool = False,
         create: bool = True,
+        new_store_settings: Optional[Dict[str, str]] = None,
     ):
         super().__init__()
         nprobe = optional_positive_int("nprobe", nprobe)
@@ -130,9 +135,11 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
                                           schema=PassageSchema(title_field=title_field) if title_field else None)
         self.title_field = self._database.schema.title_field
         try:
-            self.faiss_index_factory_str = self._setting("faiss_index_factory_str", faiss_index_factory_str, "Flat")
+            defaults = {"faiss_index_factory_str": "Flat", "similarity": "dot_product", **self._checked_settings(
+                new_store_settings)}
+            self.faiss_index_factory_str = self._setting("faiss_index_factory_str", faiss_index_factory_str, defaults)
             self.similarity = Similarity.from_str(self._setting(
-                "similarity", similarity and Similarity.from_str(similarity).value, "dot_product")).value
+                "similarity", similarity and Similarity.from_str(similarity).value, defaults)).value
             self._caches = IndexCaches(self.path, self._database, self.faiss_index_factory_str, self.similarity,
                                        bm25_k1, bm25_b, nprobe=nprobe, ef_search=ef_search,
                                        int8_prefilter=int8_prefilter, persist=not read_only)
@@ -146,7 +153,7 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
                 return
             with self._database.transaction():
                 self._check_dim(self._database.index_for_write(index, embedding_dim), embedding_dim)
-                for key in ("faiss_index_factory_str", "similarity"):  # valid (checked above): recorded
+                for key in RECORDED_SETTINGS:  # valid (checked above): recorded
                     if self._database.setting(key) != getattr(self, key):
                         self._database.set_setting(key, getattr(self, key))
         except Exception:
@@ -173,6 +180,10 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
         for name in self._database.index_names():
             self._caches.build(name)
 
+    def check_writable(self) -> None:
+        """Raise :class:`StoreReadOnlyError` if the store was opened ``read_only`` (before long work that writes)."""
+        self._database.check_writable()
+
     def save(self) -> None:
         """:meth:`build_indexes` (the name earlier versions had)."""
         self.build_indexes()
@@ -196,19 +207,27 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
         rebuilds them as needed. The store may be open elsewhere, unless its database was unreadable."""
         backup, path = Path(backup), Path(path)
         backup = backup / DATABASE_FILE if backup.is_dir() else backup
-        store_files.check_exists(backup)
+        store_files.check_exists(backup, backup=True)
         with store_files.reported(path):
             path.mkdir(parents=True, exist_ok=True)
             store_files.restore(backup, path / DATABASE_FILE)
 
-    def _setting(self, key: str, given: Optional[str], default: str) -> str:
-        """``given`` if given, else the store's recorded value, else ``default``; a given value unlike the
-        recorded one is said in a warning (the caches are rebuilt with it)."""
+    def _setting(self, key: str, given: Optional[str], defaults: Dict[str, str]) -> str:
+        """``given`` if given, else the store's recorded value, else the default for a new store; a given value
+        unlike the recorded one is said in a warning (the caches are rebuilt with it)."""
         recorded = self._database.setting(key)
         if given is not None and recorded is not None and str(given) != recorded:
             logger.warning("%s was built with %s=%r; %r is given, so its vector index is rebuilt with it%s.",
                            self.path, key, recorded, given, "" if self.read_only else " and recorded")
-        return str(given) if given is not None else recorded or default
+        return str(given) if given is not None else recorded or str(defaults[key])
+
+    @staticmethod
+    def _checked_settings(settings: Optional[Dict[str, str]]) -> Dict[str, str]:
+        unknown = set(settings or {}) - set(RECORDED_SETTINGS)
+        if unknown:
+            raise ConfigurationError(f"new_store_settings takes {' and '.join(RECORDED_SETTINGS)}, not "
+                                     f"{', '.join(sorted(unknown))}.", parameter="new_store_settings")
+        return {key: value for key, value in (settings or {}).items() if value is not None}
 
     # ----- writes -------------------------------------------------------------------------------------------
 
@@ -271,7 +290,7 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
         """
         name = index or self.index
         batch_size = 10_000 if batch_size is None else positive_int("batch_size", batch_size)
-        self._database.check_writable()
+        self.check_writable()
         info = self._database.index_info(name)
         if info is None or not self._database.count(info):
             logger.warning("update_embeddings: index '%s' has no documents.", name)

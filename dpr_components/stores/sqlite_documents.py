@@ -116,7 +116,10 @@ class DocumentDatabase:
     def check_writable(self) -> None:
         if self.read_only:
             raise StoreReadOnlyError(f"The store {self.path.parent} was opened read_only: nothing can be written. "
-                                     f"Open it without read_only to write.")
+                                     "Open it without read_only to write.", cli_message=(
+                                         f"The store {self.path.parent} was opened read-only: nothing can be "
+                                         "written. Write without --read-only (and without read_only: true in "
+                                         "the pipeline's DocumentStore params)."))
 
     def setting(self, key: str) -> Optional[str]:
         """A store-wide setting (``store_info``), e.g. ``format_version`` or the recorded FAISS factory."""

@@ -36,6 +36,7 @@ FORMAT_VERSION = 1
 # Generation 0 of an index holds nothing, so its (empty) caches fit any database.
 EMPTY_TOKEN = "0"
 NEW_TOKEN = "lower(hex(randomblob(8)))"
+PRESENT_ROWS = "meta_present_rows"  # store_info: every field holding [] or a dict has its meta_values row
 TOKENS = """CREATE TABLE IF NOT EXISTS generation_tokens (
     index_id INTEGER NOT NULL, kind TEXT NOT NULL, generation INTEGER NOT NULL, token TEXT NOT NULL,
     PRIMARY KEY (index_id, kind, generation))"""
@@ -87,11 +88,15 @@ def storage_error(error: BaseException, path: Path) -> Optional[StoreError]:
     if isinstance(error, DiskFullError):  # utils.files.atomic_write's, for a cache file
         kind = "full"
     if kind == "full":
-        return StoreFullError(f"The disk holding {path} is full ({error}): that write was not stored; what was "
-                              f"stored before is intact. Free space (or raise the quota) and run it again.")
+        problem = f"The disk holding {path} is full ({error}): that write was not stored; what was stored before " \
+                  "is intact. Free space (or raise the quota) and run"
+        return StoreFullError(f"{problem} it again.", cli_message=f"{problem} the command again (`index` skips the "
+                              "documents already stored).")
     if kind == "read-only":
-        return StoreReadOnlyError(f"{path} cannot be written ({error}): its files or file system are read-only. "
-                                  f"Open the store with read_only=True to query it, or make it writable.")
+        problem = f"{path} cannot be written ({error}): its files or file system are read-only."
+        return StoreReadOnlyError(f"{problem} Open the store with read_only=True to query it, or make it writable.",
+                                  cli_message=f"{problem} Queries (retrieve, ask, eval, serve --read-only) read it "
+                                  "as it is; to write to it (index, restore, serve), make it writable.")
     if kind == "corrupted":
         return StoreCorruptedError(f"{path} is not a readable document store database ({error}). {RECOVERY}")
     if kind == "I/O":
@@ -156,18 +161,33 @@ def _prepare(connection: sqlite3.Connection, read_only: bool) -> Optional[str]:
         if not read_only and not connection.execute("SELECT name FROM sqlite_master").fetchall():
             for statement in filter(str.strip, SCHEMA.split(";")):
                 connection.execute(statement)
-            connection.execute("INSERT INTO store_info VALUES ('format_version', ?)", (str(FORMAT_VERSION),))
+            connection.executemany("INSERT INTO store_info VALUES (?, ?)",
+                                   [("format_version", str(FORMAT_VERSION)), (PRESENT_ROWS, "1")])
         row = connection.execute("SELECT value FROM store_info WHERE key = 'format_version'").fetchone()
         if not read_only and row is not None and row[0] == str(FORMAT_VERSION):
-            connection.execute(TOKENS)
-            for kind, column in (("vectors", "vector_generation"), ("texts", "text_generation")):
-                connection.execute(f"INSERT OR IGNORE INTO generation_tokens SELECT index_id, ?, {column}, "
-                                   f"{NEW_TOKEN} FROM indexes WHERE {column} > 0", (kind,))
+            _upgrade(connection)
         connection.execute("COMMIT")
     finally:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
     return row[0] if row else None
+
+
+def _upgrade(connection: sqlite3.Connection) -> None:
+    """What stores of older versions of this format lack, added at their first writable open (one transaction):
+    random tokens for their current generations, and the ``meta_values`` row (document_rows.PRESENT) of each
+    field that holds ``[]`` or a dict, without which ``$ne`` took such a field for a missing one."""
+    connection.execute(TOKENS)
+    for kind, column in (("vectors", "vector_generation"), ("texts", "text_generation")):
+        connection.execute(f"INSERT OR IGNORE INTO generation_tokens SELECT index_id, ?, {column}, {NEW_TOKEN} "
+                           f"FROM indexes WHERE {column} > 0", (kind,))
+    if connection.execute("SELECT 1 FROM store_info WHERE key = ?", (PRESENT_ROWS,)).fetchone() is None:
+        object_meta = "CASE WHEN NOT json_valid(d.meta) THEN '{}' WHEN json_type(d.meta) = 'object' THEN d.meta " \
+                      "ELSE '{}' END"  # rows written by hand (read as {}) add nothing
+        connection.execute(f"INSERT INTO meta_values SELECT d.index_id, j.key, X'', d.row_id FROM documents d, "
+                           f"json_each({object_meta}) j WHERE NOT EXISTS (SELECT 1 FROM meta_values m "
+                           "WHERE m.row_id = d.row_id AND m.key = j.key)")
+        connection.execute("INSERT INTO store_info VALUES (?, '1')", (PRESENT_ROWS,))
 
 
 def connect(path: Path, read_only: bool) -> sqlite3.Connection:
@@ -183,18 +203,29 @@ def connect(path: Path, read_only: bool) -> sqlite3.Connection:
     except sqlite3.OperationalError:  # WAL needs its shared-memory file: a read-only directory may lack it
         wal = path.with_name(path.name + "-wal")
         if wal.exists() and wal.stat().st_size:
+            problem = (f"{path} has changes not yet moved from {wal.name} into the database (its last writer was "
+                       "stopped) and its directory cannot be written, so it cannot be read consistently.")
             raise StoreReadOnlyError(
-                f"{path} has changes not yet moved from {wal.name} into the database (its last writer was "
-                f"stopped) and its directory cannot be written, so it cannot be read consistently. Open the "
-                f"store once where it is writable (without read_only), then read-only again.") from None
+                f"{problem} Open the store once where it is writable (without read_only), then read-only again.",
+                cli_message=f"{problem} Where it is writable, run the stopped command again (an `index` resumes "
+                "where it stopped), then query it read-only.") from None
         return sqlite3.connect(f"{uri}?immutable=1", uri=True, **settings)  # nothing can change the file
 
 
-def check_exists(database: Path) -> None:
-    """Refuse a directory that is not a store (queries must not create one where a path was mistyped)."""
-    if not database.is_file():
-        raise StoreNotFoundError(f"{database.parent} is not a document store (no {database.name}). Give the "
-                                 f"directory of an existing store, or create one by writing documents into it.")
+def check_exists(database: Path, backup: bool = False) -> None:
+    """Refuse a directory that is not a store (queries must not create one where a path was mistyped), or a
+    ``backup`` file that is not there."""
+    if database.is_file():
+        return
+    if backup:
+        raise StoreNotFoundError(f"Backup {str(database)!r} does not exist: give a file made by backup "
+                                 "(`dpr-components backup`) or a store directory.")
+    directory = database.parent
+    what = "does not exist" if not directory.exists() else f"is not a store (it has no {database.name})"
+    raise StoreNotFoundError(
+        f"Store {str(directory)!r} {what}: give the directory of an existing store, or create one by writing "
+        "documents into it.", cli_message=f"Store {str(directory)!r} {what}: index a corpus into it first "
+        f"(dpr-components index CORPUS --store {directory}), or give the directory of an existing store.")
 
 
 def backup(database: Path, destination: Path, overwrite: bool = False) -> None:

@@ -88,6 +88,6 @@ def test_restore_replaces_a_corrupted_database_and_refuses_a_bad_backup(open_sto
     (tmp_path / "not_a_backup").write_bytes(b"garbage")
     with pytest.raises(Exception, match="not a readable document store database"):
         HybridDocumentStore.restore_backup(tmp_path / "not_a_backup", store_path)
-    with pytest.raises(StoreNotFoundError, match="is not a document store"):
+    with pytest.raises(StoreNotFoundError, match="Backup .* does not exist"):
         HybridDocumentStore.restore_backup(tmp_path / "missing", store_path)
     assert open_store().get_document_count() == 3

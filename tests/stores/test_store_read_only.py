@@ -56,10 +56,10 @@ def test_query_side_opens_refuse_a_directory_that_is_not_a_store(open_store, tmp
     for params in ({"create": False}, {"read_only": True}):
         empty = tmp_path / f"not_a_store_{len(params)}_{list(params)[0]}"
         empty.mkdir()
-        with pytest.raises(StoreNotFoundError, match="is not a document store"):
+        with pytest.raises(StoreNotFoundError, match="is not a store"):
             open_store(path=str(empty), **params)
         assert list(empty.iterdir()) == []
-    with pytest.raises(StoreNotFoundError, match="is not a document store"):
+    with pytest.raises(StoreNotFoundError, match="does not exist"):
         open_store(path=str(tmp_path / "missing"), read_only=True)
     assert not (tmp_path / "missing").exists()
 

@@ -97,7 +97,7 @@ def test_library_errors_name_parameters_and_the_cli_names_its_flags(store, capsy
         with pytest.raises(ConfigurationError, match="^top_k must be a positive integer") as caught:
             workspace.query(["capital"], top_k=0)
         assert "--" not in str(caught.value) and caught.value.parameter == "top_k"  # REST clients saw --top-k
-        with pytest.raises(StoreError, match="read-only"):
+        with pytest.raises(StoreError, match="read.only"):
             workspace.index([Document("text")])
     assert main(["retrieve", "capital", "--store", store, "--top-k", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: --top-k must be a positive integer")
