@@ -10,25 +10,24 @@ Writers call :meth:`HybridDocumentStore.build_indexes` so that queries find the 
 import logging
 import weakref
 from pathlib import Path
-from typing import Any, Dict, Generator, List, Optional, Union
+from typing import Dict, Generator, List, Optional, Union
 
 from haystack.document_stores import KeywordDocumentStore
 from haystack.schema import Document, FilterType, Label
-from tqdm import tqdm
 
 from dpr_components.encoders.signature import EncoderSignature
-from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
+from dpr_components.errors import ConfigurationError, StoreCorruptedError
 from dpr_components.schema import PassageSchema
 from dpr_components.stores import encoder_records as encoders
 from dpr_components.stores import label_table, store_files
 from dpr_components.stores.bm25_index import WIKIPEDIA_B, WIKIPEDIA_K1
-from dpr_components.stores.document_rows import unique_ids
 from dpr_components.stores.hybrid_search import HybridSearch
+from dpr_components.stores.hybrid_writes import HybridWrites
 from dpr_components.stores.index_caches import IndexCaches
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
 from dpr_components.stores.vector_index import Similarity, VectorIndex
 from dpr_components.utils.choices import DuplicatePolicy
-from dpr_components.utils.validation import finite_float, optional_positive_int, positive_int
+from dpr_components.utils.validation import finite_float, optional_positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -37,31 +36,19 @@ DATABASE_FILE = "documents.sqlite"
 RECORDED_SETTINGS = ("faiss_index_factory_str", "similarity")
 
 
-class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
+class HybridDocumentStore(HybridSearch, HybridWrites, KeywordDocumentStore):
     """Embedded document store for dense (FAISS) and sparse (BM25) retrieval with filters inside both.
 
     Haystack's filter syntax is applied *inside* the vector and BM25 searches, so ``top_k`` filtered hits
-    come back even when matching documents are rare. Scores are raw unless ``scale_score=True`` (then
-    Haystack's scaling: BM25 expit(s/8), dot product expit(s/100), cosine (s+1)/2; ``l2`` scores are minus
-    the squared distance). ``faiss_index_factory_str`` takes any faiss factory string (default ``Flat``);
-    the store records it and ``similarity`` (default ``dot_product``) and reopens with them when they are not
-    given; given otherwise, the caches are rebuilt (a warning says so) and a writable store records the new
-    ones. ``new_store_settings`` (``{similarity: cosine}``) gives them only to a store that records none yet:
-    the :class:`~dpr_components.workspace.Workspace` passes a pipeline YAML's values so (unless the caller
-    set them), so a store keeps its own whatever pipeline queries it. ``bm25_k1`` / ``bm25_b`` may change
-    between opens (rebuilt); ``embedding_dim`` is fixed by the first vectors written. ``read_only``: nothing is ever written (SQLite read-only, caches built in memory), so
-    a read-only directory or mount can be queried; ``create: false`` refuses a directory that is not a store
-    yet (query commands: a mistyped path). On open, SQLite's ``PRAGMA
-    quick_check`` reads every page of ``documents.sqlite`` and a corrupted file is refused
-    (``integrity_check: false`` skips it, for very large stores opened often). BM25 indexes
-    ``meta[title_field]`` + text: give it the ``title_field`` of the splitter and retriever
-    (:mod:`dpr_components.schema`); the store records it with its first passages and refuses another one
-    (unset: the recorded one, else ``name``). ``nprobe`` (IVF lists probed,
-    default min(nlist, 16)) and ``ef_search`` (HNSW efSearch, default 128) trade recall for speed at search
-    time, without a rebuild (a filter allowing a share s of the vectors searches 1/s wider, up to 16x);
-    docs/scaling.md has measured choices for Wikipedia-size indexes. ``int8_prefilter: true`` makes a
-    one-question ``Flat`` search of 20k+ vectors scan int8 codes first and score exactly only the candidates
-    they leave (the same hits, ~2x faster; the codes hold a quarter of the vectors' memory).
+    come back even when matching documents are rare. Scores are raw unless ``scale_score=True`` (Haystack's
+    scaling). Settings the store records (``faiss_index_factory_str``, default ``Flat``; ``similarity``,
+    default ``dot_product``; ``title_field``, default ``name``; the vector size) come from its record when
+    not given; a given factory or similarity rebuilds the caches (a warning says so) and a writable store
+    records it; ``new_store_settings`` gives them to a store that records none yet (what the Workspace does
+    with a pipeline YAML's values). ``read_only``: nothing is ever written (caches built in memory: read-only
+    media can be queried); ``create: false`` refuses a directory that is not a store. ``integrity_check``
+    (``PRAGMA quick_check`` on open), ``nprobe`` / ``ef_search`` (search-time recall), ``int8_prefilter`` and
+    the rest: docs/nodes/hybrid-document-store.md, with what survives a kill, a full disk or a restore.
 
     YAML (a BM25 query pipeline; Haystack's own BM25Retriever works unchanged)::
 
@@ -79,7 +66,7 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
 
     Python::
 
-                from dpr_components.stores.hybrid_document_store import HybridDocumentStore
+        from dpr_components.stores.hybrid_document_store import HybridDocumentStore
 
         store = HybridDocumentStore(path="dpr_store")
         store.write_documents([{"content": "Paris is the capital of France.", "meta": {"name": "Paris"},
@@ -165,8 +152,7 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
     @property
     def embedding_dim(self) -> Optional[int]:
         """Vector size of the default index (None until the first vector or an explicit ``embedding_dim``)."""
-        info = self._database.index_info(self.index)
-        return info.embedding_dim if info else self._configured_dim
+        return self.vector_size()
 
     def vector_size(self, index: Optional[str] = None) -> Optional[int]:
         """Vector size of ``index`` (default: the store's): None until its first vector or ``embedding_dim``."""
@@ -183,10 +169,6 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
     def check_writable(self) -> None:
         """Raise :class:`StoreReadOnlyError` if the store was opened ``read_only`` (before long work that writes)."""
         self._database.check_writable()
-
-    def save(self) -> None:
-        """:meth:`build_indexes` (the name earlier versions had)."""
-        self.build_indexes()
 
     def close(self) -> None:
         """Save the vector indexes and close the database; the store can't be used afterwards."""
@@ -228,126 +210,6 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
             raise ConfigurationError(f"new_store_settings takes {' and '.join(RECORDED_SETTINGS)}, not "
                                      f"{', '.join(sorted(unknown))}.", parameter="new_store_settings")
         return {key: value for key, value in (settings or {}).items() if value is not None}
-
-    # ----- writes -------------------------------------------------------------------------------------------
-
-    def write_documents(self, documents: Union[List[dict], List[Document]], index: Optional[str] = None,
-                        batch_size: int = 10_000, duplicate_documents: Optional[str] = None,
-                        headers: Optional[Dict[str, str]] = None,
-                        encoder_signature: Optional[EncoderSignature] = None) -> None:
-        """Write documents (with or without embeddings) in one transaction: all are stored or none.
-
-        ``encoder_signature``: the encoder that made the documents' embeddings (an indexing pipeline's
-        DPRRetriever passes it on); it is recorded with the index, and refused if the index holds vectors
-        of another encoder.
-        """
-        policy = DuplicatePolicy.from_str(duplicate_documents or self.duplicate_documents, "duplicate_documents")
-        batch_size = positive_int("batch_size", batch_size)
-        field_map = self._create_document_field_map()
-        documents = [Document.from_dict(d, field_map=field_map) if isinstance(d, dict) else d for d in documents]
-        documents = unique_ids(documents, policy)
-        name = index or self.index
-        with self._database.transaction():
-            info = self._database.index_for_write(name, self._configured_dim)
-            before, size = info.vector_generation, info.embedding_dim
-            for document in documents:
-                if document.embedding is not None:
-                    size = encoders.checked_vectors(document.embedding, size, f"The embedding of document "
-                                                    f"{document.id!r}", rows=1, index=name).shape[1]
-            if policy is DuplicatePolicy.FAIL:  # checked for the whole call before anything is written
-                self._database.raise_if_existing(info, [d.id for d in documents])
-            for start in range(0, len(documents), batch_size):
-                info = self._database.write(info, documents[start:start + batch_size], policy)
-            if any(document.embedding is not None for document in documents):
-                encoders.admit(self._database, info, encoder_signature or encoders.UNKNOWN,
-                               kept=lambda: self._database.vectors_kept_since(info, before))
-            self._check_dim(info, None)
-
-    def run(self, documents: List[Union[dict, Document]], index: Optional[str] = None,  # type: ignore[override]
-            headers: Optional[Dict[str, str]] = None, id_hash_keys: Optional[List[str]] = None,
-            encoder_signature: Optional[EncoderSignature] = None):
-        """Pipeline node: write the documents, with the ``encoder_signature`` the retriever before passed on."""
-        field_map = self._create_document_field_map()
-        documents = [Document.from_dict({**d, "id_hash_keys": id_hash_keys}, field_map=field_map)
-                     if isinstance(d, dict) else d for d in documents]
-        self.write_documents(documents, index=index, headers=headers, encoder_signature=encoder_signature)
-        return {}, "output_1"
-
-    def run_batch(self, documents: List[Union[dict, Document]], index: Optional[str] = None,  # type: ignore[override]
-                  headers: Optional[Dict[str, str]] = None, id_hash_keys: Optional[List[str]] = None,
-                  encoder_signature: Optional[EncoderSignature] = None):
-        return self.run(documents, index, headers, id_hash_keys, encoder_signature)
-
-    def update_embeddings(self, retriever, index: Optional[str] = None, update_existing_embeddings: bool = True,
-                          filters: Optional[FilterType] = None, batch_size: Optional[int] = None) -> None:
-        """Embed the documents with ``retriever.embed_documents`` (any Haystack retriever), then build the indexes.
-
-        The new vectors are staged first and replace the old ones in one transaction, after
-        :mod:`~dpr_components.stores.encoder_records` checked them and their encoder (the retriever's
-        ``encoder_signature``, or its class and model for Haystack's retrievers), which the index then records:
-        vectors that are not finite numbers of the index's size, or of another encoder while vectors of the
-        recorded one would stay, are refused and every stored vector is kept.
-        """
-        name = index or self.index
-        batch_size = 10_000 if batch_size is None else positive_int("batch_size", batch_size)
-        self.check_writable()
-        info = self._database.index_info(name)
-        if info is None or not self._database.count(info):
-            logger.warning("update_embeddings: index '%s' has no documents.", name)
-            return
-        maker = encoders.maker_of(retriever)
-        replaced = self._database.count(info, filters, embedding=True) if update_existing_embeddings else 0
-        # Refused before anything is embedded when it would surely mix two encoders' vectors.
-        encoders.admit(self._database, info, maker, kept=lambda: self._database.count(info, embedding=True) - replaced,
-                       record=False)
-        row_ids = self._database.row_ids(info, filters, only_without_embedding=not update_existing_embeddings)
-        size: Optional[int] = None
-        with self._database.staging() as staged, tqdm(total=len(row_ids), disable=not self.progress_bar,
-                                                       desc="Updating embeddings") as progress:
-            for start in range(0, len(row_ids), batch_size):
-                found = self._database.documents_by_row_ids(row_ids[start:start + batch_size])
-                vectors = encoders.checked_vectors(retriever.embed_documents(list(found.values())),
-                                                   size or info.embedding_dim, "The retriever's embeddings",
-                                                   rows=len(found), index=name)
-                self._database.stage(staged, list(found), vectors)
-                size = vectors.shape[1]
-                progress.update(len(found))
-            with self._database.transaction():
-                info = self._database.index_for_write(name, None)
-                before = info.vector_generation
-                encoders.check_vector_size(info.embedding_dim, size, "The retriever's embeddings", name)
-                if info.embedding_dim is None and size is not None:
-                    self._database.set_index_fields(info, embedding_dim=size)
-                self._database.apply_staged(info, staged)
-                info = self._info(name)
-                encoders.admit(self._database, info, maker,
-                               kept=lambda: self._database.vectors_kept_since(info, before))
-        self._caches.build(name)
-
-    def update_document_meta(self, id: str, meta: Dict[str, Any], index: Optional[str] = None) -> None:
-        """Merge ``meta`` into the document's metadata."""
-        with self._database.transaction():
-            self._database.update_meta(self._info(index or self.index), id, meta)
-
-    def delete_documents(self, index: Optional[str] = None, ids: Optional[List[str]] = None,
-                         filters: Optional[FilterType] = None, headers: Optional[Dict[str, str]] = None) -> None:
-        """Delete the documents with these ids and/or matching these filters (all when neither is given)."""
-        info = self._database.index_info(index or self.index)
-        if info is not None:
-            with self._database.transaction():
-                self._database.delete(info, ids, filters)
-
-    def delete_all_documents(self, index: Optional[str] = None, filters: Optional[FilterType] = None,
-                             headers: Optional[Dict[str, str]] = None) -> None:
-        self.delete_documents(index=index, filters=filters)
-
-    def delete_index(self, index: str) -> None:
-        """Delete an index with all its documents, vectors and BM25 terms."""
-        if index == self.label_index:
-            self.delete_labels(index=index)
-        index_id = self._database.delete_index(index)
-        if index_id is not None:
-            self._caches.forget(index_id)
 
     # ----- reads --------------------------------------------------------------------------------------------
 
@@ -425,15 +287,6 @@ class HybridDocumentStore(HybridSearch, KeywordDocumentStore):
         label_table.delete(self._database, index or self.label_index, ids, filters)
 
     # ----- helpers ------------------------------------------------------------------------------------------
-
-    def _create_document_field_map(self) -> Dict:
-        return {self.embedding_field: "embedding"} if self.embedding_field != "embedding" else {}
-
-    def _info(self, name: str) -> IndexInfo:
-        info = self._database.index_info(name)
-        if info is None:
-            raise StoreError(f"Index '{name}' does not exist in {self.path}. Existing: {self._database.index_names()}.")
-        return info
 
     def _check_dim(self, info: Optional[IndexInfo], embedding_dim: Optional[int]) -> None:
         size = info.embedding_dim if info else None

@@ -72,13 +72,6 @@ class IndexCaches:
         self._bm25: Dict[int, Tuple[int, Optional[str], BM25Index]] = {}
         self._unsaved: Dict[int, str] = {}  # index id -> index name, vector caches newer than their file
 
-    def reset(self) -> None:
-        """Forget every cache in memory (the database was replaced: a restore)."""
-        with self.lock:
-            self._vectors.clear()
-            self._bm25.clear()
-            self._unsaved.clear()
-
     def build(self, name: str) -> None:
         """Bring both caches of index ``name`` up to date and save them (a full disk raises StoreFullError)."""
         with self.lock:

@@ -1,11 +1,9 @@
 """The store's single source of truth: documents, metadata, embeddings and per-index state in one SQLite file.
 
-Every change is one transaction that also bumps the index's generation counters, gives the new generation
-a random token (``generation_tokens``: caches are bound to it, so two databases that reach the same
-counters, e.g. two restored backups, never share caches) and, for vectors, logs which rows changed
-(``vector_changes``), so the FAISS and BM25 caches can tell exactly how far behind they are. SQLite's
-journal makes a killed process roll back to the last commit. Opened ``read_only``, nothing is written:
-a write raises :class:`StoreReadOnlyError`.
+Every change is one transaction that also records what it changed (:mod:`~dpr_components.stores.change_log`:
+new generations with random tokens, the vector rows changed), so the FAISS and BM25 caches can tell exactly
+how far behind they are. SQLite's journal makes a killed process roll back to the last commit. Opened
+``read_only``, nothing is written: a write raises :class:`StoreReadOnlyError`.
 
 Example::
 
@@ -18,10 +16,8 @@ Example::
 import json
 import sqlite3
 import threading
-import uuid
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -31,35 +27,17 @@ from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError, StoreError, StoreReadOnlyError
 from dpr_components.schema import PASSAGES, PassageSchema
+from dpr_components.stores.change_log import ChangeLog, IndexInfo
 from dpr_components.stores.document_rows import (DOCUMENT_COLUMNS, check_storable, document_row, indexed_text,
                                                  meta_json, meta_values, to_document)
 from dpr_components.stores.filters import Filters, filter_key, parse_filters, row_id_query
-from dpr_components.stores.store_files import EMPTY_TOKEN, NEW_TOKEN, open_database, reported
+from dpr_components.stores.store_files import open_database, reported
 
 CHUNK = 500  # ids per SQL statement when looking documents up by id
 MATCH_CACHE_SIZE = 8  # filters whose matching row ids are kept (8 MB each at 1M matches)
 
 
-@dataclass(frozen=True)
-class IndexInfo:
-    """One named index as committed: its id, vector size and how many times its vectors / texts changed, with
-    the random tokens of those generations (None where an older version made them and nothing was written since).
-
-    ``vector_changes`` holds the rows changed by every vector generation after ``vector_log_start``.
-    """
-
-    index_id: int
-    name: str
-    embedding_dim: Optional[int]
-    vector_generation: int
-    text_generation: int
-    vector_log_start: int
-    encoder: Optional[Dict[str, Any]]
-    vector_token: Optional[str] = None
-    text_token: Optional[str] = None
-
-
-class DocumentDatabase:
+class DocumentDatabase(ChangeLog):
     """SQLite storage of Haystack documents for a :class:`HybridDocumentStore` (thread-safe, one connection)."""
 
     def __init__(self, path: Path, check: bool = True, schema: Optional[PassageSchema] = None,
@@ -130,6 +108,11 @@ class DocumentDatabase:
         with self.transaction() as connection:
             connection.execute("INSERT OR REPLACE INTO store_info VALUES (?, ?)", (key, value))
 
+    def version(self) -> Tuple[int, int]:
+        """Changes when anything is committed, by this connection or another: when answers kept expire."""
+        with self.lock, self.errors():
+            return self._commits, self.connection.execute("PRAGMA data_version").fetchone()[0]
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> List[tuple]:
         with self.lock, self.errors():
             return self.connection.execute(sql, params).fetchall()
@@ -145,14 +128,6 @@ class DocumentDatabase:
         return IndexInfo(*fields, encoder=json.loads(encoder) if encoder else None,
                          vector_token=self.token(fields[0], "vectors", fields[3]),
                          text_token=self.token(fields[0], "texts", fields[4]))
-
-    def token(self, index_id: int, kind: str, generation: int) -> Optional[str]:
-        """The random token of a generation of an index's ``vectors`` or ``texts`` (None if unknown)."""
-        if generation == 0:
-            return EMPTY_TOKEN
-        rows = self.query("SELECT token FROM generation_tokens WHERE index_id = ? AND kind = ? AND generation = ?",
-                          (index_id, kind, generation))
-        return rows[0][0] if rows else None
 
     def index_names(self) -> List[str]:
         return [name for (name,) in self.query("SELECT name FROM indexes ORDER BY index_id")]
@@ -221,41 +196,6 @@ class DocumentDatabase:
                 f"Pass duplicate_documents='overwrite' or 'skip' to write them anyway."
             )
 
-    @contextmanager
-    def staging(self) -> Iterator[str]:
-        """A table for vectors computed before they replace stored ones (:meth:`stage`, then
-        :meth:`apply_staged`): SQLite's temporary storage of this connection, gone when it closes or dies."""
-        table = f"temp.staged_{uuid.uuid4().hex[:12]}"
-        with self.lock, self.errors():
-            self.connection.execute(f"CREATE TABLE {table} (row_id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)")
-        try:
-            yield table
-        finally:
-            with self.lock:
-                self.connection.execute(f"DROP TABLE IF EXISTS {table}")
-
-    def stage(self, table: str, row_ids: Sequence[int], vectors: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        with self.lock, self.errors():  # the temporary database only: no lock on the store's
-            self.connection.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)",
-                                        [(int(row_id), vector.tobytes()) for row_id, vector in zip(row_ids, vectors)])
-
-    def apply_staged(self, index: IndexInfo, table: str) -> None:
-        """Replace the vectors of the staged rows that still exist (call inside a transaction)."""
-        rows = [row_id for (row_id,) in self.connection.execute(
-            f"SELECT row_id FROM documents WHERE index_id = ? AND row_id IN (SELECT row_id FROM {table})",
-            (index.index_id,))]
-        self.connection.execute(f"UPDATE documents SET embedding = (SELECT s.embedding FROM {table} s WHERE "
-                                f"s.row_id = documents.row_id) WHERE index_id = ? AND row_id IN "
-                                f"(SELECT row_id FROM {table})", (index.index_id,))
-        self.log_changes(index, rows)
-
-    def vectors_kept_since(self, index: IndexInfo, generation: int) -> int:
-        """How many vectors of the index no change after ``generation`` wrote (those of other writers)."""
-        return self.query("SELECT COUNT(*) FROM documents WHERE index_id = ? AND embedding IS NOT NULL AND row_id "
-                          "NOT IN (SELECT row_id FROM vector_changes WHERE index_id = ? AND generation > ?)",
-                          (index.index_id, index.index_id, generation))[0][0]
-
     def update_meta(self, index: IndexInfo, document_id: str, meta: Dict[str, Any]) -> None:
         rows = self.connection.execute("SELECT row_id, content, meta FROM documents WHERE index_id = ? AND id = ?",
                                        (index.index_id, document_id)).fetchall()
@@ -278,35 +218,6 @@ class DocumentDatabase:
             self.connection.executemany(f"DELETE FROM {table} WHERE row_id = ?", [(row_id,) for row_id, _ in rows])
         self.log_changes(index, [row_id for row_id, has_vector in rows if has_vector], text_changed=bool(rows))
         return len(rows)
-
-    def log_changes(self, index: IndexInfo, vector_rows: List[int], text_changed: bool = False) -> None:
-        """Bump the generations the change affects, each with a new random token, and record which vectors
-        changed (for cache replay)."""
-        if vector_rows:
-            generation = self.index_info(index.name).vector_generation + 1  # type: ignore[union-attr]
-            self.connection.execute("UPDATE indexes SET vector_generation = ? WHERE index_id = ?",
-                                    (generation, index.index_id))
-            self.connection.execute(f"INSERT INTO generation_tokens VALUES (?, 'vectors', ?, {NEW_TOKEN})",
-                                    (index.index_id, generation))
-            self.connection.executemany("INSERT INTO vector_changes VALUES (?, ?, ?)",
-                                        [(index.index_id, generation, row_id) for row_id in vector_rows])
-        if text_changed:
-            self.connection.execute("UPDATE indexes SET text_generation = text_generation + 1 WHERE index_id = ?",
-                                    (index.index_id,))
-            self.connection.execute("DELETE FROM generation_tokens WHERE index_id = ? AND kind = 'texts'",
-                                    (index.index_id,))
-            self.connection.execute(f"INSERT INTO generation_tokens SELECT index_id, 'texts', text_generation, "
-                                    f"{NEW_TOKEN} FROM indexes WHERE index_id = ?", (index.index_id,))
-
-    def forget_changes(self, index_id: int, up_to_generation: int) -> None:
-        """Drop change-log entries (and tokens of older generations) a saved cache already reflects."""
-        with self.transaction() as connection:
-            connection.execute("DELETE FROM vector_changes WHERE index_id = ? AND generation <= ?",
-                               (index_id, up_to_generation))
-            connection.execute("DELETE FROM generation_tokens WHERE index_id = ? AND kind = 'vectors' AND "
-                               "generation < ?", (index_id, up_to_generation))
-            connection.execute("UPDATE indexes SET vector_log_start = MAX(vector_log_start, ?) WHERE index_id = ?",
-                               (up_to_generation, index_id))
 
     # ----- reads --------------------------------------------------------------------------------------------
 
@@ -359,7 +270,7 @@ class DocumentDatabase:
         indexed meta values; the last few answers are cached until the database changes."""
         key = (index.index_id, filter_key(filters))
         with self.lock, self.errors():
-            version = (self._commits, self.connection.execute("PRAGMA data_version").fetchone()[0])
+            version = self.version()
             cached = self._matches.get(key)
             if cached is not None and cached[0] == version:
                 self._matches.move_to_end(key)
@@ -391,11 +302,6 @@ class DocumentDatabase:
                 ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
                 matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
                 yield ids, matrix.reshape(len(rows), -1)
-
-    def changed_since(self, index: IndexInfo, generation: int) -> np.ndarray:
-        rows = self.query("SELECT DISTINCT row_id FROM vector_changes WHERE index_id = ? AND generation > ?",
-                          (index.index_id, generation))
-        return np.fromiter((row_id for (row_id,) in rows), dtype=np.int64, count=len(rows))
 
     def text_row_ids(self, index: IndexInfo) -> np.ndarray:
         """Row ids (ascending) of the text documents: the ones a BM25 index must map."""

@@ -64,7 +64,7 @@ def write_until_killed(path: str, factory: str, report: Connection) -> None:
         step += 1
         report.send(step)
         store.query_by_embedding(query, top_k=3)
-        store.save()
+        store.build_indexes()
         if step % 3 == 0:
             store.query("paris topic3", top_k=3)
 
@@ -78,7 +78,7 @@ def kill_at(scenario: str, path: str, report: Connection) -> None:
         store.query_by_embedding(np.ones(DIM, dtype=np.float32), top_k=3)
         store.query("paris", top_k=3)
         if step == 0:
-            store.save()
+            store.build_indexes()
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
@@ -90,10 +90,10 @@ def kill_at(scenario: str, path: str, report: Connection) -> None:
     elif scenario == "inside_vector_save":  # half a temporary file written, never renamed
         original = faiss.write_index
         faiss.write_index = lambda index, writer: (original(faiss.IndexFlatIP(4), writer), die())
-        store.save()
+        store.build_indexes()
     elif scenario == "before_change_log_pruning":  # new file in place, old file and change log still there
         DocumentDatabase.forget_changes = die
-        store.save()
+        store.build_indexes()
     elif scenario == "inside_bm25_save":
         run_step(store, 2)
         report.send(3)

@@ -93,7 +93,7 @@ def test_store_option_gives_the_same_hits_and_is_off_by_default(tmp_path, monkey
     plain = HybridDocumentStore(path=str(tmp_path / "store"), progress_bar=False)
     plain.write_documents([{"content": f"passage {i}", "id": str(i), "embedding": vector}
                            for i, vector in enumerate(vectors)])
-    plain.save()
+    plain.build_indexes()
     prefiltered = HybridDocumentStore(path=str(tmp_path / "store"), int8_prefilter=True)
     for query in rng.standard_normal((5, 16)).astype(np.float32):
         expected = plain.query_by_embedding(query, top_k=20, scale_score=False)

@@ -27,7 +27,7 @@ def fill(store, words, seed):
     store.write_documents(documents(words[2:], seed + 1))
     assert store.query(words[0], top_k=3)  # builds and saves the BM25 cache
     store.query_by_embedding(np.ones(DIM, dtype=np.float32), top_k=3)
-    store.save()
+    store.build_indexes()
 
 
 def assert_answers_from_the_database(store):
@@ -67,7 +67,7 @@ def test_a_database_restored_from_a_backup_does_not_load_caches_built_after_the_
     store = open_store()
     store.write_documents(documents(["cherry", "cherry"], 1))  # caches saved at a later generation
     assert store.query("cherry") and store.query_by_embedding(np.ones(DIM, dtype=np.float32), top_k=2)
-    store.save()
+    store.build_indexes()
     store.close()
 
     remove_database(store_path)
