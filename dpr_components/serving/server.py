@@ -30,9 +30,10 @@ def serve(settings: ServeSettings, log_level: str = "warning") -> None:
     import uvicorn
 
     from dpr_components.serving.app import create_app
-    from dpr_components.serving.service import load_service
+    from dpr_components.serving.service import freeze_loaded, load_service
 
     service = load_service(settings)
+    freeze_loaded()
     app = create_app(service)
     writes = "off" if settings.read_only else "need the API key" if settings.api_key else "open (loopback only)"
     print(f"Serving {settings.pipeline} on http://{settings.host}:{settings.port} (OpenAPI page: /docs); "

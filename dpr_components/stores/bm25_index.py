@@ -84,11 +84,22 @@ class BM25Index:
     def search(self, query: str, k: int, allowed: Optional[np.ndarray] = None,
                all_terms_must_match: bool = False) -> Tuple[np.ndarray, np.ndarray]:
         """Up to ``k`` (scores, row ids) by descending BM25 score; only documents containing a query term."""
-        empty = np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        return self.search_batch([query], k, [allowed], all_terms_must_match)[0]
+
+    def search_batch(self, queries: List[str], k: int, allowed: Optional[List[Optional[np.ndarray]]] = None,
+                     all_terms_must_match: bool = False) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """:meth:`search` for each query (``allowed``: None, or the allowed row ids of each); the queries are
+        tokenized together."""
         if not self.size or k <= 0:
-            return empty
-        terms = bm25s.tokenize([query], stopwords=STOPWORDS, stemmer=self.stemmer, return_ids=False,
-                               show_progress=False)[0]
+            return [(np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)) for _ in queries]
+        tokens = bm25s.tokenize(list(queries), stopwords=STOPWORDS, stemmer=self.stemmer, return_ids=False,
+                                show_progress=False)
+        return [self._search(terms, k, None if allowed is None else allowed[i], all_terms_must_match)
+                for i, terms in enumerate(tokens)]
+
+    def _search(self, terms: List[str], k: int, allowed: Optional[np.ndarray],
+                all_terms_must_match: bool) -> Tuple[np.ndarray, np.ndarray]:
+        empty = np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         term_ids = self.retriever.get_tokens_ids([term for term in terms if term])
         if not term_ids or (all_terms_must_match and len(set(term_ids)) < len({term for term in terms if term})):
             return empty

@@ -173,7 +173,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} value {value!r} is not JSON serialisable")
 
 
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = frozenset((str, int, float, bool, type(None)))  # exact types: what json.loads makes
 
 
 class StoredDocument(Document):
@@ -187,20 +187,20 @@ class StoredDocument(Document):
 
     def __copy__(self) -> "StoredDocument":  # copy.copy's generic path costs ~100 us on this pydantic dataclass
         clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
+        clone.__dict__ = self.__dict__.copy()
         return clone
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> "StoredDocument":
-        state = dict(self.__dict__)
+        state = self.__dict__.copy()
         meta = state.get("meta") or {}
-        state["meta"] = dict(meta) if all(isinstance(v, _SCALARS) for v in meta.values()) else copy.deepcopy(meta, memo)
+        state["meta"] = dict(meta) if _SCALARS.issuperset(map(type, meta.values())) else copy.deepcopy(meta, memo)
         state["id_hash_keys"] = list(state.get("id_hash_keys") or [])
         if state.get("embedding") is not None:
             state["embedding"] = state["embedding"].copy()
         if not isinstance(state.get("content"), str):
             state["content"] = copy.deepcopy(state["content"], memo)
         clone = object.__new__(type(self))
-        clone.__dict__.update(state)
+        clone.__dict__ = state
         memo[id(self)] = clone
         return clone
 

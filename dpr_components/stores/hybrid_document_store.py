@@ -21,7 +21,7 @@ from dpr_components.schema import PassageSchema
 from dpr_components.stores import encoder_records as encoders
 from dpr_components.stores import label_table, store_files
 from dpr_components.stores.bm25_index import WIKIPEDIA_B, WIKIPEDIA_K1
-from dpr_components.stores.hybrid_search import HybridSearch
+from dpr_components.stores.hybrid_search import HybridSearch, ParsedRows
 from dpr_components.stores.hybrid_writes import HybridWrites
 from dpr_components.stores.index_caches import IndexCaches
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
@@ -133,6 +133,7 @@ class HybridDocumentStore(HybridSearch, HybridWrites, KeywordDocumentStore):
         except Exception:
             self._database.close()
             raise
+        self._parsed_rows = ParsedRows(self._database)
         self._finalizer = weakref.finalize(self, _shutdown, self._caches, self._database)
         try:
             if read_only:
