@@ -73,7 +73,7 @@ def storage_problem(value: Any) -> Optional[str]:
         return f"text with {problem}" if problem else None
     if isinstance(value, bool):
         return None
-    if isinstance(value, numbers.Integral) and not SQLITE_INTEGERS[0] <= value <= SQLITE_INTEGERS[1]:
+    if isinstance(value, numbers.Integral) and not SQLITE_INTEGERS[0] <= int(value) <= SQLITE_INTEGERS[1]:
         return f"the integer {value} beyond SQLite's 64-bit range (store it as a string or a float)"
     if isinstance(value, numbers.Real) and not math.isfinite(value):
         return f"the number {float(value)} (not finite: JSON has no NaN or infinity; store None or a finite number)"
@@ -140,7 +140,7 @@ def meta_values(meta: str) -> List[Tuple[str, Any]]:
     ``(key, PRESENT)`` for a field holding none, which is present (``$ne`` holds) but equal to nothing."""
     pairs: List[Tuple[str, Any]] = []
     for key, value in json.loads(meta).items():
-        items = [(key, item) for item in (value if isinstance(value, list) else [value])
+        items: List[Tuple[str, Any]] = [(key, item) for item in (value if isinstance(value, list) else [value])
                  if item is None or isinstance(item, (str, int, float))]
         pairs += items or [(key, PRESENT)]
     return pairs
@@ -207,7 +207,7 @@ class StoredDocument(Document):
     def __eq__(self, other: Any) -> bool:  # Document's own test is isinstance(other, self.__class__)
         return isinstance(other, Document) and Document.__eq__(other, self)
 
-    __hash__ = None  # type: ignore[assignment]  (as Document: mutable, compared by value)
+    __hash__ = None  # type: ignore[assignment]  # as Document: mutable, compared by value
 
 
 # Stored rows were validated when written, so results skip pydantic's validation in Document.__init__ (about

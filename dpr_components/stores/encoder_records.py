@@ -91,7 +91,8 @@ def differences(before: Maker, offered: Maker) -> List[str]:
         return [] if UNKNOWN in (before, offered) or before == offered else [
             f"written by {before.describe()}, now by {offered.describe()}"]
     writer, signature = (before, offered) if isinstance(before, Writer) else (offered, before)
-    sources = {_location(str(source)) for source in (signature.query_source, signature.passage_source)}  # type: ignore
+    assert isinstance(writer, Writer) and isinstance(signature, EncoderSignature)  # one of each: the cases above
+    sources = {_location(str(source)) for source in (signature.query_source, signature.passage_source)}
     if writer.models and sources == set(writer.models):
         return []
     return [f"{writer.name} gives no encoder signature and its models ({', '.join(writer.models) or 'unknown'}) "
@@ -132,9 +133,9 @@ def check_query(info: IndexInfo, signature: EncoderSignature) -> None:
     check_vector_size(info.embedding_dim, signature.embedding_dim, "The encoder", info.name)
     before = recorded_maker(info)
     found = differences(before, signature) if before is not None else []
-    if found:
+    if before is not None and found:
         raise _refusal(info, before, found, f"query vectors of {signature.describe()} are not comparable with them",
-                       "use the encoder recorded with the index")  # type: ignore[arg-type]
+                       "use the encoder recorded with the index")
 
 
 def admit(database: DocumentDatabase, info: IndexInfo, maker: Maker, kept: Callable[[], int],

@@ -111,7 +111,7 @@ class HybridDocumentStore(HybridSearch, HybridWrites, KeywordDocumentStore):
         bm25_k1, bm25_b = finite_float("bm25_k1", bm25_k1, minimum=0), finite_float("bm25_b", bm25_b, 0, 1)
         self.path, self.index, self.label_index, self.read_only = Path(path), index, "label", read_only
         self.embedding_field, self.return_embedding = embedding_field, return_embedding
-        self.progress_bar, self._configured_dim, self.title_field = progress_bar, embedding_dim, title_field
+        self.progress_bar, self._configured_dim = progress_bar, embedding_dim
         if self.path.exists() and not self.path.is_dir():
             raise StoreCorruptedError(f"Store path {self.path} is a file; give a directory (new or an existing store).")
         if read_only or not create:
@@ -120,7 +120,7 @@ class HybridDocumentStore(HybridSearch, HybridWrites, KeywordDocumentStore):
             self.path.mkdir(parents=True, exist_ok=True)
         self._database = DocumentDatabase(self.path / DATABASE_FILE, check=integrity_check, read_only=read_only,
                                           schema=PassageSchema(title_field=title_field) if title_field else None)
-        self.title_field = self._database.schema.title_field
+        self.title_field: str = self._database.schema.title_field  # the recorded one when not given
         try:
             defaults = {"faiss_index_factory_str": "Flat", "similarity": "dot_product", **self._checked_settings(
                 new_store_settings)}
@@ -228,7 +228,7 @@ class HybridDocumentStore(HybridSearch, HybridWrites, KeywordDocumentStore):
         yield from self._database.documents(info, filters, with_embedding=self._with_embedding(return_embedding),
                                             batch_size=batch_size)
 
-    def get_document_by_id(self, id: str, index: Optional[str] = None,
+    def get_document_by_id(self, id: str, index: Optional[str] = None,  # noqa: A002 (Haystack's parameter name)
                            headers: Optional[Dict[str, str]] = None) -> Optional[Document]:
         documents = self.get_documents_by_id([id], index=index)
         return documents[0] if documents else None

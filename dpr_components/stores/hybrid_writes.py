@@ -60,26 +60,26 @@ class HybridWrites:
         policy = DuplicatePolicy.from_str(duplicate_documents or self.duplicate_documents, "duplicate_documents")
         batch_size = positive_int("batch_size", batch_size)
         field_map = self._create_document_field_map()
-        documents = [Document.from_dict(d, field_map=field_map) if isinstance(d, dict) else d for d in documents]
-        documents = unique_ids(documents, policy)
+        parsed = unique_ids([Document.from_dict(d, field_map=field_map) if isinstance(d, dict) else d
+                             for d in documents], policy)
         name = index or self.index
         with self._database.transaction():
             info = self._database.index_for_write(name, self._configured_dim)
             before, size = info.vector_generation, info.embedding_dim
-            for document in documents:
+            for document in parsed:
                 if document.embedding is not None:
                     size = encoders.checked_vectors(document.embedding, size, f"The embedding of document "
                                                     f"{document.id!r}", rows=1, index=name).shape[1]
             if policy is DuplicatePolicy.FAIL:  # checked for the whole call before anything is written
-                self._database.raise_if_existing(info, [d.id for d in documents])
-            for start in range(0, len(documents), batch_size):
-                info = self._database.write(info, documents[start:start + batch_size], policy)
-            if any(document.embedding is not None for document in documents):
+                self._database.raise_if_existing(info, [d.id for d in parsed])
+            for start in range(0, len(parsed), batch_size):
+                info = self._database.write(info, parsed[start:start + batch_size], policy)
+            if any(document.embedding is not None for document in parsed):
                 encoders.admit(self._database, info, encoder_signature or encoders.UNKNOWN,
                                kept=lambda: self._database.vectors_kept_since(info, before))
             self._check_dim(info, None)
 
-    def run(self, documents: List[Union[dict, Document]], index: Optional[str] = None,  # type: ignore[override]
+    def run(self, documents: List[Union[dict, Document]], index: Optional[str] = None,
             headers: Optional[Dict[str, str]] = None, id_hash_keys: Optional[List[str]] = None,
             encoder_signature: Optional[EncoderSignature] = None):
         """Pipeline node: write the documents, with the ``encoder_signature`` the retriever before passed on."""
@@ -89,7 +89,7 @@ class HybridWrites:
         self.write_documents(documents, index=index, headers=headers, encoder_signature=encoder_signature)
         return {}, "output_1"
 
-    def run_batch(self, documents: List[Union[dict, Document]], index: Optional[str] = None,  # type: ignore[override]
+    def run_batch(self, documents: List[Union[dict, Document]], index: Optional[str] = None,
                   headers: Optional[Dict[str, str]] = None, id_hash_keys: Optional[List[str]] = None,
                   encoder_signature: Optional[EncoderSignature] = None):
         return self.run(documents, index, headers, id_hash_keys, encoder_signature)
@@ -107,23 +107,23 @@ class HybridWrites:
         name = index or self.index
         batch_size = 10_000 if batch_size is None else positive_int("batch_size", batch_size)
         self.check_writable()
-        info = self._database.index_info(name)
-        if info is None or not self._database.count(info):
+        stored = self._database.index_info(name)
+        if stored is None or not self._database.count(stored):
             logger.warning("update_embeddings: index '%s' has no documents.", name)
             return
         maker = encoders.maker_of(retriever)
-        replaced = self._database.count(info, filters, embedding=True) if update_existing_embeddings else 0
+        replaced = self._database.count(stored, filters, embedding=True) if update_existing_embeddings else 0
         # Refused before anything is embedded when it would surely mix two encoders' vectors.
-        encoders.admit(self._database, info, maker, kept=lambda: self._database.count(info, embedding=True) - replaced,
-                       record=False)
-        row_ids = self._database.row_ids(info, filters, only_without_embedding=not update_existing_embeddings)
+        encoders.admit(self._database, stored, maker, record=False,
+                       kept=lambda: self._database.count(stored, embedding=True) - replaced)
+        row_ids = self._database.row_ids(stored, filters, only_without_embedding=not update_existing_embeddings)
         size: Optional[int] = None
         with self._database.staging() as staged, tqdm(total=len(row_ids), disable=not self.progress_bar,
                                                        desc="Updating embeddings") as progress:
             for start in range(0, len(row_ids), batch_size):
                 found = self._database.documents_by_row_ids(row_ids[start:start + batch_size])
                 vectors = encoders.checked_vectors(retriever.embed_documents(list(found.values())),
-                                                   size or info.embedding_dim, "The retriever's embeddings",
+                                                   size or stored.embedding_dim, "The retriever's embeddings",
                                                    rows=len(found), index=name)
                 self._database.stage(staged, list(found), vectors)
                 size = vectors.shape[1]
@@ -140,7 +140,8 @@ class HybridWrites:
                                kept=lambda: self._database.vectors_kept_since(info, before))
         self._caches.build(name)
 
-    def update_document_meta(self, id: str, meta: Dict[str, Any], index: Optional[str] = None) -> None:
+    def update_document_meta(self, id: str, meta: Dict[str, Any],  # noqa: A002 (Haystack's parameter name)
+                             index: Optional[str] = None) -> None:
         """Merge ``meta`` into the document's metadata."""
         with self._database.transaction():
             self._database.update_meta(self._info(index or self.index), id, meta)

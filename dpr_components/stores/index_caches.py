@@ -28,7 +28,7 @@ import logging
 import re
 import threading
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple, TypedDict
 
 import faiss
 import numpy as np
@@ -38,8 +38,8 @@ from dpr_components.stores.bm25_index import BM25Index
 from dpr_components.stores.filters import Filters
 from dpr_components.stores.sqlite_documents import DocumentDatabase, IndexInfo
 from dpr_components.stores.store_files import EMPTY_TOKEN, reported
+from dpr_components.stores.vector_index import SelectorUnsupportedError, VectorIndex, exact_search
 from dpr_components.utils.files import TEMPORARY_MARK, remove, remove_leftovers
-from dpr_components.stores.vector_index import SelectorUnsupported, VectorIndex, exact_search
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,14 @@ EXACT_SEARCH_MAX = 2048  # filtered searches over at most this many documents ar
 # 1024 x 768-d keeps that transient at 6 MB, under 1% of a 250k-vector index.
 BUILD_CHUNK_ROWS = 1024
 STAMP = re.compile(r"^(\d+)-(\d+)-([0-9a-f]+)-([0-9a-f]+)(\.faiss)?$")
+
+
+class SearchSettings(TypedDict):
+    """A vector index's search-time settings (not in its cache key): VectorIndex's keywords."""
+
+    nprobe: Optional[int]
+    ef_search: Optional[int]
+    int8_prefilter: bool
 
 
 class IndexCaches:
@@ -59,7 +67,7 @@ class IndexCaches:
         self.database, self.persist = database, persist
         self.factory, self.similarity, self.k1, self.b = factory, similarity, k1, b
         # Search-time only: not in the cache key.
-        self.search_settings = {"nprobe": nprobe, "ef_search": ef_search, "int8_prefilter": int8_prefilter}
+        self.search_settings = SearchSettings(nprobe=nprobe, ef_search=ef_search, int8_prefilter=int8_prefilter)
         self.vector_directory, self.bm25_directory = directory / "vectors", directory / "bm25"
         if persist:
             with reported(directory):
@@ -93,7 +101,7 @@ class IndexCaches:
             if cached is not None and self.database.token(info.index_id, "vectors", cached[0]) != cached[1]:
                 cached = None  # built from another database (one restored since)
             if cached is None:
-                cached, loaded = self._load_vectors(info), True
+                cached, loaded = self._load_vectors(info, info.embedding_dim), True
             if cached is not None and self._replay(info, cached[0], cached[2], check_ids=loaded):
                 self._vectors[info.index_id] = (info.vector_generation, info.vector_token, cached[2])
                 if cached[0] != info.vector_generation:
@@ -101,7 +109,7 @@ class IndexCaches:
                 return cached[2]
             self._vectors.pop(info.index_id, None)
             del cached  # the stale index must be freed before its replacement is built
-            index = self._rebuild_vectors(info)
+            index = self._rebuild_vectors(info, info.embedding_dim)
         self._saved(lambda: self.save_vectors(name), strict)  # a full build is worth keeping
         return index
 
@@ -125,8 +133,8 @@ class IndexCaches:
         for name in list(self._unsaved.values()):
             self.save_vectors(name)
 
-    def _load_vectors(self, info: IndexInfo) -> Optional[Tuple[int, Optional[str], VectorIndex]]:
-        key = self._vector_key(info.embedding_dim)  # type: ignore[arg-type]
+    def _load_vectors(self, info: IndexInfo, dim: int) -> Optional[Tuple[int, Optional[str], VectorIndex]]:
+        key = self._vector_key(dim)
         saved = sorted((generation, token, path) for generation, token, path in
                        self._stamped(self.vector_directory, info.index_id)
                        if path.name.endswith(f"-{key}.faiss") and info.vector_log_start <= generation
@@ -162,10 +170,10 @@ class IndexCaches:
             return False
         return True
 
-    def _rebuild_vectors(self, info: IndexInfo) -> VectorIndex:
+    def _rebuild_vectors(self, info: IndexInfo, dim: int) -> VectorIndex:
         logger.info("Building the %s vector index of '%s' from the documents database.", self.factory, info.name)
-        sample = self._training_sample(info)
-        index = VectorIndex.build(info.embedding_dim, self.factory, self.similarity,  # type: ignore[arg-type]
+        sample = self._training_sample(info, dim)
+        index = VectorIndex.build(dim, self.factory, self.similarity,
                                   sample, self.database.vectors(info, chunk_size=BUILD_CHUNK_ROWS),
                                   self.database.count(info, embedding=True),
                                   **self.search_settings)
@@ -173,13 +181,13 @@ class IndexCaches:
         self._unsaved[info.index_id] = info.name
         return index
 
-    def _training_sample(self, info: IndexInfo) -> np.ndarray:
-        empty = VectorIndex.create(info.embedding_dim, self.factory, self.similarity)  # type: ignore[arg-type]
+    def _training_sample(self, info: IndexInfo, dim: int) -> np.ndarray:
+        empty = VectorIndex.create(dim, self.factory, self.similarity)
         if empty.index.is_trained:
-            return np.zeros((0, info.embedding_dim), dtype=np.float32)
+            return np.zeros((0, dim), dtype=np.float32)
         row_ids = self.database.row_ids(info, embedding=True)
         row_ids = row_ids[empty.training_rows(len(row_ids))]
-        sample = np.empty((len(row_ids), info.embedding_dim), dtype=np.float32)  # type: ignore[misc]
+        sample = np.empty((len(row_ids), dim), dtype=np.float32)
         filled = 0
         for _, vectors in self.database.vectors(info, row_ids=row_ids):
             sample[filled:filled + len(vectors)] = vectors
@@ -214,7 +222,7 @@ class IndexCaches:
         if not exact:
             try:
                 scores, ids = vectors.search(queries, k, allowed)
-            except SelectorUnsupported:
+            except SelectorUnsupportedError:
                 exact = True
         short = [] if exact or allowed is None else [i for i, row in enumerate(ids) if (row >= 0).sum() < k]
         if exact or short:

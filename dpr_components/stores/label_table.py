@@ -21,12 +21,12 @@ from dpr_components.stores.sqlite_documents import DocumentDatabase
 def write(database: DocumentDatabase, index: str, labels: Union[List[Label], List[dict]]) -> None:
     """Insert or replace (by id) the labels; a replaced label keeps its place in the written order. A label
     holding a value SQLite cannot hold (NaN, a lone surrogate...) is refused before any is written."""
-    labels = [Label.from_dict(label) if isinstance(label, dict) else label for label in labels]
-    for label in labels:
+    parsed = [Label.from_dict(label) if isinstance(label, dict) else label for label in labels]
+    for label in parsed:
         refuse_unstorable(f"Label {label.id!r}", label.to_dict())
     with database.transaction() as connection:  # an upsert keeps the rowid, which orders reads
         connection.executemany("INSERT INTO labels VALUES (?, ?, ?) ON CONFLICT (index_name, id) DO UPDATE "
-                               "SET label = excluded.label", [(index, label.id, label.to_json()) for label in labels])
+                               "SET label = excluded.label", [(index, label.id, label.to_json()) for label in parsed])
 
 
 def read(database: DocumentDatabase, index: str, filters: Optional[FilterType]) -> List[Label]:

@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from haystack.errors import DuplicateDocumentError
@@ -28,12 +28,20 @@ from haystack.schema import Document
 from dpr_components.errors import ConfigurationError, StoreError, StoreReadOnlyError
 from dpr_components.schema import PASSAGES, PassageSchema
 from dpr_components.stores.change_log import ChangeLog, IndexInfo
-from dpr_components.stores.document_rows import (DOCUMENT_COLUMNS, check_storable, document_row, indexed_text,
-                                                 meta_json, meta_values, to_document)
+from dpr_components.stores.document_rows import (
+    DOCUMENT_COLUMNS,
+    check_storable,
+    document_row,
+    indexed_text,
+    meta_json,
+    meta_values,
+    to_document,
+)
 from dpr_components.stores.filters import Filters, filter_key, parse_filters, row_id_query
 from dpr_components.stores.store_files import open_database, reported
 
 CHUNK = 500  # ids per SQL statement when looking documents up by id
+RowIds = Union[Sequence[int], np.ndarray]  # SQLite row ids: a list, or an int64 array
 MATCH_CACHE_SIZE = 8  # filters whose matching row ids are kept (8 MB each at 1M matches)
 
 
@@ -49,7 +57,7 @@ class DocumentDatabase(ChangeLog):
         self.path, self.read_only = path, read_only
         self.lock = threading.RLock()
         self._commits = 0  # with PRAGMA data_version (other connections' commits): when cached answers expire
-        self._matches: "OrderedDict[tuple, Tuple[tuple, np.ndarray]]" = OrderedDict()
+        self._matches: OrderedDict[tuple, Tuple[tuple, np.ndarray]] = OrderedDict()
         self.connection = open_database(path, read_only, check)
         recorded = self.setting("title_field")
         if recorded and schema is not None and recorded != schema.title_field:
@@ -124,10 +132,11 @@ class DocumentDatabase(ChangeLog):
                           "encoder FROM indexes WHERE name = ?", (name,))
         if not rows:
             return None
-        *fields, encoder = rows[0]
-        return IndexInfo(*fields, encoder=json.loads(encoder) if encoder else None,
-                         vector_token=self.token(fields[0], "vectors", fields[3]),
-                         text_token=self.token(fields[0], "texts", fields[4]))
+        index_id, name, embedding_dim, vector_generation, text_generation, vector_log_start, encoder = rows[0]
+        return IndexInfo(index_id, name, embedding_dim, vector_generation, text_generation, vector_log_start,
+                         encoder=json.loads(encoder) if encoder else None,
+                         vector_token=self.token(index_id, "vectors", vector_generation),
+                         text_token=self.token(index_id, "texts", text_generation))
 
     def index_names(self) -> List[str]:
         return [name for (name,) in self.query("SELECT name FROM indexes ORDER BY index_id")]
@@ -158,7 +167,8 @@ class DocumentDatabase(ChangeLog):
 
     def write(self, index: IndexInfo, documents: List[Document], duplicate_documents: str) -> IndexInfo:
         """Insert or replace documents (ids unique within the call); returns the index with its new vector size."""
-        self.connection.execute("INSERT OR IGNORE INTO store_info VALUES ('title_field', ?)", (self.schema.title_field,))
+        self.connection.execute("INSERT OR IGNORE INTO store_info VALUES ('title_field', ?)",
+                                (self.schema.title_field,))
         dim = index.embedding_dim
         rows = []
         for document in documents:
@@ -237,7 +247,7 @@ class DocumentDatabase(ChangeLog):
                 return
             last_row_id = rows[-1][0]
 
-    def documents_by_row_ids(self, row_ids: Sequence[int], with_embedding: bool = False) -> Dict[int, Document]:
+    def documents_by_row_ids(self, row_ids: RowIds, with_embedding: bool = False) -> Dict[int, Document]:
         """Row id -> document, for the row ids that exist."""
         found: Dict[int, Document] = {}
         for start in range(0, len(row_ids), CHUNK):
@@ -287,7 +297,7 @@ class DocumentDatabase(ChangeLog):
                 self._matches.popitem(last=False)
             return row_ids
 
-    def vectors(self, index: IndexInfo, filters: Filters = None, row_ids: Optional[Sequence[int]] = None,
+    def vectors(self, index: IndexInfo, filters: Filters = None, row_ids: Optional[RowIds] = None,
                 chunk_size: int = 4096) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
         """(row ids, float32 matrix) chunks of the stored vectors, in row-id order; memory stays one chunk."""
         where, params = self._where(index.index_id, filters, None)
@@ -343,7 +353,8 @@ class DocumentDatabase(ChangeLog):
 
     @staticmethod
     def _where(index_id: int, filters: Filters, ids: Optional[List[str]]) -> Tuple[str, List[Any]]:
-        where, params = "d.index_id = ?", [index_id]
+        where = "d.index_id = ?"
+        params: List[Any] = [index_id]
         node = parse_filters(filters)
         if node is not None:
             # The unary + keeps SQLite from scanning the index's documents: it looks the matching row ids up.

@@ -24,8 +24,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
-from dpr_components.errors import (DiskFullError, StoreCorruptedError, StoreError, StoreFullError,
-                                   StoreNotFoundError, StoreReadOnlyError)
+from dpr_components.errors import (
+    DiskFullError,
+    StoreCorruptedError,
+    StoreError,
+    StoreFullError,
+    StoreNotFoundError,
+    StoreReadOnlyError,
+)
 from dpr_components.utils.files import atomic_write, refuse_existing
 
 RECOVERY = ("Restore a backup into the store (`dpr-components restore BACKUP STORE`, in Python "
@@ -73,9 +79,8 @@ CREATE INDEX vector_changes_by_generation ON vector_changes (index_id, generatio
 CREATE TABLE labels (index_name TEXT NOT NULL, id TEXT NOT NULL, label TEXT NOT NULL, PRIMARY KEY (index_name, id));
 """
 
-_SQLITE_KINDS = {sqlite3.SQLITE_FULL: "full", sqlite3.SQLITE_READONLY: "read-only",
-                 sqlite3.SQLITE_CANTOPEN: "read-only", sqlite3.SQLITE_CORRUPT: "corrupted",
-                 sqlite3.SQLITE_NOTADB: "corrupted", sqlite3.SQLITE_IOERR: "I/O"}
+# SQLite's primary result codes (sqlite.org/rescode.html); Python names them only from 3.11, with sqlite_errorcode.
+_SQLITE_KINDS = {13: "full", 8: "read-only", 14: "read-only", 11: "corrupted", 26: "corrupted", 10: "I/O"}
 _ERRNO_KINDS = {errno.ENOSPC: "full", errno.EFBIG: "full", errno.EDQUOT: "full", errno.EROFS: "read-only",
                 errno.EACCES: "read-only", errno.EPERM: "read-only", errno.EIO: "I/O"}
 
@@ -84,7 +89,9 @@ def storage_error(error: BaseException, path: Path) -> Optional[StoreError]:
     """The StoreError saying what ``error`` (SQLite's, or an OSError of a store file) means for ``path``, or
     None when it is none of the problems a user can fix."""
     code = getattr(error, "sqlite_errorcode", None)
-    kind = _SQLITE_KINDS.get(code & 0xFF) if isinstance(code, int) else _ERRNO_KINDS.get(getattr(error, "errno", None))
+    number = getattr(error, "errno", None)
+    kind = _SQLITE_KINDS.get(code & 0xFF) if isinstance(code, int) else \
+        _ERRNO_KINDS.get(number) if isinstance(number, int) else None
     if isinstance(error, DiskFullError):  # utils.files.atomic_write's, for a cache file
         kind = "full"
     if kind == "full":
@@ -192,12 +199,14 @@ def _upgrade(connection: sqlite3.Connection) -> None:
 
 def connect(path: Path, read_only: bool) -> sqlite3.Connection:
     """An autocommit connection to the database at ``path``; ``read_only`` ones never write anything there."""
-    settings = dict(isolation_level=None, check_same_thread=False, timeout=TIMEOUT_S)
+    def opened(database: str, uri: bool = False) -> sqlite3.Connection:
+        return sqlite3.connect(database, uri=uri, isolation_level=None, check_same_thread=False, timeout=TIMEOUT_S)
+
     if not read_only:
-        return sqlite3.connect(str(path), **settings)
+        return opened(str(path))
     uri = path.absolute().as_uri()
     try:
-        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, **settings)
+        connection = opened(f"{uri}?mode=ro", uri=True)
         connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opening is lazy: read once
         return connection
     except sqlite3.OperationalError:  # WAL needs its shared-memory file: a read-only directory may lack it
@@ -209,7 +218,7 @@ def connect(path: Path, read_only: bool) -> sqlite3.Connection:
                 f"{problem} Open the store once where it is writable (without read_only), then read-only again.",
                 cli_message=f"{problem} Where it is writable, run the stopped command again (an `index` resumes "
                 "where it stopped), then query it read-only.") from None
-        return sqlite3.connect(f"{uri}?immutable=1", uri=True, **settings)  # nothing can change the file
+        return opened(f"{uri}?immutable=1", uri=True)  # nothing can change the file
 
 
 def check_exists(database: Path, backup: bool = False) -> None:

@@ -28,8 +28,8 @@ import numpy as np
 
 from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
 from dpr_components.stores.int8_prefilter import Int8Prefilter, int8_product_available
-from dpr_components.utils.files import atomic_write
 from dpr_components.utils.choices import Similarity
+from dpr_components.utils.files import atomic_write
 
 SMALL_FLAT_BYTES = 64 * 2**20  # below this, a flat index may grow by faiss's reallocation (doubling) freely
 HNSW_EF_CONSTRUCTION = 200
@@ -73,14 +73,19 @@ def inner_products(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     return scores.numpy()
 
 
-class SelectorUnsupported(Exception):
+def faiss_reason(error: RuntimeError) -> str:
+    """What a faiss error says, without the C++ file and line faiss puts before it."""
+    return str(error).strip().splitlines()[-1]
+
+
+class SelectorUnsupportedError(Exception):
     """This faiss index type cannot restrict a search to a set of ids."""
 
 
 class VectorIndex:
     """A faiss ``IndexIDMap`` over a factory-built index; ids are the documents' SQLite row ids."""
 
-    def __init__(self, index: faiss.Index, similarity: Similarity, nprobe: Optional[int] = None,
+    def __init__(self, index: faiss.IndexIDMap, similarity: Similarity, nprobe: Optional[int] = None,
                  ef_search: Optional[int] = None, int8_prefilter: bool = False):
         self.index = index
         self.similarity = similarity
@@ -101,11 +106,10 @@ class VectorIndex:
         try:
             inner = faiss.index_factory(dim, factory, metric)
         except RuntimeError as error:
-            reason = str(error).strip().splitlines()[-1]
             raise ConfigurationError(
                 f"faiss cannot build index {factory!r} for {dim}-dim vectors with {similarity.value} similarity "
-                f"({reason}). Use a faiss index factory string such as 'Flat', 'HNSW32', 'IVF1024,Flat' or "
-                f"'IVF1024,PQ64' (PQ sizes must divide the dimension)."
+                f"({faiss_reason(error)}). Use a faiss index factory string such as 'Flat', 'HNSW32', "
+                f"'IVF1024,Flat' or 'IVF1024,PQ64' (PQ sizes must divide the dimension)."
             ) from None
         if isinstance(inner, faiss.IndexIDMap):
             raise ConfigurationError(f"Index factory {factory!r} must not contain IDMap: the store adds it.")
@@ -157,7 +161,8 @@ class VectorIndex:
     def save(self, path: Path) -> None:
         def write(temporary: Path) -> None:
             with open(temporary, "wb") as file:  # through Python: a full disk raises OSError with its errno
-                faiss.write_index(self.index, faiss.PyCallbackIOWriter(file.write))
+                # faiss's stubs lack PyCallbackIOWriter (faiss/python/extra_wrappers.py has it)
+                faiss.write_index(self.index, faiss.PyCallbackIOWriter(file.write))  # type: ignore[attr-defined]
 
         atomic_write(path, write)
 
@@ -189,11 +194,10 @@ class VectorIndex:
         try:
             self.index.train(self._prepare(vectors))
         except RuntimeError as error:
-            reason = str(error).strip().splitlines()[-1]
             raise StoreError(
-                f"Training the faiss index on {len(vectors)} stored vectors failed ({reason}). Trainable indexes "
-                f"(IVF, PQ) need many vectors, e.g. IVF<nlist> at least nlist and ideally 40 x nlist: store more "
-                f"documents with embeddings, lower nlist, or use 'Flat' or 'HNSW32'."
+                f"Training the faiss index on {len(vectors)} stored vectors failed ({faiss_reason(error)}). "
+                f"Trainable indexes (IVF, PQ) need many vectors, e.g. IVF<nlist> at least nlist and ideally 40 x "
+                f"nlist: store more documents with embeddings, lower nlist, or use 'Flat' or 'HNSW32'."
             ) from None
 
     def can_add(self, count: int) -> bool:
@@ -213,7 +217,7 @@ class VectorIndex:
         if not len(row_ids):
             return True
         try:
-            self.index.remove_ids(np.ascontiguousarray(row_ids, dtype=np.int64))
+            self.index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(row_ids, dtype=np.int64)))
         except RuntimeError:
             return False
         self._prefilter = None  # a flat index compacts its storage: the codes' rows no longer line up
@@ -234,7 +238,7 @@ class VectorIndex:
             scores, ids = self.index.search(self._prepare(queries), k, params=parameters)
         except RuntimeError as error:
             if parameters is not None:
-                raise SelectorUnsupported(str(error)) from None
+                raise SelectorUnsupportedError(str(error)) from None
             raise
         return self._higher_is_better(scores), ids
 
@@ -261,8 +265,9 @@ class VectorIndex:
         return prefilter
 
     def _flat(self) -> Optional[faiss.IndexFlat]:
-        inner = faiss.downcast_index(self.index.index)
-        return inner if type(inner) in (faiss.IndexFlat, faiss.IndexFlatIP, faiss.IndexFlatL2) else None
+        inner = faiss.downcast_index(self.index.index)  # exactly these types: their storage is the plain vectors
+        plain = type(inner) in (faiss.IndexFlat, faiss.IndexFlatIP, faiss.IndexFlatL2)
+        return inner if plain and isinstance(inner, faiss.IndexFlat) else None
 
     def _prepare(self, vectors: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
         """float32 C-order vectors as the index compares them (L2-normalised for cosine): a copy, or written
@@ -294,18 +299,23 @@ class VectorIndex:
             wrapped = faiss.SearchParametersPreTransform()
             wrapped.index_params = self._parameters_for(faiss.downcast_index(inner.index), selector, widening)
             wrapped.sel = selector
-            wrapped.referenced_objects = [wrapped.index_params]  # swig does not keep nested parameters alive
+            # swig does not keep nested parameters alive (a Python attribute the stubs do not know)
+            wrapped.referenced_objects = [wrapped.index_params]  # type: ignore[attr-defined]
             return wrapped
         return self._parameters_for(inner, selector, widening)
 
     @staticmethod
     def _parameters_for(inner: faiss.Index, selector: faiss.IDSelector, widening: float
                         ) -> faiss.SearchParameters:
+        # faiss's Python wrapper takes the fields as keywords and keeps the objects given (the selector) alive
+        # with the parameters; its stubs show only C++'s constructor, and lack SearchParametersHNSW.
         if isinstance(inner, faiss.IndexIVF):
-            return faiss.SearchParametersIVF(sel=selector, nprobe=min(inner.nlist, round(inner.nprobe * widening)))
+            return faiss.SearchParametersIVF(sel=selector,  # type: ignore[call-arg]
+                                             nprobe=min(inner.nlist, round(inner.nprobe * widening)))
         if isinstance(inner, faiss.IndexHNSW):
-            return faiss.SearchParametersHNSW(sel=selector, efSearch=round(inner.hnsw.efSearch * widening))
-        return faiss.SearchParameters(sel=selector)
+            return faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                sel=selector, efSearch=round(inner.hnsw.efSearch * widening))
+        return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
 
 
 def top_k(scores: np.ndarray, positions: np.ndarray, row_ids: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -334,7 +344,8 @@ def id_selector(allowed: np.ndarray) -> faiss.IDSelector:
     members[allowed] = True
     bitmap = np.packbits(members, bitorder="little")
     selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))  # n counts bytes
-    selector.referenced_objects = [bitmap]  # faiss reads the numpy buffer: keep it alive with the selector
+    # faiss reads the numpy buffer: keep it alive with the selector (a Python attribute the stubs do not know)
+    selector.referenced_objects = [bitmap]  # type: ignore[attr-defined]
     return selector
 
 

@@ -1,8 +1,8 @@
 """Work of the child processes of the concurrency test: each opens the store itself, as separate programs do."""
 import numpy as np
+from store_testing import make_documents
 
 from dpr_components.stores.hybrid_document_store import HybridDocumentStore
-from store_testing import make_documents
 
 DIM, BATCHES, BATCH = 8, 3, 20
 

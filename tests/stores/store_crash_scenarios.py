@@ -13,10 +13,10 @@ import bm25s
 import faiss
 import numpy as np
 from haystack.schema import Document
+from store_testing import make_documents
 
 from dpr_components.stores.hybrid_document_store import HybridDocumentStore
 from dpr_components.stores.sqlite_documents import DocumentDatabase
-from store_testing import make_documents
 
 DIM = 16
 BATCH = 30

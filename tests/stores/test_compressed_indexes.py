@@ -7,10 +7,10 @@ import logging
 import faiss
 import numpy as np
 import pytest
+from store_testing import make_documents
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.stores.vector_index import VectorIndex, exact_search, id_selector
-from store_testing import make_documents
 
 FACTORIES = ["HNSW32,SQ8", "IVF16,PQ8x4", "OPQ8,IVF16,PQ8x4", "IVF16,SQ8"]  # PQ8x4: 16 centroids, trains in ms
 DIM, COUNT = 32, 1200  # IVF16 wants >= 16 x 39 training vectors

@@ -3,7 +3,6 @@ caches that agree with SQLite (docs/nodes/hybrid-document-store.md, "What surviv
 import multiprocessing
 
 import numpy as np
-
 from concurrent_store_work import BATCH, BATCHES, DIM, deleter, reader, writer
 from store_testing import make_documents
 

@@ -5,7 +5,6 @@ import logging
 
 import faiss
 import numpy as np
-
 from store_testing import make_documents
 
 CACHE_LOGGER = "dpr_components.stores.index_caches"

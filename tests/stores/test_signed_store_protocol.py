@@ -5,13 +5,13 @@ from typing import List, Optional
 import pytest
 from haystack.document_stores import InMemoryDocumentStore
 from haystack.schema import Document
+from store_testing import make_documents
 
 from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import EmbeddingDimensionError, StoreError
 from dpr_components.retrievers.dpr_retriever import DPRRetriever
 from dpr_components.stores.hybrid_document_store import HybridDocumentStore
 from dpr_components.stores.protocols import SignedVectorStore
-from store_testing import make_documents
 
 QUESTION = "what is the capital of germany"
 TEXTS = ["berlin is the capital of germany", "paris is the capital of france", "music and film of the world"]

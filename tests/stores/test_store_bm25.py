@@ -10,9 +10,9 @@ from haystack import Pipeline
 from haystack.document_stores import KeywordDocumentStore
 from haystack.nodes import BM25Retriever
 from haystack.schema import Document
+from store_testing import make_documents
 
 from dpr_components.errors import ConfigurationError
-from store_testing import make_documents
 
 CORPUS = [
     ("Paris", "Paris is the capital and most populous city of France."),
@@ -125,10 +125,9 @@ def test_haystack_bm25_retriever_works_unchanged(open_store):
 
 
 def test_yaml_pipeline_with_the_store_and_haystack_bm25(store_path, tmp_path):
-    import dpr_components  # noqa: F401  (registers HybridDocumentStore with Haystack)
+    import dpr_components
 
-    HybridDocumentStore = dpr_components.HybridDocumentStore
-    writer = HybridDocumentStore(path=str(store_path), progress_bar=False)
+    writer = dpr_components.HybridDocumentStore(path=str(store_path), progress_bar=False)
     writer.write_documents(corpus_documents())
     writer.close()
     yaml_file = tmp_path / "bm25.yml"

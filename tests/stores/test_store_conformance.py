@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 from haystack.errors import DuplicateDocumentError
 from haystack.schema import Answer, Document, Label
+from store_testing import make_documents
 
 from dpr_components.errors import ConfigurationError, EmbeddingDimensionError, StoreError
 from dpr_components.stores.filters import FilterSyntaxError
-from store_testing import make_documents
 
 
 def vector_ids_agree_with_database(store, index=None):

@@ -6,14 +6,18 @@ reports SQLITE_FULL exactly as for a full disk), and a real tmpfs of a few hundr
 process's own mount namespace (restricted_disk.py; skipped where namespaces are not allowed).
 """
 import logging
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+from restricted_disk import run_with_mount
+from store_testing import make_documents
 
 from dpr_components.cli.main import EXIT_USAGE, main
 from dpr_components.errors import StoreCorruptedError, StoreFullError
-from restricted_disk import run_with_mount
-from store_testing import make_documents
 
 
 def test_a_database_that_cannot_grow_is_reported_full_and_keeps_its_documents(open_store):
@@ -79,3 +83,29 @@ def test_a_page_corrupted_after_the_open_check_is_one_line_at_query_time(open_st
                      "-p", "DocumentStore.integrity_check=false"]) == EXIT_USAGE
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "unexpected" not in error and "Restore a backup" in error
+
+
+def test_disk_errors_are_named_without_the_result_code_names_python_3_10_lacks(tmp_path):
+    """sqlite3 names SQLite's result codes (SQLITE_FULL...) only from Python 3.11; pyproject allows 3.10."""
+    script = textwrap.dedent(f"""
+        import sqlite3
+        for name in ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_CORRUPT", "SQLITE_NOTADB",
+                     "SQLITE_IOERR"):  # result codes a store names: absent from Python 3.10's sqlite3
+            delattr(sqlite3, name)
+        from dpr_components.errors import StoreFullError
+        from dpr_components.stores.hybrid_document_store import HybridDocumentStore
+        from store_testing import make_documents
+        store = HybridDocumentStore(path={str(tmp_path / "store")!r}, progress_bar=False)
+        store.write_documents(make_documents(20))
+        pages = store._database.query("PRAGMA page_count")[0][0]
+        store._database.connection.execute(f"PRAGMA max_page_count = {{pages + 2}}")
+        try:
+            store.write_documents(make_documents(300, start=100))
+        except StoreFullError:
+            print("full")
+    """)
+    tests = str(Path(__file__).parent)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
+                            timeout=300)
+    assert result.stdout.split() == ["full"], result.stderr[-2000:]

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from haystack.nodes.retriever import DenseRetriever
 from haystack.schema import Document
+from store_testing import make_documents
 
 from dpr_components.encoders.signature import EncoderSignature
 from dpr_components.errors import EmbeddingDimensionError, StoreError
 from dpr_components.stores import encoder_records
-from store_testing import make_documents
 
 
 def recorded(store, index):

@@ -1,5 +1,6 @@
 """Filters compiled to SQL agree with Haystack's reference evaluation, and reject what Haystack ignores."""
 import json
+import re
 import sqlite3
 
 import pytest
@@ -105,6 +106,5 @@ def test_numbers_and_strings_are_not_compared_across_types():
     ("genre = news", "Filters must be a dict"),
 ])
 def test_bad_filters_raise_clear_errors(filters, message):
-    with pytest.raises(FilterSyntaxError) as error:
+    with pytest.raises(FilterSyntaxError, match=re.escape(message)):
         parse_filters(filters)
-    assert message in str(error.value)

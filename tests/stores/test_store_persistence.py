@@ -8,11 +8,11 @@ import time
 import faiss
 import numpy as np
 import pytest
+from store_crash_scenarios import DIM, expected_state, kill_at, write_until_killed
+from store_testing import make_documents
 
 from dpr_components.errors import EmbeddingDimensionError, StoreCorruptedError
 from dpr_components.stores import vector_index
-from store_crash_scenarios import DIM, expected_state, kill_at, write_until_killed
-from store_testing import make_documents
 
 CACHE_LOGGER = "dpr_components.stores.index_caches"
 
@@ -126,8 +126,8 @@ def test_explicit_embedding_dim_must_match_the_stored_one(open_store, tmp_path):
     with pytest.raises(EmbeddingDimensionError, match="size 16 but index 'document' holds 8-dim"):
         open_store(embedding_dim=16)
     assert open_store(embedding_dim=8).get_document_count() == 3
+    (tmp_path / "file").write_text("x")
     with pytest.raises(StoreCorruptedError, match="is a file"):
-        (tmp_path / "file").write_text("x")
         open_store(path=str(tmp_path / "file"))
 
 

@@ -5,10 +5,10 @@ import textwrap
 
 import numpy as np
 import pytest
-
-from dpr_components.errors import StoreNotFoundError, StoreReadOnlyError
 from restricted_disk import run_with_mount
 from store_testing import make_documents
+
+from dpr_components.errors import StoreNotFoundError, StoreReadOnlyError
 
 QUERY = np.random.default_rng(3).standard_normal(8).astype(np.float32)
 

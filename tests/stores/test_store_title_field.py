@@ -3,7 +3,6 @@ import pytest
 from haystack.schema import Document
 
 from dpr_components.errors import ConfigurationError
-
 from dpr_components.preprocessing.passages import DPRPassageSplitter
 from dpr_components.schema import PASSAGES, PassageSchema
 

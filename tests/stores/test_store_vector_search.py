@@ -3,9 +3,9 @@ import faiss
 import numpy as np
 import pytest
 from haystack.utils.scipy_utils import expit
+from store_testing import make_documents
 
 import dpr_components.stores.index_caches as caches_module
-from store_testing import make_documents
 
 
 def brute_force(documents, query, similarity):

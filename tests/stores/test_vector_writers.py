@@ -8,12 +8,16 @@ import torch
 from haystack import Pipeline
 from haystack.nodes import DensePassageRetriever, EmbeddingRetriever
 from haystack.schema import Document
-from transformers import DPRContextEncoder, DPRContextEncoderTokenizerFast, DPRQuestionEncoder, \
-    DPRQuestionEncoderTokenizerFast
+from tiny_models import save_model, tiny_dpr_config
+from transformers import (
+    DPRContextEncoder,
+    DPRContextEncoderTokenizerFast,
+    DPRQuestionEncoder,
+    DPRQuestionEncoderTokenizerFast,
+)
 
 from dpr_components.errors import StoreError
 from dpr_components.retrievers.dpr_retriever import DPRRetriever
-from tiny_models import save_model, tiny_dpr_config
 
 TEXTS = ["paris is the capital and largest city of france", "berlin is the capital of germany",
          "london is the capital of england on the river", "the first war of the king and queen of england",
