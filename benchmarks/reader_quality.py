@@ -40,15 +40,14 @@ os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dpr_components.data.wikipedia_mini import build_mini_wikipedia  # noqa: E402
-from dpr_components.evaluation.answers import exact_match, f1_score, has_answer  # noqa: E402
-from dpr_components.evaluation.questions import load_questions  # noqa: E402
-from dpr_components.readers.answers import AnswerScoring, question_words, repeats_question  # noqa: E402
-from dpr_components.readers.dpr_span_reader import DPRSpanReader  # noqa: E402
-from dpr_components.training.build_data import pipeline_retriever  # noqa: E402
-from dpr_components.modeling.reader_model import init_reader, save_reader  # noqa: E402
-from dpr_components.utils.devices import cpu_description  # noqa: E402
-
+from dpr_components.data.wikipedia_mini import build_mini_wikipedia
+from dpr_components.evaluation.answers import exact_match, f1_score, has_answer
+from dpr_components.evaluation.questions import load_questions
+from dpr_components.modeling.reader_model import init_reader, save_reader
+from dpr_components.readers.answers import AnswerScoring, question_words, repeats_question
+from dpr_components.readers.dpr_span_reader import DPRSpanReader
+from dpr_components.training.build_data import pipeline_retriever
+from dpr_components.utils.devices import cpu_description
 
 SCORINGS = [s.value for s in AnswerScoring]
 

@@ -48,6 +48,7 @@ class DemoReaderRecipe:
     questions_per_batch: int = 2
     max_seq_len: int = 256
     learning_rate: float = 5e-5
+    head_lr_scale: float = 1.0  # the span/relevance heads' learning rate as a multiple of learning_rate
     warmup_steps: int = 30
     # Dev EM at the end only, so the final model is kept: inside one epoch the last step is the best guess, and
     # the in-training dev check (61 questions, 10 BM25 passages, DPR's decoding) chose worse checkpoints than the
@@ -64,7 +65,12 @@ class DemoReaderRecipe:
 
 def mini_dev_questions() -> List[Question]:
     """The mini Wikipedia benchmark's dev questions (the same selection as ``build_mini_wikipedia``)."""
-    from dpr_components.data.wikipedia_mini import QUESTION_SETS, build_passages, load_wikipedia_articles, select_questions
+    from dpr_components.data.wikipedia_mini import (
+        QUESTION_SETS,
+        build_passages,
+        load_wikipedia_articles,
+        select_questions,
+    )
     from dpr_components.evaluation.questions import load_pyserini_topics
 
     passages = build_passages(load_wikipedia_articles())
@@ -142,8 +148,9 @@ def train_with_recipe(train: list, dev: list, init_model: Union[str, Path], outp
 
     settings = ReaderSettings(passages_per_question=recipe.passages_per_question,
                               questions_per_batch=recipe.questions_per_batch, max_seq_len=recipe.max_seq_len,
-                              dev_passages=recipe.dev_passages)
-    config = TrainingConfig(output_dir=output, learning_rate=recipe.learning_rate, warmup_steps=recipe.warmup_steps,
+                              dev_passages=recipe.dev_passages, head_lr_scale=recipe.head_lr_scale)
+    config = TrainingConfig(output_dir=Path(output), learning_rate=recipe.learning_rate,
+                            warmup_steps=recipe.warmup_steps,
                             max_steps=recipe.max_steps, max_minutes=recipe.max_minutes, eval_every=recipe.eval_every,
                             checkpoint_every=recipe.checkpoint_every, seed=recipe.seed,
                             num_threads=recipe.num_threads, show_progress=recipe.progress_bar)

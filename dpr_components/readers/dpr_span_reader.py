@@ -42,15 +42,25 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from haystack.nodes.reader.base import BaseReader
-from haystack.schema import Document, MultiLabel
+from haystack.schema import Answer, Document, MultiLabel
 
 from dpr_components.errors import ConfigurationError
 from dpr_components.modeling.checkpoints import check_max_length
-from dpr_components.modeling.reader_decoding import (PassageReading, batch_logits, by_passage, question_windows,
-                                                     window_logits)
+from dpr_components.modeling.reader_decoding import (
+    PassageReading,
+    batch_logits,
+    by_passage,
+    question_windows,
+    window_logits,
+)
 from dpr_components.modeling.reader_model import load_reader
-from dpr_components.readers.answers import (AnswerScoring, build_answer, merge_identical_answers, question_word_filter,
-                                            question_words)
+from dpr_components.readers.answers import (
+    AnswerScoring,
+    build_answer,
+    merge_identical_answers,
+    question_word_filter,
+    question_words,
+)
 from dpr_components.readers.inputs import ReaderInputs, TokenizedText
 from dpr_components.readers.spans import passage_spans
 from dpr_components.schema import TITLE_FIELD
@@ -181,7 +191,7 @@ class DPRSpanReader(BaseReader):
             output[key] = [result[key] for result in results]
         return output
 
-    def run(self, query: str, documents: Optional[List[Document]] = None,  # type: ignore[override]
+    def run(self, query: str, documents: Optional[List[Document]] = None,
             top_k: Optional[int] = None, labels: Optional[MultiLabel] = None, add_isolated_node_eval: bool = False):
         """Haystack's ``BaseReader.run``, plus ``no_answer`` (and ``documents``); no documents is not an error.
 
@@ -195,7 +205,7 @@ class DPRSpanReader(BaseReader):
             output.setdefault("documents", documents)
         return output, edge
 
-    def run_batch(self, queries: List[str], documents: Optional[Documents] = None,  # type: ignore[override]
+    def run_batch(self, queries: List[str], documents: Optional[Documents] = None,
                   top_k: Optional[int] = None, batch_size: Optional[int] = None,
                   labels: Optional[List[MultiLabel]] = None, add_isolated_node_eval: bool = False):
         queries = [queries] if isinstance(queries, str) else list(queries)
@@ -206,11 +216,11 @@ class DPRSpanReader(BaseReader):
     @staticmethod
     def _documents_per_query(queries: List[str], documents: Documents) -> List[List[Document]]:
         if not documents or isinstance(documents[0], Document):
-            return [list(documents) for _ in queries]  # type: ignore[arg-type]
+            return [list(documents) for _ in queries]
         if len(documents) != len(queries) and len(queries) != 1:
             raise ConfigurationError(f"Got {len(queries)} queries but {len(documents)} document lists: give one "
                                      "list of documents per query, or one flat list for all queries.")
-        return [list(docs) for docs in documents]  # type: ignore[arg-type]
+        return [list(docs) for docs in documents]
 
     # ---- reading -------------------------------------------------------------------------------------
 
@@ -238,7 +248,7 @@ class DPRSpanReader(BaseReader):
         """``(start_logits, end_logits, relevance_logit)`` per input, in input order, padding removed."""
         return window_logits(self._forward, sequences, batch_size, self.inputs.pad_id, self.progress_bar)
 
-    def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Tuple[np.ndarray, ...]:
+    def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One batch through the model: start and end logits (batch, length) and relevance logits (batch,)."""
         return batch_logits(self.model, self.device, input_ids, attention_mask)
 
@@ -254,7 +264,7 @@ class DPRSpanReader(BaseReader):
         marginal = self.answer_scoring is AnswerScoring.MARGINAL
         merge = marginal or self.merge_identical_answers
         words = question_words(query) if self.skip_question_words else None
-        answers = []
+        answers: List[Answer] = []
         for rank, p in enumerate(order, start=1):
             if len(answers) >= top_k and not merge:
                 break  # later passages can only add answers below the cut

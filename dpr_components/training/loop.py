@@ -104,6 +104,8 @@ class TrainingTask(Protocol):
     # the unscaled loss; the loop then calls it instead of ``loss(batch).backward()``. Tasks whose loss needs a
     # custom backward (the bi-encoder's gradient caching, gradients summed across data-parallel processes)
     # implement it; every other task does not.
+    # Optional: ``learning_rate_scales() -> {parameter-name prefix: multiplier}`` gives some parameters (a task's
+    # randomly initialised heads) a multiple of the learning rate.
 
 
 @dataclass
@@ -131,15 +133,19 @@ def to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
-def build_optimizer(model: torch.nn.Module, config: TrainingConfig) -> torch.optim.AdamW:
-    decay: List[torch.nn.Parameter] = []
-    no_decay: List[torch.nn.Parameter] = []
+def build_optimizer(model: torch.nn.Module, config: TrainingConfig,
+                    scales: Optional[Dict[str, float]] = None) -> torch.optim.AdamW:
+    """AdamW without weight decay on biases and LayerNorm; ``scales`` maps a parameter-name prefix to a
+    learning-rate multiplier (a task's new heads, see :class:`TrainingTask`)."""
+    groups: Dict[tuple, List[torch.nn.Parameter]] = {}
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:
             plain = name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name
-            (no_decay if plain else decay).append(parameter)
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=config.learning_rate, eps=config.adam_eps)
+            scale = next((s for prefix, s in (scales or {}).items() if name.startswith(prefix)), 1.0)
+            groups.setdefault((0.0 if plain else config.weight_decay, scale), []).append(parameter)
+    return torch.optim.AdamW([{"params": params, "weight_decay": decay, "lr": config.learning_rate * scale}
+                              for (decay, scale), params in groups.items()], lr=config.learning_rate,
+                             eps=config.adam_eps)
 
 
 def linear_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
@@ -176,7 +182,7 @@ class _Trainer:
         self.metric = dev_metric(task, config.metric)
         self.run_record = checkpoints.run_record(config, task.fingerprint(), checkpoints.weights_digest(task.model))
         task.model.to(self.device)
-        self.optimizer = build_optimizer(task.model, config)
+        self.optimizer = build_optimizer(task.model, config, getattr(task, "learning_rate_scales", dict)())
         self.scheduler = linear_schedule(self.optimizer, config.warmup_steps, self.total)
         self.step, self.epoch, self.seen_in_epoch = 0, 0, 0
         self.best: Optional[float] = None

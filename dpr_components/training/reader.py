@@ -34,7 +34,7 @@ from dpr_components.errors import TrainingDataError
 from dpr_components.evaluation.answers import exact_match, f1_score
 from dpr_components.modeling.checkpoints import check_max_length
 from dpr_components.modeling.reader_decoding import ReaderPredictor
-from dpr_components.modeling.reader_model import SpanReaderModel, init_reader, save_reader
+from dpr_components.modeling.reader_model import HEAD_PREFIXES, SpanReaderModel, init_reader, save_reader
 from dpr_components.readers.inputs import ReaderInputs
 from dpr_components.training.data import TrainingExample, examples_digest, read_examples
 from dpr_components.training.loop import TrainingConfig, TrainingResult, train
@@ -109,6 +109,10 @@ class ReaderTrainingTask:
                            unflatten(output.relevance_logits, 0.0), batch["attention_mask"], batch["passage_mask"],
                            batch["starts"], batch["ends"], batch["span_mask"], self.settings.span_loss,
                            self.settings.switch_weight)
+
+    def learning_rate_scales(self) -> Dict[str, float]:
+        """The span and relevance heads' learning-rate multiplier (the loop's optimiser groups)."""
+        return {prefix: self.settings.head_lr_scale for prefix in HEAD_PREFIXES}
 
     def fingerprint(self) -> Dict[str, str]:
         return {**{key: str(value) for key, value in asdict(self.settings).items()}, **self.data_digests}

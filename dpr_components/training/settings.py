@@ -117,6 +117,8 @@ class ReaderSettings:
     max_answer_length: int = setting(10, "longest answer span in tokens (dev decoding)")
     span_loss: SpanLoss = setting(SpanLoss.MML, SpanLoss.__doc__)
     switch_weight: float = setting(1.0, "weight of the passage-selection loss (0 trains the span heads only)")
+    head_lr_scale: float = setting(1.0, "learning rate of the span and relevance heads, as a multiple of the "
+                                   "learning rate (new heads start random: short runs learn faster with 10-20)")
     dev_passages: int = setting(20, "passages read per dev question")
     dev_batch_size: int = setting(32, "windows per forward pass in dev evaluation")
 
@@ -127,6 +129,8 @@ class ReaderSettings:
                 raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if self.max_seq_len < 32:
             raise ConfigurationError(f"max_seq_len must be >= 32, got {self.max_seq_len}.")
+        if not self.head_lr_scale > 0:
+            raise ConfigurationError(f"head_lr_scale must be > 0, got {self.head_lr_scale}.")
 
 
 @dataclass

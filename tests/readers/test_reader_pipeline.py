@@ -5,11 +5,11 @@ from haystack import Pipeline
 from haystack.document_stores import InMemoryDocumentStore
 from haystack.nodes import BM25Retriever
 from haystack.schema import Document
+from tiny_models import bm25_reader_yaml
 
 from dpr_components.readers.answers import AnswerScoring
 from dpr_components.readers.dpr_span_reader import DPRSpanReader
 from dpr_components.retrievers.dpr_retriever import DPRRetriever
-from tiny_models import bm25_reader_yaml
 
 PASSAGES = [
     ("Paris", "Paris is the capital and largest city of France; the king was born in Paris."),

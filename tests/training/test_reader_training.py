@@ -14,7 +14,7 @@ from tiny_models import bm25_reader_yaml
 from transformers import AutoTokenizer, BertConfig, BertModel, BertTokenizerFast, DPRReader
 
 from dpr_components.demo.reader import DemoReaderRecipe, train_with_recipe
-from dpr_components.errors import ModelLoadError, TrainingDataError
+from dpr_components.errors import ConfigurationError, ModelLoadError, TrainingDataError
 from dpr_components.modeling.reader_model import init_reader
 from dpr_components.readers.dpr_span_reader import DPRSpanReader
 from dpr_components.readers.inputs import ReaderInputs
@@ -150,3 +150,28 @@ def test_the_demo_recipe_gives_the_same_weights_on_an_idle_and_a_busy_machine(ti
             burner.wait()
     assert idle.steps == busy.steps == 6 and idle.stopped_by == busy.stopped_by == "max_steps"
     assert weights_digest(tmp_path / "idle") == weights_digest(tmp_path / "busy")
+
+
+def test_head_lr_scale_gives_the_new_heads_a_multiple_of_the_learning_rate(tiny_reader, tmp_path):
+    """head_lr_scale: the span and relevance heads get lr x scale, the encoder lr; recorded with the reader."""
+    from dpr_components.training.loop import build_optimizer
+
+    model, tokenizer = init_reader(tiny_reader)
+    task = ReaderTrainingTask(model, tokenizer, toy_examples(), settings=settings(head_lr_scale=20))
+    optimizer = build_optimizer(model, config(tmp_path / "x", learning_rate=1e-3), task.learning_rate_scales())
+    lr_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    for name, parameter in model.named_parameters():
+        expected = 2e-2 if name.startswith(("qa_outputs.", "qa_classifier.")) else 1e-3
+        assert lr_of[id(parameter)] == pytest.approx(expected), name
+    assert len(lr_of) == len(list(model.parameters()))  # every parameter trained, none twice
+
+    plain = train_reader(toy_examples(), tiny_reader, config(tmp_path / "plain", max_steps=3, eval_every=0),
+                         settings=settings())
+    scaled = train_reader(toy_examples(), tiny_reader, config(tmp_path / "scaled", max_steps=3, eval_every=0),
+                          settings=settings(head_lr_scale=20))
+    assert plain.steps == scaled.steps == 3
+    assert weights_digest(tmp_path / "plain") != weights_digest(tmp_path / "scaled")
+    record = json.loads((tmp_path / "scaled" / "reader_training.json").read_text())
+    assert record["settings"]["head_lr_scale"] == 20
+    with pytest.raises(ConfigurationError, match="head_lr_scale"):
+        settings(head_lr_scale=0)
