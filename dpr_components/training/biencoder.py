@@ -32,7 +32,7 @@ from transformers.modeling_utils import PreTrainedModel  # the top-level name is
 from transformers.models.dpr.modeling_dpr import DPRContextEncoder, DPRQuestionEncoder
 
 from dpr_components.errors import ConfigurationError, ModelLoadError
-from dpr_components.modeling.checkpoints import dpr_config
+from dpr_components.modeling.checkpoints import check_max_length, dpr_config
 from dpr_components.modeling.encoders import (
     Pooling,
     check_pooling,
@@ -82,6 +82,12 @@ class BiEncoder(torch.nn.Module):
         passage = question if shared else load_encoder(passage_model or question_model, pooling,
                                                        normalize=normalize).model
         return cls(question, passage, tokenizer, pooling, normalize)
+
+    def check_max_length(self, max_seq_len_query: int, max_seq_len_passage: int) -> None:
+        """Raise :class:`ConfigurationError` before training if either side cannot read inputs that long."""
+        for model, parameter, length in ((self.question_model, "max_seq_len_query", max_seq_len_query),
+                                         (self.passage_model, "max_seq_len_passage", max_seq_len_passage)):
+            check_max_length(model.config, model.config.name_or_path, parameter, length)
 
     def freeze(self, side: str) -> None:
         """Keep one side's weights fixed (no gradient, no dropout): e.g. train only the question encoder, so

@@ -182,6 +182,7 @@ def train_retriever(settings: RetrieverTrainingConfig, loop: TrainingConfig) -> 
         model.freeze("passage")
     train_examples, skipped_train = load_examples(settings.train_file, "train on")
     dev_examples, skipped_dev = load_examples(settings.dev_file, "validate on") if settings.dev_file else (None, 0)
+    model.check_max_length(settings.max_seq_len_query, settings.max_seq_len_passage)
     task = RetrieverTask(model, settings, train_examples, dev_examples, seed=loop.seed)
     result = train(task, loop)
     (Path(loop.output_dir) / "training.json").write_text(json.dumps(

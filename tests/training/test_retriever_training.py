@@ -267,3 +267,14 @@ def test_an_interrupted_retriever_training_resumes_exactly(tmp_path, toy_pair):
     for side in ("question_encoder", "passage_encoder"):
         resumed = (tmp_path / "resumed" / side / "model.safetensors").read_bytes()
         assert resumed == (tmp_path / "straight" / side / "model.safetensors").read_bytes(), side
+
+
+def test_lengths_past_the_models_positions_are_refused_before_training(tmp_path, tiny_bert_encoder):
+    """A tiny model reads 128 positions; the default max_seq_len_passage (256) used to fail inside the first step
+    with a raw tensor-size RuntimeError (found by running docs/retriever-training.md with a small model)."""
+    write_examples(tmp_path / "train.jsonl", toy_examples())
+    settings = RetrieverTrainingConfig(train_file=tmp_path / "train.jsonl", question_model=tiny_bert_encoder,
+                                       shared=True, pooling="mean", normalize=True, batch_size=2)
+    with pytest.raises(ConfigurationError, match=r"max_seq_len_passage=256 exceeds .* Set max_seq_len_passage <= 128"):
+        train_retriever(settings, TrainingConfig(output_dir=tmp_path / "out", max_steps=1, show_progress=False))
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.work").exists()
