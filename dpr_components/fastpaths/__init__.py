@@ -28,6 +28,8 @@ class FastPath(Choice):
     PACKED_LINEAR = "packed_linear"  # fastpaths/packed_linear.py: torch.ops.mkldnn private linear operators
     HAYSTACK_REGISTRY = "haystack_registry"  # fastpaths/haystack_nodes.py: BaseComponent._subclasses
     HAYSTACK_SCHEMA = "haystack_schema"  # fastpaths/haystack_nodes.py: haystack.nodes._json_schema
+    FAISS_STORAGE = "faiss_storage"  # stores/vector_index.py: a flat index's vectors and ids read and written in place
+    DOCUMENT_COPIES = "document_copies"  # stores/document_rows.py: Documents made and copied past pydantic's __init__
 
 
 def enabled(path: Union[str, FastPath]) -> bool:

@@ -22,6 +22,7 @@ from haystack.errors import DuplicateDocumentError
 from haystack.schema import Document, dataframe_from_list
 
 from dpr_components.errors import StoreError
+from dpr_components.fastpaths import FastPath, enabled
 from dpr_components.utils.validation import unicode_problem
 
 logger = logging.getLogger(__name__)
@@ -186,11 +187,15 @@ class StoredDocument(Document):
     """
 
     def __copy__(self) -> "StoredDocument":  # copy.copy's generic path costs ~100 us on this pydantic dataclass
+        if not enabled(FastPath.DOCUMENT_COPIES):
+            return _constructed(self.__dict__)
         clone = object.__new__(type(self))
         clone.__dict__ = self.__dict__.copy()
         return clone
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> "StoredDocument":
+        if not enabled(FastPath.DOCUMENT_COPIES):
+            return _constructed(copy.deepcopy(self.__dict__, memo))
         state = self.__dict__.copy()
         meta = state.get("meta") or {}
         state["meta"] = dict(meta) if _SCALARS.issuperset(map(type, meta.values())) else copy.deepcopy(meta, memo)
@@ -216,11 +221,16 @@ class StoredDocument(Document):
 _VALIDATED = StoredDocument(content="", id="")
 
 
+def _constructed(fields: Dict[str, Any]) -> StoredDocument:
+    """The plain way (DPR_FASTPATHS without document_copies): through pydantic's validating __init__."""
+    names = ("content", "content_type", "id", "score", "meta", "id_hash_keys", "embedding")
+    return StoredDocument(**{name: fields[name] for name in names})
+
+
 def to_document(row: tuple) -> Document:
     """The Haystack document of a row selected as ``DOCUMENT_COLUMNS, embedding-or-NULL``."""
     row_id, doc_id, content, content_type, meta, id_hash_keys, embedding = row
-    document = copy.copy(_VALIDATED)
-    document.__dict__.update(
+    fields = dict(
         content=dataframe_from_list(json.loads(content)) if content_type == "table" else content,
         content_type=content_type,
         score=None,
@@ -229,4 +239,8 @@ def to_document(row: tuple) -> Document:
         embedding=None if embedding is None else np.frombuffer(embedding, dtype=np.float32).copy(),
         id=doc_id,
     )
+    if not enabled(FastPath.DOCUMENT_COPIES):
+        return _constructed(fields)
+    document = copy.copy(_VALIDATED)
+    document.__dict__.update(fields)
     return document

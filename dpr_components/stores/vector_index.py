@@ -27,6 +27,7 @@ import faiss
 import numpy as np
 
 from dpr_components.errors import ConfigurationError, StoreCorruptedError, StoreError
+from dpr_components.fastpaths import FastPath, enabled
 from dpr_components.stores.int8_prefilter import Int8Prefilter, int8_product_available
 from dpr_components.utils.choices import Similarity
 from dpr_components.utils.files import atomic_write
@@ -127,7 +128,7 @@ class VectorIndex:
         if not index.index.is_trained:
             index.train(training_sample)
         flat = index._flat()
-        if flat is None:
+        if flat is None or not enabled(FastPath.FAISS_STORAGE):
             for row_ids, vectors in chunks:
                 index.add(row_ids, vectors)
             return index
@@ -229,6 +230,7 @@ class VectorIndex:
         parameters = None
         flat = self._flat()
         if (allowed is None and flat is not None and self.similarity is not Similarity.L2
+                and enabled(FastPath.FAISS_STORAGE)
                 and len(queries) <= BLAS_SEARCH_MAX_QUERIES and flat.ntotal):
             return self._blas_search(flat, self._prepare(queries), k)
         if allowed is not None:
