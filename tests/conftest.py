@@ -1,5 +1,7 @@
 """Session fixtures: tiny random-initialised DPR models (built once) and the real MiniLM encoder."""
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,30 @@ from transformers import (
 )
 
 import dpr_components  # noqa: F401  (registers the nodes with Haystack)
+
+_HOLD_LOCK = ("import sys, time; from pathlib import Path; from dpr_components.utils.files import exclusive\n"
+              "with exclusive(Path(sys.argv[1]), 'x'):\n    print('locked', flush=True); time.sleep(60)")
+
+
+@pytest.fixture
+def lock_held_elsewhere():
+    """``release = lock_held_elsewhere(work_dir)``: another process holds ``utils.files.exclusive(work_dir)`` (a
+    training's output lock) from the call until ``release()`` or the end of the test."""
+    holders = []
+
+    def release(holder: subprocess.Popen) -> None:
+        holder.kill()
+        holder.wait()
+
+    def hold(work_dir: Path):
+        holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(work_dir)], stdout=subprocess.PIPE, text=True)
+        holders.append(holder)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        return lambda: release(holder)
+
+    yield hold
+    for holder in holders:
+        release(holder)
 
 
 @pytest.fixture(scope="session")

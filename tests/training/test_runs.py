@@ -73,20 +73,12 @@ def test_no_resume_starts_over_and_overwrite_says_why(tmp_path, caplog):
     assert train(RegressionTask(), config(tmp_path / "b", learning_rate=0.05, resume=False)).steps == 40
 
 
-def test_a_second_training_on_one_output_is_refused_while_the_first_runs(tmp_path):
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from dpr_components.utils.files import "
-         "exclusive\nwith exclusive(Path(sys.argv[1]), 'x'):\n    print('locked', flush=True); time.sleep(60)",
-         str(tmp_path / "out.work")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        task = RegressionTask()
-        with pytest.raises(ConfigurationError, match="Another process is writing .*out"):
-            train(task, config(tmp_path))
-        assert task.calls == 0
-    finally:
-        holder.kill()
-        holder.wait()
+def test_a_second_training_on_one_output_is_refused_while_the_first_runs(tmp_path, lock_held_elsewhere):
+    lock_held_elsewhere(tmp_path / "out.work")
+    task = RegressionTask()
+    with pytest.raises(ConfigurationError, match="Another process is writing .*out"):
+        train(task, config(tmp_path))
+    assert task.calls == 0
 
 
 def test_leftovers_of_killed_runs_are_removed_by_the_next(tmp_path):

@@ -107,18 +107,10 @@ def test_a_killed_soups_leftovers_are_removed_by_the_next(two_readers, tmp_path)
     assert not leftover.exists() and (tmp_path / "soup" / "config.json").is_file()
 
 
-def test_a_busy_output_is_a_one_line_error(tiny_reader, tmp_path, capsys):
+def test_a_busy_output_is_a_one_line_error(tiny_reader, tmp_path, capsys, lock_held_elsewhere):
     write_examples(tmp_path / "train.jsonl", toy_examples())
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from dpr_components.utils.files import "
-         "exclusive\nwith exclusive(Path(sys.argv[1]), 'x'):\n    print('locked', flush=True); time.sleep(60)",
-         str(tmp_path / "reader.work")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        assert main(["train-reader", "--train", str(tmp_path / "train.jsonl"), "--init-model", tiny_reader,
-                     "--output", str(tmp_path / "reader"), "--max-seq-len", "64"]) == EXIT_USAGE
-    finally:
-        holder.kill()
-        holder.wait()
+    lock_held_elsewhere(tmp_path / "reader.work")
+    assert main(["train-reader", "--train", str(tmp_path / "train.jsonl"), "--init-model", tiny_reader,
+                 "--output", str(tmp_path / "reader"), "--max-seq-len", "64"]) == EXIT_USAGE
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "Another process is writing" in error and "reader" in error

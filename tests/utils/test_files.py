@@ -72,18 +72,11 @@ def test_an_output_that_names_a_file_is_refused(tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
-def test_one_writer_at_a_time(tmp_path):
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from dpr_components.utils.files import "
-         "exclusive\nwith exclusive(Path(sys.argv[1]), 'x'):\n    print('locked', flush=True); time.sleep(60)",
-         str(tmp_path / "out.work")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(ConfigurationError, match="Another process is writing out"), exclusive(
-                tmp_path / "out.work", "out"):
-            pass
-    finally:
-        holder.kill()
-        holder.wait()
+def test_one_writer_at_a_time(tmp_path, lock_held_elsewhere):
+    release = lock_held_elsewhere(tmp_path / "out.work")
+    with pytest.raises(ConfigurationError, match="Another process is writing out"), exclusive(
+            tmp_path / "out.work", "out"):
+        pass
+    release()
     with exclusive(tmp_path / "out.work", "out"):  # free again once the holder is gone
         pass
