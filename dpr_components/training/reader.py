@@ -36,6 +36,7 @@ from dpr_components.modeling.checkpoints import check_max_length
 from dpr_components.modeling.reader_decoding import ReaderPredictor
 from dpr_components.modeling.reader_model import HEAD_PREFIXES, SpanReaderModel, init_reader, save_reader
 from dpr_components.readers.inputs import ReaderInputs
+from dpr_components.training.checkpoints import seed_everything
 from dpr_components.training.data import TrainingExample, examples_digest, read_examples
 from dpr_components.training.loop import TrainingConfig, TrainingResult, train
 from dpr_components.training.reader_loss import reader_loss
@@ -147,6 +148,7 @@ def train_reader(train_data: Examples, init_model: Union[str, Path], config: Tra
     """
     train_examples = load_examples(train_data)
     dev_examples = load_examples(dev) if dev is not None else []
+    seed_everything(config.seed)  # new heads are drawn here: from the seed, not from the process's earlier draws
     model, tokenizer = init_reader(init_model)
     settings = settings or ReaderSettings()
     check_max_length(model.config, str(init_model), "max_seq_len", settings.max_seq_len)

@@ -175,3 +175,18 @@ def test_head_lr_scale_gives_the_new_heads_a_multiple_of_the_learning_rate(tiny_
     assert record["settings"]["head_lr_scale"] == 20
     with pytest.raises(ConfigurationError, match="head_lr_scale"):
         settings(head_lr_scale=0)
+
+
+def test_the_seed_fixes_the_new_heads_whatever_ran_before_in_the_process(tiny_vocab_file, tmp_path):
+    """A BERT encoder init gets new, random span/relevance heads: drawn from the seed, not from whatever the
+    process drew before (the demo indexes, or not, before it trains in the same process)."""
+    encoder = tmp_path / "encoder"
+    BertModel(BertConfig(vocab_size=len(tiny_vocab_file.read_text().split()), hidden_size=16, num_hidden_layers=1,
+                         num_attention_heads=2, intermediate_size=32, max_position_embeddings=128)
+              ).save_pretrained(encoder)
+    BertTokenizerFast(vocab_file=str(tiny_vocab_file)).save_pretrained(encoder)
+    torch.manual_seed(1)
+    train_reader(toy_examples(), encoder, config(tmp_path / "first", max_steps=2, eval_every=0), settings=settings())
+    torch.rand(1000)  # other work in the same process
+    train_reader(toy_examples(), encoder, config(tmp_path / "second", max_steps=2, eval_every=0), settings=settings())
+    assert weights_digest(tmp_path / "first") == weights_digest(tmp_path / "second")
