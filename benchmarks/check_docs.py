@@ -178,39 +178,18 @@ def output_matches(expected: Sequence[str], output: str, exact_numbers: bool) ->
 def _tiny_models(directory: Path) -> Dict[str, str]:
     """The tests' tiny random DPR encoders and reader (tests/tiny_models.py), built once into ``directory``."""
     sys.path.insert(0, str(ROOT / "tests"))
-    import torch
-    from tiny_models import save_model, tiny_dpr_config, tiny_vocab
-    from transformers import (
-        DPRContextEncoder,
-        DPRContextEncoderTokenizerFast,
-        DPRQuestionEncoder,
-        DPRQuestionEncoderTokenizerFast,
-        DPRReader,
-        DPRReaderTokenizerFast,
-    )
+    from tiny_models import save_tiny_model, tiny_vocab
 
-    paths = {}
     vocab = directory / "vocab.txt"
     if not vocab.exists():
         directory.mkdir(parents=True, exist_ok=True)
         vocab.write_text("\n".join(dict.fromkeys(tiny_vocab())) + "\n", encoding="utf-8")  # no repeated word
-    for name, model, tokenizer in (("question", DPRQuestionEncoder, DPRQuestionEncoderTokenizerFast),
-                                   ("context", DPRContextEncoder, DPRContextEncoderTokenizerFast),
-                                   ("reader", DPRReader, DPRReaderTokenizerFast)):
+    paths = {}
+    for seed, name in enumerate(("question", "context", "reader", "bert")):
         target = directory / name
         if not (target / "config.json").exists():
-            torch.manual_seed(len(name))
-            save_model(model(tiny_dpr_config()), tokenizer, vocab, target)
+            save_tiny_model(name, vocab, target, seed)
         paths[name] = str(target)
-    if not (directory / "bert" / "config.json").exists():  # an AutoModel encoder (MiniLM-like), for training
-        from transformers import BertConfig, BertModel, BertTokenizerFast
-
-        config = tiny_dpr_config()
-        keys = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-                "max_position_embeddings")
-        BertModel(BertConfig(**{key: getattr(config, key) for key in keys})).save_pretrained(directory / "bert")
-        BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True).save_pretrained(directory / "bert")
-    paths["bert"] = str(directory / "bert")
     return paths
 
 

@@ -13,17 +13,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # transformers' fp32 output then hold on AMX, AVX-512 BF16 and AVX2 machines alike.
 os.environ.setdefault("DPR_COMPONENTS_AUTO_PRECISION", "fp32")
 
-import torch
-from tiny_models import ACCENTED, WORDS, tiny_dpr_config, tiny_vocab  # noqa: F401
-from tiny_models import save_model as _save
-from transformers import (
-    DPRContextEncoder,
-    DPRContextEncoderTokenizerFast,
-    DPRQuestionEncoder,
-    DPRQuestionEncoderTokenizerFast,
-    DPRReader,
-    DPRReaderTokenizerFast,
-)
+from tiny_models import ACCENTED, WORDS, save_tiny_model, tiny_dpr_config, tiny_vocab  # noqa: F401
 
 import dpr_components  # noqa: F401  (registers the nodes with Haystack)
 
@@ -62,38 +52,26 @@ def tiny_vocab_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_question_encoder(tmp_path_factory, tiny_vocab_file) -> str:
     """Directory of a random DPRQuestionEncoder (hidden size 32) with its tokenizer."""
-    torch.manual_seed(0)
-    return _save(DPRQuestionEncoder(tiny_dpr_config()), DPRQuestionEncoderTokenizerFast, tiny_vocab_file,
-                 tmp_path_factory.mktemp("tiny_question_encoder"))
+    return save_tiny_model("question", tiny_vocab_file, tmp_path_factory.mktemp("tiny_question_encoder"), seed=0)
 
 
 @pytest.fixture(scope="session")
 def tiny_context_encoder(tmp_path_factory, tiny_vocab_file) -> str:
     """Directory of a random DPRContextEncoder (hidden size 32) with its tokenizer."""
-    torch.manual_seed(1)
-    return _save(DPRContextEncoder(tiny_dpr_config()), DPRContextEncoderTokenizerFast, tiny_vocab_file,
-                 tmp_path_factory.mktemp("tiny_context_encoder"))
+    return save_tiny_model("context", tiny_vocab_file, tmp_path_factory.mktemp("tiny_context_encoder"), seed=1)
 
 
 @pytest.fixture(scope="session")
 def tiny_reader(tmp_path_factory, tiny_vocab_file) -> str:
     """Directory of a random DPRReader (start, end and relevance heads) with DPRReaderTokenizerFast."""
-    torch.manual_seed(2)
-    return _save(DPRReader(tiny_dpr_config()), DPRReaderTokenizerFast, tiny_vocab_file,
-                 tmp_path_factory.mktemp("tiny_reader"))
+    return save_tiny_model("reader", tiny_vocab_file, tmp_path_factory.mktemp("tiny_reader"), seed=2)
 
 
 @pytest.fixture(scope="session")
 def tiny_bert_encoder(tmp_path_factory, tiny_vocab_file) -> str:
     """A random BertModel (AutoModel-loaded, like all-MiniLM-L6-v2: one encoder for both sides, pooling=mean,
     normalize=true) with its tokenizer."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    torch.manual_seed(3)
-    directory = tmp_path_factory.mktemp("tiny_bert")
-    config = BertConfig(vocab_size=len(tiny_vocab()), hidden_size=32, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    return _save(BertModel(config), BertTokenizerFast, tiny_vocab_file, directory)
+    return save_tiny_model("bert", tiny_vocab_file, tmp_path_factory.mktemp("tiny_bert"), seed=3)
 
 
 @pytest.fixture(scope="session")

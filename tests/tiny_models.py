@@ -44,6 +44,24 @@ def save_model(model, tokenizer_class, vocab_file: Path, directory: Path) -> str
     return str(directory)
 
 
+def save_tiny_model(kind: str, vocab_file: Path, directory: Path, seed: int) -> str:
+    """A random tiny model of ``kind`` saved with its tokenizer: ``question``, ``context`` or ``reader`` (DPR's
+    classes) or ``bert`` (a BertModel that AutoModel loads, like all-MiniLM-L6-v2). The tests' session fixtures
+    and benchmarks/check_docs.py build theirs with it."""
+    import torch
+    import transformers as t
+
+    torch.manual_seed(seed)
+    if kind == "bert":
+        keys = ("vocab_size", "hidden_size", "num_attention_heads", "intermediate_size", "max_position_embeddings")
+        config = t.BertConfig(num_hidden_layers=1, **{key: getattr(tiny_dpr_config(), key) for key in keys})
+        return save_model(t.BertModel(config), t.BertTokenizerFast, vocab_file, directory)
+    model, tokenizer = {"question": (t.DPRQuestionEncoder, t.DPRQuestionEncoderTokenizerFast),
+                        "context": (t.DPRContextEncoder, t.DPRContextEncoderTokenizerFast),
+                        "reader": (t.DPRReader, t.DPRReaderTokenizerFast)}[kind]
+    return save_model(model(tiny_dpr_config()), tokenizer, vocab_file, directory)
+
+
 def bm25_reader_yaml(reader_params: dict) -> str:
     """A Haystack YAML: InMemory BM25 (top 3) -> DPRSpanReader with ``reader_params``, pipeline ``query``."""
     return f"""version: 1.26.4.post0
